@@ -1,0 +1,366 @@
+//! What a validated token says ([`TokenInfo`]) and the claim rules both paths share.
+//!
+//! A JWT's payload and an introspection response are checked by the same code here:
+//! issuer byte for byte, audience by membership, `exp`/`nbf`/`iat` with leeway and sane
+//! ranges, typed identifiers, scopes from `scope` or `scp`.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::ScopeClaim;
+use crate::error::{Error, Result};
+
+/// Which path decided a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// Validated locally as a signed JWT against the issuer's JWKS.
+    Jwt,
+    /// Answered by the authorization server's introspection endpoint.
+    Introspection,
+}
+
+impl TokenSource {
+    /// `"jwt"` or `"introspection"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Jwt => "jwt",
+            TokenSource::Introspection => "introspection",
+        }
+    }
+}
+
+/// A token that passed every check: its typed claims plus every claim as received.
+///
+/// `Debug` shows the typed fields only; the token itself is never kept.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct TokenInfo {
+    /// `sub`.
+    pub subject: Option<String>,
+    /// `client_id`.
+    pub client_id: Option<String>,
+    /// `username`, else `preferred_username`.
+    pub username: Option<String>,
+    /// Granted scopes, from `scope` (space-separated) or `scp` (array).
+    pub scopes: Vec<String>,
+    /// `aud`, always as a list.
+    pub audiences: Vec<String>,
+    /// `iss`.
+    pub issuer: Option<String>,
+    /// `exp`, seconds since the epoch.
+    pub expires_at: Option<i64>,
+    /// `iat`, seconds since the epoch.
+    pub issued_at: Option<i64>,
+    /// `nbf`, seconds since the epoch.
+    pub not_before: Option<i64>,
+    /// `jti`.
+    pub jti: Option<String>,
+    /// `token_type` from introspection, or the JWT `typ` header.
+    pub token_type: Option<String>,
+    /// Which path decided.
+    pub source: TokenSource,
+    /// Every claim as received (standard and custom, e.g.
+    /// `urn:zitadel:iam:org:project:roles` or WSO2's `aut`).
+    pub claims: Map<String, Value>,
+}
+
+impl std::fmt::Debug for TokenInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenInfo")
+            .field("subject", &self.subject)
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .field("audiences", &self.audiences)
+            .field("issuer", &self.issuer)
+            .field("expires_at", &self.expires_at)
+            .field("source", &self.source)
+            .field("claims", &format_args!("[{} claims]", self.claims.len()))
+            .finish()
+    }
+}
+
+impl TokenInfo {
+    /// Whether every scope in `required` was granted.
+    pub fn has_scopes<S: AsRef<str>>(&self, required: &[S]) -> bool {
+        required.iter().all(|r| self.scopes.iter().any(|s| s == r.as_ref()))
+    }
+
+    /// A claim by name.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+}
+
+/// The latest timestamp accepted: 9999-12-31T23:59:59Z.
+const MAX_TIMESTAMP: f64 = 253_402_300_799.0;
+
+/// The rules a validator applies to a claim set.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimRules {
+    pub issuer: String,
+    pub audiences: Vec<String>,
+    pub leeway: u64,
+    pub max_lifetime: Option<u64>,
+    pub scope_claim: ScopeClaim,
+}
+
+/// What a path demands beyond the shared rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Demands {
+    /// `exp`, `iss` and `aud` must be present (JWTs); otherwise checked when present.
+    pub registered_claims_required: bool,
+    /// RFC 9068 §2.2: `sub`, `client_id`, `iat`, `jti` required.
+    pub rfc9068_strict: bool,
+}
+
+impl ClaimRules {
+    /// Checks `claims` at time `now` and builds the [`TokenInfo`]. Scopes are not checked
+    /// here (see [`check_scopes`]).
+    pub fn check(
+        &self,
+        claims: Map<String, Value>,
+        now: Duration,
+        demands: Demands,
+        source: TokenSource,
+        token_type: Option<String>,
+    ) -> Result<TokenInfo> {
+        let now = now.as_secs_f64();
+        let required = demands.registered_claims_required;
+        let leeway = self.leeway as f64;
+
+        let exp = timestamp(&claims, "exp")?;
+        let nbf = timestamp(&claims, "nbf")?;
+        let iat = timestamp(&claims, "iat")?;
+        match exp {
+            None if required => return Err(Error::invalid_token("the exp claim is missing")),
+            Some(exp) if now >= exp + leeway => return Err(Error::expired()),
+            _ => {}
+        }
+        if nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(Error::invalid_token("the token is not valid yet (nbf)"));
+        }
+        if iat.is_some_and(|iat| iat > now + leeway) {
+            return Err(Error::invalid_token("the token was issued in the future (iat)"));
+        }
+        if let (Some(max), Some(exp)) = (self.max_lifetime, exp) {
+            let start = iat.or(nbf).unwrap_or(now);
+            if exp - start > max as f64 {
+                return Err(Error::invalid_token("the token lifetime exceeds the allowed maximum"));
+            }
+        }
+
+        let issuer = match claims.get("iss") {
+            Some(Value::String(iss)) if *iss == self.issuer => Some(iss.clone()),
+            Some(Value::String(_)) => return Err(Error::invalid_token("the issuer is not accepted")),
+            Some(_) => return Err(Error::invalid_token("the iss claim is not a string")),
+            None if required => return Err(Error::invalid_token("the iss claim is missing")),
+            None => None,
+        };
+
+        let audiences = match claims.get("aud") {
+            None if required => return Err(Error::invalid_token("the aud claim is missing")),
+            None => Vec::new(),
+            Some(value) => {
+                let auds = string_list(value)
+                    .ok_or(Error::invalid_token("the aud claim is not a string or array of strings"))?;
+                if auds.is_empty() {
+                    return Err(Error::invalid_token("the aud claim is empty"));
+                }
+                if !auds.iter().any(|a| self.audiences.iter().any(|c| c == a)) {
+                    return Err(Error::invalid_token("the audience is not accepted"));
+                }
+                auds
+            }
+        };
+
+        let subject = optional_string(&claims, "sub")?;
+        let client_id = optional_string(&claims, "client_id")?;
+        let jti = optional_string(&claims, "jti")?;
+        if demands.rfc9068_strict
+            && (subject.is_none() || client_id.is_none() || jti.is_none() || iat.is_none())
+        {
+            return Err(Error::invalid_token("an RFC 9068 required claim is missing"));
+        }
+        // RFC 9449 / RFC 8705: a key-bound token presented as plain Bearer is refused until
+        // proof-of-possession checks exist; accepting it would drop the binding.
+        if claims.contains_key("cnf") {
+            return Err(Error::invalid_token("the token is bound to a key (cnf)"));
+        }
+        let username = match claims.get("username").or_else(|| claims.get("preferred_username")) {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let scopes = self.scopes(&claims);
+
+        Ok(TokenInfo {
+            subject,
+            client_id,
+            username,
+            scopes,
+            audiences,
+            issuer,
+            expires_at: exp.map(|t| t as i64),
+            issued_at: iat.map(|t| t as i64),
+            not_before: nbf.map(|t| t as i64),
+            jti,
+            token_type,
+            source,
+            claims,
+        })
+    }
+
+    fn scopes(&self, claims: &Map<String, Value>) -> Vec<String> {
+        let from_scope = || match claims.get("scope") {
+            Some(Value::String(s)) => Some(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
+            _ => None,
+        };
+        let from_scp = || claims.get("scp").and_then(|v| match v {
+            Value::Array(_) => string_list(v),
+            _ => None,
+        });
+        let found = match self.scope_claim {
+            ScopeClaim::Scope => from_scope(),
+            ScopeClaim::Scp => from_scp(),
+            ScopeClaim::Auto => from_scope().or_else(from_scp),
+        };
+        found.unwrap_or_default()
+    }
+}
+
+/// Refuses `info` unless it carries every scope in `required`.
+pub(crate) fn check_scopes(info: &TokenInfo, required: &[String]) -> Result<()> {
+    if info.has_scopes(required) {
+        Ok(())
+    } else {
+        Err(Error::insufficient_scope(required))
+    }
+}
+
+fn timestamp(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(t) if t.is_finite() && (0.0..=MAX_TIMESTAMP).contains(&t) => Ok(Some(t)),
+            _ => Err(Error::invalid_token("a time claim is out of range")),
+        },
+        Some(_) => Err(Error::invalid_token("a time claim is not a number")),
+    }
+}
+
+fn optional_string(claims: &Map<String, Value>, name: &'static str) -> Result<Option<String>> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Error::invalid_token("an identifier claim is not a string")),
+    }
+}
+
+fn string_list(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::String(s) => Some(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use serde_json::json;
+
+    fn rules() -> ClaimRules {
+        ClaimRules {
+            issuer: "https://as.example".into(),
+            audiences: vec!["api".into()],
+            leeway: 10,
+            max_lifetime: Some(3600),
+            scope_claim: ScopeClaim::Auto,
+        }
+    }
+
+    const JWT: Demands = Demands { registered_claims_required: true, rfc9068_strict: false };
+    const NOW: Duration = Duration::from_secs(1_800_000_000);
+
+    fn check(v: Value) -> Result<TokenInfo> {
+        let Value::Object(m) = v else { unreachable!() };
+        rules().check(m, NOW, JWT, TokenSource::Jwt, None)
+    }
+
+    fn code(v: Value) -> &'static str {
+        check(v).map(|_| "ok").unwrap_or_else(|e| e.code())
+    }
+
+    #[test]
+    fn accepts_a_good_claim_set() {
+        let info = check(json!({"iss":"https://as.example","aud":["x","api"],"exp":1_800_000_100,
+            "iat":1_800_000_000,"sub":"u","scope":"read  write","custom":{"a":1}}))
+        .unwrap();
+        assert_eq!(info.scopes, ["read", "write"]);
+        assert_eq!(info.audiences, ["x", "api"]);
+        assert_eq!(info.claims["custom"], json!({"a":1}));
+    }
+
+    #[test]
+    fn refuses_bad_claims() {
+        let base = json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100});
+        let with = |k: &str, v: Value| {
+            let mut b = base.clone();
+            b[k] = v;
+            b
+        };
+        let without = |k: &str| {
+            let mut b = base.clone();
+            b.as_object_mut().unwrap().remove(k);
+            b
+        };
+        assert_eq!(code(base.clone()), "ok");
+        assert_eq!(code(with("iss", json!("https://as.example/"))), "invalid_token");
+        assert_eq!(code(with("iss", json!("HTTPS://AS.EXAMPLE"))), "invalid_token");
+        assert_eq!(code(with("iss", json!(["https://as.example"]))), "invalid_token");
+        assert_eq!(code(without("iss")), "invalid_token");
+        assert_eq!(code(with("aud", json!("other"))), "invalid_token");
+        assert_eq!(code(with("aud", json!([]))), "invalid_token");
+        assert_eq!(code(with("aud", json!(["api", 1]))), "invalid_token");
+        assert_eq!(code(with("aud", json!({"api":true}))), "invalid_token");
+        assert_eq!(code(without("aud")), "invalid_token");
+        assert_eq!(code(without("exp")), "invalid_token");
+        assert_eq!(code(with("exp", json!("1800000100"))), "invalid_token");
+        assert_eq!(code(with("exp", json!(-1))), "invalid_token");
+        assert_eq!(code(with("exp", json!(1e300))), "invalid_token");
+        assert_eq!(code(with("exp", json!(1_799_999_990))), "token_expired");
+        assert_eq!(code(with("exp", json!(1_799_999_991))), "ok", "leeway");
+        assert_eq!(code(with("nbf", json!(1_800_000_011))), "invalid_token");
+        assert_eq!(code(with("iat", json!(1_800_000_011))), "invalid_token");
+        assert_eq!(code(with("iat", json!(1_800_000_100 - 3601))), "invalid_token", "lifetime");
+        assert_eq!(code(with("sub", json!(5))), "invalid_token");
+        assert_eq!(code(with("client_id", json!(null))), "invalid_token");
+        assert_eq!(code(with("jti", json!(["a"]))), "invalid_token");
+        assert_eq!(code(with("cnf", json!({"jkt":"x"}))), "invalid_token");
+    }
+
+    #[test]
+    fn scopes_come_from_scope_or_scp_only_when_well_typed() {
+        let base = json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100});
+        let scopes = |extra: Value| {
+            let mut b = base.clone();
+            for (k, v) in extra.as_object().unwrap() {
+                b[k] = v.clone();
+            }
+            check(b).unwrap().scopes
+        };
+        assert_eq!(scopes(json!({"scp":["a","b"]})), ["a", "b"]);
+        assert!(scopes(json!({"scp":"a b"})).is_empty());
+        assert!(scopes(json!({"scope":["a"]})).is_empty());
+        assert!(scopes(json!({"scp":["a",1]})).is_empty());
+        assert_eq!(scopes(json!({"scope":"x","scp":["y"]})), ["x"]);
+        let info = check(base).unwrap();
+        let err = check_scopes(&info, &["read".into()]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InsufficientScope);
+    }
+}

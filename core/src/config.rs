@@ -1,0 +1,538 @@
+//! Validator configuration: plain serde data with documented defaults.
+//!
+//! The same [`Config`] is built from a Python dict, a JavaScript object, a JSON or TOML file,
+//! or the Rust [`ValidatorBuilder`](crate::ValidatorBuilder). Unknown fields are refused, and
+//! every check names the field it found wrong.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A secret string (client secret, private key, static bearer credential).
+///
+/// Its `Debug` and `Display` print `[redacted]`; it serializes as `"[redacted]"` too, so a
+/// config dumped to a log never carries the value.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret value. Call only where the value is put on the wire or parsed.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// How a validator decides which path a token takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// A compact JWS is validated locally when a JWKS is known; anything else is
+    /// introspected. The default: the API need not care which kind of token it got.
+    #[default]
+    Auto,
+    /// Only local JWT validation; opaque tokens are refused.
+    Jwt,
+    /// Only introspection, for every token.
+    Introspection,
+    /// JWTs are checked locally first (cheap refusals), then introspected as well so that
+    /// revocation is seen; opaque tokens are introspected.
+    IntrospectAll,
+}
+
+/// How bearerguard authenticates itself to the introspection endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    /// HTTP Basic with the form-urlencoded client id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// An RFC 7523 assertion signed with the client's private key.
+    PrivateKeyJwt,
+    /// An RFC 7523 assertion signed with HMAC using the client secret.
+    ClientSecretJwt,
+    /// A static `Authorization: Bearer` credential (`introspection_bearer_token`).
+    Bearer,
+    /// No client authentication (only for servers that allow it).
+    None,
+}
+
+/// Where scopes are read from in a JWT access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeClaim {
+    /// `scope` (space-separated string, RFC 9068), else `scp` (array of strings). Default.
+    #[default]
+    Auto,
+    /// Only `scope`, a space-separated string.
+    Scope,
+    /// Only `scp`, an array of strings.
+    Scp,
+}
+
+/// The format bearerguard asks the introspection endpoint for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntrospectionResponseFormat {
+    /// Plain RFC 7662 JSON. Default.
+    #[default]
+    Json,
+    /// RFC 9701 signed JWT response (`application/token-introspection+jwt`), verified with
+    /// the issuer's JWKS; a plain JSON answer is then refused.
+    Jwt,
+}
+
+/// Introspection result cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Cache introspection results at all. Default `true`.
+    pub enabled: bool,
+    /// Most entries kept. Default 10 000.
+    pub max_entries: u64,
+    /// Longest time an active result is reused, in seconds; never past the token's `exp`.
+    /// Default 300.
+    pub max_ttl_secs: u64,
+    /// How long an `active: false` answer is reused, in seconds; 0 disables. Default 5,
+    /// at most 300.
+    pub negative_ttl_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { enabled: true, max_entries: 10_000, max_ttl_secs: 300, negative_ttl_secs: 5 }
+    }
+}
+
+/// HTTP behaviour towards the authorization server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Connect timeout in milliseconds. Default 2 000.
+    pub connect_timeout_ms: u64,
+    /// Total deadline for one request, body included, in milliseconds. Default 5 000.
+    pub timeout_ms: u64,
+    /// Allow `http://` endpoints on non-loopback hosts. Default `false`: only `https`, or
+    /// `http` on 127.0.0.0/8, `::1` and `localhost`.
+    pub allow_insecure_http: bool,
+    /// Largest introspection response body accepted, in bytes. Default 65 536.
+    pub max_response_bytes: usize,
+    /// Most introspection requests in flight at once per validator. Default 64.
+    pub max_concurrent_requests: usize,
+    /// Retry once on connection errors and 502/503/504. Default `true`.
+    pub retry: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            connect_timeout_ms: 2_000,
+            timeout_ms: 5_000,
+            allow_insecure_http: false,
+            max_response_bytes: 64 * 1024,
+            max_concurrent_requests: 64,
+            retry: true,
+        }
+    }
+}
+
+/// JWKS fetching and caching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwksConfig {
+    /// Key-set lifetime when the server sends no usable `Cache-Control: max-age`, in seconds.
+    /// Default 300.
+    pub default_ttl_secs: u64,
+    /// Lower clamp for `max-age`, in seconds. Default 30.
+    pub min_ttl_secs: u64,
+    /// Upper clamp for `max-age`, in seconds. Default 86 400.
+    pub max_ttl_secs: u64,
+    /// Least time between two fetches caused by an unknown `kid`, in seconds (at least 10).
+    /// Default 30.
+    pub refresh_cooldown_secs: u64,
+    /// How long past its lifetime the last good key set is still used while refreshes fail,
+    /// in seconds. Default 3 600.
+    pub stale_secs: u64,
+    /// Largest JWKS document accepted, in bytes. Default 262 144.
+    pub max_bytes: usize,
+}
+
+impl Default for JwksConfig {
+    fn default() -> Self {
+        JwksConfig {
+            default_ttl_secs: 300,
+            min_ttl_secs: 30,
+            max_ttl_secs: 86_400,
+            refresh_cooldown_secs: 30,
+            stale_secs: 3_600,
+            max_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// A string or a list of strings (for `audience`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        match Raw::deserialize(d) {
+            Ok(Raw::One(s)) => Ok(OneOrMany(vec![s])),
+            Ok(Raw::Many(v)) => Ok(OneOrMany(v)),
+            Err(_) => Err(serde::de::Error::custom("expected a string or a list of strings")),
+        }
+    }
+}
+
+/// Everything a [`Validator`](crate::Validator) needs. Only `issuer` and `audience` are
+/// required; every other field has the default documented on it.
+///
+/// ```
+/// let config: bearerguard::Config = serde_json::from_value(serde_json::json!({
+///     "issuer": "https://auth.example.com",
+///     "audience": "https://api.example.com",
+///     "client_id": "my-api",
+///     "client_secret": "s3cret",
+/// })).unwrap();
+/// assert_eq!(config.leeway_secs, 60);
+/// assert!(!format!("{config:?}").contains("s3cret"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier, compared byte for byte with `iss` and the discovery
+    /// document's `issuer`. Required.
+    pub issuer: String,
+    /// Accepted audiences: a token must name at least one. Required.
+    pub audience: OneOrMany,
+    /// Which path tokens take. Default `auto`.
+    pub strategy: Strategy,
+    /// Fetch `/.well-known/openid-configuration` (then RFC 8414 metadata) from the issuer
+    /// for endpoints not given here. Default `true`.
+    pub discovery: bool,
+    /// RFC 7662 endpoint. Default: from discovery.
+    pub introspection_endpoint: Option<String>,
+    /// JWKS location. Default: from discovery.
+    pub jwks_uri: Option<String>,
+    /// Token endpoint (only used as a client-assertion audience). Default: from discovery.
+    pub token_endpoint: Option<String>,
+    /// Our client id at the authorization server, for introspection.
+    pub client_id: Option<String>,
+    /// Our client secret (for `client_secret_basic`, `client_secret_post`,
+    /// `client_secret_jwt`).
+    pub client_secret: Option<Secret>,
+    /// How we authenticate to the introspection endpoint. Default: `private_key_jwt` when a
+    /// key is configured, else `client_secret_basic` when a secret is, else `bearer` when
+    /// `introspection_bearer_token` is, else `none`.
+    pub client_auth: Option<ClientAuthMethod>,
+    /// Path to a ZITADEL application key file
+    /// (`{"type":"application","keyId","key","appId","clientId"}`); sets the key, its `kid`
+    /// and, when not given, `client_id`.
+    pub key_file: Option<String>,
+    /// The contents of a ZITADEL application key file, as an alternative to `key_file`.
+    pub key_json: Option<Secret>,
+    /// A private key for `private_key_jwt`: PEM (PKCS#1 or PKCS#8, RSA, EC P-256/P-384 or
+    /// Ed25519) or a private JWK as JSON.
+    pub private_key: Option<Secret>,
+    /// The `kid` header of client assertions (defaults to the key file's `keyId` or the
+    /// JWK's `kid`).
+    pub private_key_id: Option<String>,
+    /// Client-assertion algorithm. Default: RS256 for RSA keys, ES256/ES384 for EC keys by
+    /// curve, EdDSA for Ed25519, HS256 for `client_secret_jwt`.
+    pub assertion_alg: Option<String>,
+    /// Client-assertion `aud`: `"issuer"` (default), `"token_endpoint"`,
+    /// `"introspection_endpoint"`, or any other string, used as is.
+    pub assertion_audience: Option<String>,
+    /// Client-assertion lifetime in seconds. Default 60.
+    pub assertion_lifetime_secs: u64,
+    /// A static credential sent as `Authorization: Bearer` to the introspection endpoint.
+    pub introspection_bearer_token: Option<Secret>,
+    /// Ask for plain JSON or an RFC 9701 signed introspection response. Default `json`.
+    pub introspection_response: IntrospectionResponseFormat,
+    /// Accepted JWS algorithms, all of one kind (asymmetric only; HMAC is refused for
+    /// remote keys). Default: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. Default 60.
+    pub leeway_secs: u64,
+    /// Longest accepted token lifetime (`exp` − `iat`), in seconds; unset means no limit.
+    pub max_token_lifetime_secs: Option<u64>,
+    /// Refuse tokens over this many bytes before any decoding. Default 16 384.
+    pub max_token_bytes: usize,
+    /// Strict RFC 9068: `typ` must be `at+jwt`, and `sub`, `client_id`, `iat`, `jti` are
+    /// required. Default `false` (ZITADEL's access tokens say `typ: JWT`).
+    pub rfc9068_strict: bool,
+    /// Where JWT scopes come from. Default `auto`.
+    pub scope_claim: ScopeClaim,
+    /// Scopes every token must carry, on top of per-call scopes. Default none.
+    pub required_scopes: Vec<String>,
+    /// Realm for `WWW-Authenticate`. Default none.
+    pub realm: Option<String>,
+    /// Introspection result cache.
+    pub cache: CacheConfig,
+    /// HTTP behaviour.
+    pub http: HttpConfig,
+    /// JWKS behaviour.
+    pub jwks: JwksConfig,
+}
+
+/// The JWS algorithms accepted when `algorithms` is not set.
+pub const DEFAULT_ALGORITHMS: &[&str] =
+    &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            issuer: String::new(),
+            audience: OneOrMany::default(),
+            strategy: Strategy::default(),
+            discovery: true,
+            introspection_endpoint: None,
+            jwks_uri: None,
+            token_endpoint: None,
+            client_id: None,
+            client_secret: None,
+            client_auth: None,
+            key_file: None,
+            key_json: None,
+            private_key: None,
+            private_key_id: None,
+            assertion_alg: None,
+            assertion_audience: None,
+            assertion_lifetime_secs: 60,
+            introspection_bearer_token: None,
+            introspection_response: IntrospectionResponseFormat::default(),
+            algorithms: DEFAULT_ALGORITHMS.iter().map(|s| (*s).to_owned()).collect(),
+            leeway_secs: 60,
+            max_token_lifetime_secs: None,
+            max_token_bytes: 16 * 1024,
+            rfc9068_strict: false,
+            scope_claim: ScopeClaim::default(),
+            required_scopes: Vec::new(),
+            realm: None,
+            cache: CacheConfig::default(),
+            http: HttpConfig::default(),
+            jwks: JwksConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// A config for `issuer` and one `audience`, everything else default.
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        Config {
+            issuer: issuer.into(),
+            audience: OneOrMany(vec![audience.into()]),
+            ..Config::default()
+        }
+    }
+
+    /// Parses a config from JSON text; errors name the field.
+    pub fn from_json(text: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| Error::config(format!("invalid config: {e}")))
+    }
+
+    /// Parses a config from a JSON value; errors name the field.
+    pub fn from_value(value: serde_json::Value) -> Result<Self> {
+        serde_json::from_value(value).map_err(|e| Error::config(format!("invalid config: {e}")))
+    }
+
+    /// Reads a config from a `.json` or `.toml` file.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!("cannot read config file {}", path.display())).with_source(e)
+        })?;
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("toml")) {
+            let value: serde_json::Value = toml::from_str(&text)
+                .map_err(|e| Error::config(format!("invalid config: {}", e.message())))?;
+            Config::from_value(value)
+        } else {
+            Config::from_json(&text)
+        }
+    }
+
+    /// Checks the fields that can be checked without I/O. Errors name the field.
+    pub fn check(&self) -> Result<()> {
+        if self.issuer.is_empty() {
+            return Err(Error::config("`issuer` is required"));
+        }
+        crate::http::check_url("issuer", &self.issuer, self.http.allow_insecure_http)?;
+        if self.audience.0.is_empty() || self.audience.0.iter().any(String::is_empty) {
+            return Err(Error::config("`audience` is required and must not be empty"));
+        }
+        for (field, url) in [
+            ("introspection_endpoint", &self.introspection_endpoint),
+            ("jwks_uri", &self.jwks_uri),
+            ("token_endpoint", &self.token_endpoint),
+        ] {
+            if let Some(url) = url {
+                crate::http::check_url(field, url, self.http.allow_insecure_http)?;
+            }
+        }
+        if !self.discovery {
+            let needs_jwks = matches!(self.strategy, Strategy::Jwt)
+                || self.introspection_response == IntrospectionResponseFormat::Jwt;
+            let needs_introspection =
+                matches!(self.strategy, Strategy::Introspection | Strategy::IntrospectAll);
+            if needs_jwks && self.jwks_uri.is_none() {
+                return Err(Error::config("`jwks_uri` is required when `discovery` is false"));
+            }
+            if needs_introspection && self.introspection_endpoint.is_none() {
+                return Err(Error::config(
+                    "`introspection_endpoint` is required when `discovery` is false",
+                ));
+            }
+            if self.strategy == Strategy::Auto
+                && self.jwks_uri.is_none()
+                && self.introspection_endpoint.is_none()
+            {
+                return Err(Error::config(
+                    "`jwks_uri` or `introspection_endpoint` is required when `discovery` is false",
+                ));
+            }
+        }
+        if self.max_token_bytes < 16 || self.max_token_bytes > 1024 * 1024 {
+            return Err(Error::config("`max_token_bytes` must be between 16 and 1048576"));
+        }
+        if self.leeway_secs > 600 {
+            return Err(Error::config("`leeway_secs` must be at most 600"));
+        }
+        if self.assertion_lifetime_secs == 0 || self.assertion_lifetime_secs > 3_600 {
+            return Err(Error::config("`assertion_lifetime_secs` must be between 1 and 3600"));
+        }
+        if self.cache.negative_ttl_secs > 300 {
+            return Err(Error::config("`cache.negative_ttl_secs` must be at most 300"));
+        }
+        if self.cache.enabled && self.cache.max_entries == 0 {
+            return Err(Error::config("`cache.max_entries` must be at least 1"));
+        }
+        if self.http.timeout_ms == 0 || self.http.connect_timeout_ms == 0 {
+            return Err(Error::config("`http.timeout_ms` and `http.connect_timeout_ms` must be > 0"));
+        }
+        if self.http.max_concurrent_requests == 0 {
+            return Err(Error::config("`http.max_concurrent_requests` must be at least 1"));
+        }
+        if self.http.max_response_bytes < 64 || self.http.max_response_bytes > 16 * 1024 * 1024 {
+            return Err(Error::config("`http.max_response_bytes` must be between 64 and 16777216"));
+        }
+        if self.jwks.refresh_cooldown_secs < 10 {
+            return Err(Error::config("`jwks.refresh_cooldown_secs` must be at least 10"));
+        }
+        if self.jwks.min_ttl_secs > self.jwks.max_ttl_secs {
+            return Err(Error::config("`jwks.min_ttl_secs` must not exceed `jwks.max_ttl_secs`"));
+        }
+        if self.jwks.stale_secs > 7 * 86_400 {
+            return Err(Error::config("`jwks.stale_secs` must be at most 604800"));
+        }
+        if self.required_scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+            return Err(Error::config("`required_scopes` entries must be single, non-empty scopes"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_mistyped_fields_are_named() {
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","leway_secs":1}"#)
+            .unwrap_err();
+        assert!(e.detail().contains("leway_secs"), "{e}");
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":5}"#).unwrap_err();
+        assert!(e.detail().contains("string or a list"), "{e}");
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","strategy":"magic"}"#)
+            .unwrap_err();
+        assert!(e.detail().contains("magic") || e.detail().contains("strategy"), "{e}");
+    }
+
+    #[test]
+    fn check_names_the_field() {
+        let c = Config { audience: OneOrMany(vec!["a".into()]), ..Config::default() };
+        assert!(c.check().unwrap_err().detail().contains("`issuer`"));
+        let c = Config::new("https://as.example", "");
+        assert!(c.check().unwrap_err().detail().contains("`audience`"));
+        let mut c = Config::new("https://as.example", "api");
+        c.jwks.refresh_cooldown_secs = 1;
+        assert!(c.check().unwrap_err().detail().contains("refresh_cooldown_secs"));
+        let c = Config::new("http://as.example", "api");
+        assert!(c.check().unwrap_err().detail().contains("`issuer`"));
+        assert!(Config::new("http://127.0.0.1:8080", "api").check().is_ok());
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_serialization() {
+        let mut c = Config::new("https://as.example", "api");
+        c.client_secret = Some(Secret::new("canary-secret-123"));
+        c.private_key = Some(Secret::new("-----BEGIN PRIVATE KEY----- canary"));
+        let dbg = format!("{c:?}");
+        let json = serde_json::to_string(&c).unwrap();
+        for out in [dbg, json] {
+            assert!(!out.contains("canary"), "{out}");
+            assert!(out.contains("[redacted]"));
+        }
+    }
+
+    #[test]
+    fn toml_and_json_files_land_in_the_same_config() {
+        let dir = std::env::temp_dir().join(format!("bg-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let toml_path = dir.join("c.toml");
+        std::fs::write(
+            &toml_path,
+            "issuer = \"https://as.example\"\naudience = [\"a\", \"b\"]\n[cache]\nmax_ttl_secs = 7\n",
+        )
+        .unwrap();
+        let json_path = dir.join("c.json");
+        std::fs::write(
+            &json_path,
+            r#"{"issuer":"https://as.example","audience":["a","b"],"cache":{"max_ttl_secs":7}}"#,
+        )
+        .unwrap();
+        let a = Config::from_file(&toml_path).unwrap();
+        let b = Config::from_file(&json_path).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.cache.max_ttl_secs, 7);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

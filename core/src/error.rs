@@ -1,0 +1,290 @@
+//! One error type for every refusal, with stable string codes.
+//!
+//! Every way `validate` can fail maps to exactly one [`ErrorKind`]. The kind decides the
+//! stable [`code`](Error::code), the HTTP status an API should answer with, and the RFC 6750
+//! `WWW-Authenticate` value. Messages are fixed strings chosen by this crate: they never echo
+//! the token, a claim value, a client secret or a key.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// A boxed error kept as the [`std::error::Error::source`] of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, as a closed set of categories with stable codes.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The request carried no bearer token at all (RFC 6750 §3.1: answer 401 without an
+    /// error code).
+    MissingToken,
+    /// The `Authorization` header is malformed (RFC 6750 `invalid_request`, 400).
+    InvalidRequest,
+    /// The token is malformed, forged, revoked, for another audience or issuer, or
+    /// otherwise unacceptable (RFC 6750 `invalid_token`, 401).
+    InvalidToken,
+    /// The token was valid once but has expired (`invalid_token`, 401).
+    TokenExpired,
+    /// The token is valid but lacks a required scope (RFC 6750 `insufficient_scope`, 403).
+    InsufficientScope,
+    /// The authorization server (introspection, JWKS or discovery) could not give a usable
+    /// answer: down, slow, broken or garbage. Fail closed with 503; never cached.
+    Unavailable,
+    /// The validator is misconfigured, or the authorization server refused our own client
+    /// credentials. Fail closed with 500.
+    Configuration,
+}
+
+impl ErrorKind {
+    /// The stable string code of this kind, e.g. `"invalid_token"`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorKind::MissingToken => "missing_token",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::InvalidToken => "invalid_token",
+            ErrorKind::TokenExpired => "token_expired",
+            ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Configuration => "configuration",
+        }
+    }
+
+    /// The HTTP status an API should answer with.
+    pub const fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::MissingToken | ErrorKind::InvalidToken | ErrorKind::TokenExpired => 401,
+            ErrorKind::InvalidRequest => 400,
+            ErrorKind::InsufficientScope => 403,
+            ErrorKind::Unavailable => 503,
+            ErrorKind::Configuration => 500,
+        }
+    }
+
+    /// The RFC 6750 `error` attribute for `WWW-Authenticate`, if this kind has one.
+    pub const fn rfc6750_error(self) -> Option<&'static str> {
+        match self {
+            ErrorKind::InvalidRequest => Some("invalid_request"),
+            ErrorKind::InvalidToken | ErrorKind::TokenExpired => Some("invalid_token"),
+            ErrorKind::InsufficientScope => Some("insufficient_scope"),
+            ErrorKind::MissingToken | ErrorKind::Unavailable | ErrorKind::Configuration => None,
+        }
+    }
+
+    /// Parses a stable code back into a kind (for bindings and shared test cases).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "missing_token" => ErrorKind::MissingToken,
+            "invalid_request" => ErrorKind::InvalidRequest,
+            "invalid_token" => ErrorKind::InvalidToken,
+            "token_expired" => ErrorKind::TokenExpired,
+            "insufficient_scope" => ErrorKind::InsufficientScope,
+            "unavailable" => ErrorKind::Unavailable,
+            "configuration" => ErrorKind::Configuration,
+            _ => return None,
+        })
+    }
+
+    /// Every kind, in a fixed order (for bindings that define one class per kind).
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::MissingToken,
+        ErrorKind::InvalidRequest,
+        ErrorKind::InvalidToken,
+        ErrorKind::TokenExpired,
+        ErrorKind::InsufficientScope,
+        ErrorKind::Unavailable,
+        ErrorKind::Configuration,
+    ];
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A refusal or failure from this crate.
+///
+/// The message is fixed by this crate (or, for configuration errors, names the offending
+/// field); it never contains token data or secrets, so it is safe to log and to return to
+/// clients. Use [`Error::www_authenticate`] for the response header.
+pub struct Error {
+    kind: ErrorKind,
+    detail: Cow<'static, str>,
+    required_scopes: Option<Box<[String]>>,
+    source: Option<BoxError>,
+}
+
+impl Error {
+    /// A new error of `kind` with a fixed, non-sensitive `detail`.
+    pub fn new(kind: ErrorKind, detail: impl Into<Cow<'static, str>>) -> Self {
+        Error { kind, detail: detail.into(), required_scopes: None, source: None }
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn invalid_token(detail: &'static str) -> Self {
+        Error::new(ErrorKind::InvalidToken, detail)
+    }
+
+    pub(crate) fn expired() -> Self {
+        Error::new(ErrorKind::TokenExpired, "the access token expired")
+    }
+
+    pub(crate) fn unavailable(detail: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(ErrorKind::Unavailable, detail)
+    }
+
+    pub(crate) fn config(detail: impl Into<Cow<'static, str>>) -> Self {
+        Error::new(ErrorKind::Configuration, detail)
+    }
+
+    pub(crate) fn insufficient_scope(required: &[String]) -> Self {
+        let mut e = Error::new(
+            ErrorKind::InsufficientScope,
+            "the access token lacks a required scope",
+        );
+        e.required_scopes = Some(required.to_vec().into_boxed_slice());
+        e
+    }
+
+    /// The category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The stable string code, e.g. `"invalid_token"`.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// The HTTP status an API should answer with (400, 401, 403, 500 or 503).
+    pub fn http_status(&self) -> u16 {
+        self.kind.http_status()
+    }
+
+    /// The fixed, non-sensitive description of this error.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// For `insufficient_scope`: the scopes the call required (from configuration, never
+    /// from the token).
+    pub fn required_scopes(&self) -> Option<&[String]> {
+        self.required_scopes.as_deref()
+    }
+
+    /// The RFC 6750 `WWW-Authenticate` header value for this error, or `None` for
+    /// server-side failures (500/503), which carry no bearer challenge.
+    ///
+    /// ```
+    /// use bearerguard::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::InvalidToken, "signature mismatch");
+    /// assert_eq!(
+    ///     e.www_authenticate(Some("api")).unwrap(),
+    ///     r#"Bearer realm="api", error="invalid_token", error_description="The access token is invalid""#
+    /// );
+    /// ```
+    pub fn www_authenticate(&self, realm: Option<&str>) -> Option<String> {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(realm) = realm {
+            parts.push(format!("realm=\"{}\"", quote_safe(realm)));
+        }
+        match self.kind {
+            ErrorKind::Unavailable | ErrorKind::Configuration => return None,
+            ErrorKind::MissingToken => {}
+            kind => {
+                // Descriptions are fixed per kind (RFC 6750 §3): the detail may be more
+                // precise than what a client should learn about why its token failed.
+                let description = match kind {
+                    ErrorKind::InvalidRequest => "The request is malformed",
+                    ErrorKind::TokenExpired => "The access token expired",
+                    ErrorKind::InsufficientScope => {
+                        "The request requires higher privileges than provided by the access token"
+                    }
+                    _ => "The access token is invalid",
+                };
+                if let Some(err) = kind.rfc6750_error() {
+                    parts.push(format!("error=\"{err}\""));
+                }
+                parts.push(format!("error_description=\"{description}\""));
+                if let Some(scopes) = &self.required_scopes {
+                    let scope = scopes.iter().map(|s| quote_safe(s)).collect::<Vec<_>>().join(" ");
+                    parts.push(format!("scope=\"{scope}\""));
+                }
+            }
+        }
+        if parts.is_empty() {
+            Some("Bearer".to_owned())
+        } else {
+            Some(format!("Bearer {}", parts.join(", ")))
+        }
+    }
+}
+
+/// Keeps a configured string usable inside a quoted-string: drops `"`, `\` and controls.
+fn quote_safe(s: &str) -> String {
+    s.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect()
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("code", &self.kind.code()).field("detail", &self.detail);
+        if let Some(scopes) = &self.required_scopes {
+            d.field("required_scopes", scopes);
+        }
+        if let Some(source) = &self.source {
+            d.field("source", &source.to_string());
+        }
+        d.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.detail)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_ref().map(|e| &**e as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_map_to_statuses() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_code(kind.code()), Some(kind));
+        }
+        assert_eq!(ErrorKind::InsufficientScope.http_status(), 403);
+        assert_eq!(ErrorKind::Unavailable.http_status(), 503);
+        assert_eq!(ErrorKind::Configuration.http_status(), 500);
+        assert_eq!(ErrorKind::InvalidRequest.http_status(), 400);
+        assert_eq!(ErrorKind::TokenExpired.rfc6750_error(), Some("invalid_token"));
+    }
+
+    #[test]
+    fn www_authenticate_follows_rfc6750() {
+        let missing = Error::new(ErrorKind::MissingToken, "no token");
+        assert_eq!(missing.www_authenticate(None).unwrap(), "Bearer");
+        assert_eq!(missing.www_authenticate(Some("r")).unwrap(), "Bearer realm=\"r\"");
+        let scope = Error::insufficient_scope(&["read".into(), "write".into()]);
+        let h = scope.www_authenticate(None).unwrap();
+        assert!(h.contains("error=\"insufficient_scope\""), "{h}");
+        assert!(h.contains("scope=\"read write\""), "{h}");
+        assert!(Error::unavailable("down").www_authenticate(None).is_none());
+        let quoted = Error::new(ErrorKind::InvalidToken, "x");
+        assert!(!quoted.www_authenticate(Some("a\"b")).unwrap().contains("a\"b"));
+    }
+}
