@@ -68,5 +68,11 @@ impl Clock for ManualClock {
     }
 }
 
+impl std::fmt::Debug for dyn Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({:?})", self.now())
+    }
+}
+
 /// Shared handle to a clock.
 pub type SharedClock = Arc<dyn Clock>;

@@ -6,7 +6,6 @@
 
 use std::fmt;
 
-use serde::Deserializer as _;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 

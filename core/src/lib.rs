@@ -1,1 +1,61 @@
-pub fn x(){}
+//! # bearerguard
+//!
+//! Decide whether the access token in `Authorization: Bearer …` is good, whether it is a JWT
+//! or an opaque string: one [`Validator::validate`] call answers with the token's claims
+//! ([`TokenInfo`]) or a typed refusal ([`Error`] with a stable [`code`](Error::code), an HTTP
+//! status and an RFC 6750 `WWW-Authenticate` value).
+//!
+//! - **Introspection** (RFC 7662) with `client_secret_basic`, `client_secret_post`,
+//!   `private_key_jwt` (RFC 7523, including ZITADEL key files), `client_secret_jwt` or a static
+//!   bearer credential; RFC 9701 signed responses; results cached by a hash of the token, one
+//!   request for many concurrent callers.
+//! - **Local JWT validation** (RFC 9068 under RFC 8725 rules) against the issuer's JWKS,
+//!   fetched, cached and rotated safely.
+//! - **Discovery** from the issuer URL (OpenID Connect, then RFC 8414).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), bearerguard::Error> {
+//! use bearerguard::{Config, Validator};
+//! let config = Config::from_json(r#"{
+//!     "issuer": "https://auth.example.com",
+//!     "audience": "https://api.example.com",
+//!     "client_id": "my-api",
+//!     "client_secret": "s3cret"
+//! }"#)?;
+//! let validator = Validator::new(config)?;
+//! match validator.validate_header(Some("Bearer abc"), &["read"]).await {
+//!     Ok(info) => println!("hello {:?}", info.subject),
+//!     Err(e) => println!("{} -> HTTP {}", e.code(), e.http_status()),
+//! }
+//! # Ok(()) }
+//! ```
+
+mod cache;
+pub mod claims;
+mod client_auth;
+mod clock;
+pub mod config;
+pub mod discovery;
+mod error;
+mod header;
+mod http;
+pub mod introspection;
+mod json;
+pub mod jwks;
+pub mod jwt;
+mod validator;
+
+pub use claims::{TokenInfo, TokenSource};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use config::{
+    CacheConfig, ClientAuthMethod, Config, HttpConfig, IntrospectionResponseFormat, JwksConfig, OneOrMany,
+    ScopeClaim, Secret, Strategy,
+};
+pub use error::{BoxError, Error, ErrorKind, Result};
+pub use header::{bearer_token, is_b64token};
+pub use validator::{Stats, Validator, ValidatorBuilder};
+
+/// Strict JSON parsing for untrusted documents (exposed for fuzzing and tests).
+pub mod strict_json {
+    pub use crate::json::{JsonError, MAX_DEPTH, parse_object};
+}

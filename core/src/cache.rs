@@ -1,0 +1,130 @@
+//! Introspection verdicts, cached by a hash of the token and the validator's identity, with
+//! one request for many concurrent callers.
+//!
+//! Keys are SHA-256 of (validator identity digest, token): never the raw token, and never
+//! shared between two validators with a different issuer, endpoint, client or audience.
+//! Errors are never cached; `moka`'s `try_get_with` coalesces concurrent misses into one
+//! fetch, and a cancelled caller hands the fetch to another waiter instead of failing it.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest;
+use moka::Expiry;
+
+use crate::claims::TokenInfo;
+use crate::clock::SharedClock;
+use crate::error::{Error, ErrorKind, Result};
+
+/// A definitive answer about a token: safe to reuse until it expires.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    Active(Arc<TokenInfo>),
+    Refused(ErrorKind, Cow<'static, str>),
+}
+
+impl Verdict {
+    pub fn to_result(&self) -> Result<Arc<TokenInfo>> {
+        match self {
+            Verdict::Active(info) => Ok(Arc::clone(info)),
+            Verdict::Refused(kind, detail) => Err(Error::new(*kind, detail.clone())),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub verdict: Arc<Verdict>,
+    /// When the verdict stops being reusable, on the validator's clock.
+    pub expires_at: Duration,
+    /// How long moka keeps it (memory only; `expires_at` decides correctness).
+    pub ttl: Duration,
+}
+
+struct EntryExpiry;
+
+impl Expiry<[u8; 32], Entry> for EntryExpiry {
+    fn expire_after_create(&self, _key: &[u8; 32], value: &Entry, _created_at: Instant) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+/// Digest of a validator's identity, the prefix of every cache key it makes.
+pub(crate) fn identity_digest(parts: &[&str]) -> [u8; 32] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part.as_bytes());
+    }
+    to_array(ctx.finish())
+}
+
+/// The cache key for `token` under a validator identity.
+pub(crate) fn token_key(identity: &[u8; 32], token: &str) -> [u8; 32] {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(identity);
+    ctx.update(token.as_bytes());
+    to_array(ctx.finish())
+}
+
+/// A short, non-reversible tag for logs: the first 8 hex digits of SHA-256(token).
+pub(crate) fn log_tag(token: &str) -> String {
+    let d = digest::digest(&digest::SHA256, token.as_bytes());
+    d.as_ref()[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn to_array(d: digest::Digest) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+pub(crate) struct VerdictCache {
+    inner: moka::future::Cache<[u8; 32], Entry>,
+    clock: SharedClock,
+}
+
+impl VerdictCache {
+    pub fn new(max_entries: u64, clock: SharedClock) -> Self {
+        let inner = moka::future::Cache::builder()
+            .max_capacity(max_entries.max(1))
+            .expire_after(EntryExpiry)
+            .build();
+        VerdictCache { inner, clock }
+    }
+
+    /// A live cached verdict, without I/O.
+    pub async fn get(&self, key: &[u8; 32]) -> Option<Arc<Verdict>> {
+        let entry = self.inner.get(key).await?;
+        if self.clock.now() < entry.expires_at {
+            Some(entry.verdict)
+        } else {
+            self.inner.invalidate(key).await;
+            None
+        }
+    }
+
+    /// The cached verdict, or the one `fetch` produces, computed once for all concurrent
+    /// callers of the same key. `fetch` errors reach every waiter and are not cached.
+    pub async fn get_or_fetch(
+        &self,
+        key: [u8; 32],
+        fetch: impl Future<Output = Result<Entry>>,
+    ) -> Result<Arc<Verdict>> {
+        if let Some(verdict) = self.get(&key).await {
+            return Ok(verdict);
+        }
+        match self.inner.try_get_with(key, fetch).await {
+            Ok(entry) => Ok(entry.verdict),
+            Err(shared) => Err(Error::new(shared.kind(), shared.detail().to_owned())),
+        }
+    }
+
+    /// Entries currently held (approximate; for tests and metrics).
+    pub async fn entry_count(&self) -> u64 {
+        self.inner.run_pending_tasks().await;
+        self.inner.entry_count()
+    }
+}

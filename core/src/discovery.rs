@@ -1,0 +1,125 @@
+//! Authorization-server metadata: OpenID Connect discovery, then RFC 8414.
+//!
+//! The document's `issuer` must equal the configured issuer byte for byte (RFC 8414 §3.3,
+//! OIDC Discovery §4.3), and every endpoint it names must be `https` (or loopback), so a
+//! tampered or misplaced document cannot redirect tokens or keys.
+
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::http::{HttpClient, check_url};
+
+/// The endpoints bearerguard uses from a metadata document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// `introspection_endpoint`.
+    pub introspection_endpoint: Option<Url>,
+    /// `jwks_uri`.
+    pub jwks_uri: Option<Url>,
+    /// `token_endpoint`.
+    pub token_endpoint: Option<Url>,
+}
+
+/// Largest metadata document accepted.
+const MAX_METADATA_BYTES: usize = 256 * 1024;
+
+/// The well-known locations to try for `issuer`, in order.
+pub fn well_known_urls(issuer: &Url) -> Vec<Url> {
+    let mut out = Vec::new();
+    let trimmed_path = issuer.path().trim_end_matches('/');
+    // OpenID Connect Discovery §4: issuer + "/.well-known/openid-configuration".
+    let mut oidc = issuer.clone();
+    oidc.set_path(&format!("{trimmed_path}/.well-known/openid-configuration"));
+    oidc.set_query(None);
+    out.push(oidc);
+    // RFC 8414 §3.1: the well-known segment goes between host and path.
+    let mut oauth = issuer.clone();
+    oauth.set_path(&format!("/.well-known/oauth-authorization-server{trimmed_path}"));
+    oauth.set_query(None);
+    out.push(oauth);
+    out
+}
+
+/// Parses a metadata document for `issuer`.
+pub fn parse_metadata(body: &[u8], issuer: &str, allow_insecure: bool) -> Result<Metadata> {
+    let doc = crate::json::parse_object(body)
+        .map_err(|_| Error::unavailable("discovery: the metadata is not a strict JSON object"))?;
+    match doc.get("issuer") {
+        Some(Value::String(s)) if s == issuer => {}
+        _ => {
+            return Err(Error::config(
+                "discovery: the metadata `issuer` does not equal the configured issuer",
+            ));
+        }
+    }
+    let endpoint = |name: &'static str| -> Result<Option<Url>> {
+        match doc.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => check_url(name, s, allow_insecure)
+                .map(Some)
+                .map_err(|e| Error::config(format!("discovery: {}", e.detail()))),
+            Some(_) => Err(Error::unavailable(format!("discovery: `{name}` is not a string"))),
+        }
+    };
+    Ok(Metadata {
+        introspection_endpoint: endpoint("introspection_endpoint")?,
+        jwks_uri: endpoint("jwks_uri")?,
+        token_endpoint: endpoint("token_endpoint")?,
+    })
+}
+
+/// Fetches and checks the metadata of `issuer`.
+pub(crate) async fn discover(http: &HttpClient, issuer: &str, allow_insecure: bool) -> Result<Metadata> {
+    let issuer_url = Url::parse(issuer).map_err(|_| Error::config("`issuer` is not an absolute URL"))?;
+    let mut last = Error::unavailable("discovery: no metadata document found");
+    for url in well_known_urls(&issuer_url) {
+        let response = match http.get(&url, "application/json", MAX_METADATA_BYTES).await {
+            Ok(r) => r,
+            Err(f) => {
+                last = f.into_error("discovery");
+                continue;
+            }
+        };
+        match response.status {
+            200 => return parse_metadata(&response.body, issuer, allow_insecure),
+            404 | 405 | 410 => {
+                last = Error::unavailable("discovery: no metadata document found");
+            }
+            status => {
+                last = Error::unavailable(format!("discovery: HTTP status {status}"));
+            }
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_known_locations() {
+        let urls = well_known_urls(&Url::parse("https://as.example/t/org").unwrap());
+        assert_eq!(urls[0].as_str(), "https://as.example/t/org/.well-known/openid-configuration");
+        assert_eq!(urls[1].as_str(), "https://as.example/.well-known/oauth-authorization-server/t/org");
+        let urls = well_known_urls(&Url::parse("https://as.example").unwrap());
+        assert_eq!(urls[0].as_str(), "https://as.example/.well-known/openid-configuration");
+        assert_eq!(urls[1].as_str(), "https://as.example/.well-known/oauth-authorization-server");
+    }
+
+    #[test]
+    fn metadata_issuer_and_endpoints_are_checked() {
+        let ok = br#"{"issuer":"https://as.example","jwks_uri":"https://as.example/jwks","introspection_endpoint":"https://as.example/i"}"#;
+        let m = parse_metadata(ok, "https://as.example", false).unwrap();
+        assert_eq!(m.jwks_uri.unwrap().as_str(), "https://as.example/jwks");
+        assert!(parse_metadata(ok, "https://as.example/", false).is_err());
+        let evil = br#"{"issuer":"https://as.example","jwks_uri":"http://evil.example/jwks"}"#;
+        assert_eq!(parse_metadata(evil, "https://as.example", false).unwrap_err().code(), "configuration");
+        let dup = br#"{"issuer":"https://as.example","issuer":"https://evil"}"#;
+        assert!(parse_metadata(dup, "https://as.example", false).is_err());
+        assert!(parse_metadata(b"<html>", "https://as.example", false).is_err());
+        let typed = br#"{"issuer":"https://as.example","jwks_uri":7}"#;
+        assert!(parse_metadata(typed, "https://as.example", false).is_err());
+    }
+}

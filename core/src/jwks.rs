@@ -1,0 +1,453 @@
+//! The issuer's JSON Web Key Set: parsed into usable verification keys, cached, and
+//! refreshed safely.
+//!
+//! Parsing keeps only keys that can verify a signature for an algorithm we accept: RSA of at
+//! least 2048 bits, EC P-256/P-384 with a valid point, Ed25519. Symmetric keys, keys with
+//! private members, keys for encryption and malformed entries are skipped without spoiling
+//! the rest of the set. Keys are parsed once per fetch, never per token.
+//!
+//! Refresh rules (RFC 8725 and common sense): one fetch in flight; an unknown `kid` refetches
+//! at most once per cooldown; the last good set outlives a failed refresh for a bounded stale
+//! window; a burst at expiry makes one fetch.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+use url::Url;
+
+use crate::clock::SharedClock;
+use crate::config::JwksConfig;
+use crate::error::{Error, Result};
+use crate::http::HttpClient;
+
+/// Longest `kid` looked up; a longer one cannot match any key we keep.
+pub const MAX_KID_LEN: usize = 256;
+
+/// The key type and curve a verification key has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFamily {
+    /// RSA (RS*, PS*).
+    Rsa,
+    /// EC on P-256 (ES256).
+    P256,
+    /// EC on P-384 (ES384).
+    P384,
+    /// OKP Ed25519 (EdDSA).
+    Ed25519,
+}
+
+impl KeyFamily {
+    /// The family an algorithm needs.
+    pub fn for_alg(alg: Algorithm) -> Option<KeyFamily> {
+        use Algorithm::*;
+        match alg {
+            RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => Some(KeyFamily::Rsa),
+            ES256 => Some(KeyFamily::P256),
+            ES384 => Some(KeyFamily::P384),
+            EdDSA => Some(KeyFamily::Ed25519),
+            _ => None,
+        }
+    }
+}
+
+/// One usable verification key.
+pub struct VerifyKey {
+    /// `kid`, if the JWK had one.
+    pub kid: Option<String>,
+    /// Key type and curve.
+    pub family: KeyFamily,
+    /// The JWK's own `alg`, if it named one we support.
+    pub alg: Option<Algorithm>,
+    pub(crate) key: DecodingKey,
+}
+
+impl std::fmt::Debug for VerifyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyKey")
+            .field("kid", &self.kid)
+            .field("family", &self.family)
+            .field("alg", &self.alg)
+            .finish()
+    }
+}
+
+/// A parsed key set: only the usable keys.
+#[derive(Debug, Default)]
+pub struct KeySet {
+    /// The usable keys, in document order.
+    pub keys: Vec<VerifyKey>,
+    /// How many entries were skipped as unusable.
+    pub skipped: usize,
+}
+
+/// The outcome of choosing a key for a token.
+#[derive(Debug)]
+pub enum Selection<'a> {
+    /// Exactly one key fits.
+    Found(&'a VerifyKey),
+    /// No key fits.
+    NotFound,
+    /// More than one key fits: refuse rather than guess.
+    Ambiguous,
+}
+
+impl KeySet {
+    /// Chooses the key for a token signed with `alg` and carrying `kid`.
+    pub fn select(&self, alg: Algorithm, kid: Option<&str>) -> Selection<'_> {
+        let Some(family) = KeyFamily::for_alg(alg) else { return Selection::NotFound };
+        let mut fits = self.keys.iter().filter(|k| {
+            k.family == family
+                && k.alg.is_none_or(|a| a == alg)
+                && match kid {
+                    Some(kid) => k.kid.as_deref() == Some(kid),
+                    None => true,
+                }
+        });
+        match (fits.next(), fits.next()) {
+            (Some(k), None) => Selection::Found(k),
+            (None, _) => Selection::NotFound,
+            (Some(_), Some(_)) => Selection::Ambiguous,
+        }
+    }
+}
+
+/// Parses a JWKS document. Fails only when the document itself is not a JWKS (not a strict
+/// JSON object with a `keys` array); bad entries are skipped.
+pub fn parse_jwks(bytes: &[u8]) -> std::result::Result<KeySet, &'static str> {
+    let doc = crate::json::parse_object(bytes).map_err(|_| "the JWKS is not a strict JSON object")?;
+    let Some(Value::Array(entries)) = doc.get("keys") else {
+        return Err("the JWKS has no keys array");
+    };
+    let mut set = KeySet::default();
+    for entry in entries {
+        match parse_jwk(entry) {
+            Some(key) => set.keys.push(key),
+            None => set.skipped += 1,
+        }
+    }
+    Ok(set)
+}
+
+const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
+    let jwk = entry.as_object()?;
+    if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
+        return None;
+    }
+    let text = |name: &str| -> Option<Option<&str>> {
+        match jwk.get(name) {
+            None => Some(None),
+            Some(Value::String(s)) => Some(Some(s.as_str())),
+            Some(_) => None,
+        }
+    };
+    match text("use")? {
+        None | Some("sig") => {}
+        Some(_) => return None,
+    }
+    if let Some(ops) = jwk.get("key_ops") {
+        let ops = ops.as_array()?;
+        if !ops.iter().any(|op| op.as_str() == Some("verify")) {
+            return None;
+        }
+    }
+    let kid = match text("kid")? {
+        Some(k) if k.len() <= MAX_KID_LEN => Some(k.to_owned()),
+        Some(_) => return None,
+        None => None,
+    };
+    let alg = match text("alg")? {
+        None => None,
+        Some(a) => Some(supported_alg(a)?),
+    };
+    let (family, key) = match text("kty")?? {
+        "RSA" => {
+            let n = b64(text("n")??)?;
+            let e = b64(text("e")??)?;
+            let n_trimmed = trim_zeros(&n);
+            let e_trimmed = trim_zeros(&e);
+            // RFC 8725 §3.5 / NIST: RSA under 2048 bits is too weak to trust.
+            if n_trimmed.len() < 256 || e_trimmed.is_empty() || e_trimmed.len() > 8 {
+                return None;
+            }
+            (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(n_trimmed, e_trimmed))
+        }
+        "EC" => {
+            let (family, size, alg_for_check) = match text("crv")?? {
+                "P-256" => (KeyFamily::P256, 32, &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED),
+                "P-384" => (KeyFamily::P384, 48, &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED),
+                _ => return None,
+            };
+            let x = b64(text("x")??)?;
+            let y = b64(text("y")??)?;
+            if x.len() != size || y.len() != size {
+                return None;
+            }
+            let mut point = Vec::with_capacity(1 + 2 * size);
+            point.push(4);
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            // Refuse points not on the curve now, not at every verification.
+            aws_lc_rs::signature::ParsedPublicKey::new(alg_for_check, &point).ok()?;
+            (family, DecodingKey::from_ec_der(&point))
+        }
+        "OKP" => {
+            if text("crv")?? != "Ed25519" {
+                return None;
+            }
+            let x = b64(text("x")??)?;
+            if x.len() != 32 {
+                return None;
+            }
+            (KeyFamily::Ed25519, DecodingKey::from_ed_der(&x))
+        }
+        _ => return None,
+    };
+    if let Some(alg) = alg {
+        if KeyFamily::for_alg(alg) != Some(family) {
+            return None;
+        }
+    }
+    Some(VerifyKey { kid, family, alg, key })
+}
+
+/// Maps an algorithm name to one we verify with remote keys (never HMAC or `none`).
+pub(crate) fn supported_alg(name: &str) -> Option<Algorithm> {
+    use Algorithm::*;
+    Some(match name {
+        "RS256" => RS256,
+        "RS384" => RS384,
+        "RS512" => RS512,
+        "PS256" => PS256,
+        "PS384" => PS384,
+        "PS512" => PS512,
+        "ES256" => ES256,
+        "ES384" => ES384,
+        "EdDSA" => EdDSA,
+        _ => return None,
+    })
+}
+
+fn b64(s: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(s).ok()
+}
+
+fn trim_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+/// Parses `Cache-Control: max-age=N`; `None` when absent or when caching is forbidden.
+fn max_age(cache_control: Option<&str>) -> Option<u64> {
+    let value = cache_control?;
+    let mut age = None;
+    for directive in value.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return None;
+        }
+        if let Some(n) = lower.strip_prefix("max-age=") {
+            age = n.trim_matches('"').parse::<u64>().ok();
+        }
+    }
+    age
+}
+
+struct Loaded {
+    set: Arc<KeySet>,
+    fetched_at: Duration,
+    ttl: Duration,
+    generation: u64,
+}
+
+#[derive(Default)]
+struct FetchState {
+    attempts: u64,
+    last_attempt: Option<Duration>,
+    last_failure: Option<Duration>,
+}
+
+/// A cached, self-refreshing JWKS for one `jwks_uri`.
+pub(crate) struct Jwks {
+    url: Url,
+    http: HttpClient,
+    clock: SharedClock,
+    config: JwksConfig,
+    state: RwLock<Option<Arc<Loaded>>>,
+    fetch: tokio::sync::Mutex<FetchState>,
+    attempts_seen: AtomicU64,
+    fetches: AtomicU64,
+}
+
+/// Why a refresh is wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    Missing,
+    UnknownKid,
+}
+
+/// After a failed fetch, wait this long before the next attempt caused by expiry.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(1);
+
+impl Jwks {
+    pub fn new(url: Url, http: HttpClient, clock: SharedClock, config: JwksConfig) -> Self {
+        Jwks {
+            url,
+            http,
+            clock,
+            config,
+            state: RwLock::new(None),
+            fetch: tokio::sync::Mutex::new(FetchState::default()),
+            attempts_seen: AtomicU64::new(0),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// How many HTTP fetches this cache has made.
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    fn snapshot(&self) -> Option<Arc<Loaded>> {
+        self.state.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// The current key set if it is fresh, without any I/O.
+    pub fn fresh_set(&self) -> Option<Arc<KeySet>> {
+        let loaded = self.snapshot()?;
+        (self.clock.now() < loaded.fetched_at + loaded.ttl).then(|| Arc::clone(&loaded.set))
+    }
+
+    /// Runs `use_key` with the key that fits `alg` and `kid`, fetching or refreshing the set
+    /// as the rules allow.
+    pub async fn with_key<T>(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+        use_key: impl Fn(&VerifyKey) -> Result<T>,
+    ) -> Result<T> {
+        let now = self.clock.now();
+        let snapshot = self.snapshot();
+        let set = match &snapshot {
+            Some(l) if now < l.fetched_at + l.ttl => Arc::clone(&l.set),
+            _ => self.refresh(Reason::Missing, snapshot.as_ref().map(|l| l.generation)).await?,
+        };
+        match set.select(alg, kid) {
+            Selection::Found(key) => return use_key(key),
+            Selection::Ambiguous => return Err(Error::invalid_token("more than one key fits the token")),
+            Selection::NotFound => {}
+        }
+        // Unknown kid: maybe the issuer rotated keys. Refetch, within the cooldown.
+        let generation = self.snapshot().map(|l| l.generation);
+        let set = self.refresh(Reason::UnknownKid, generation).await?;
+        match set.select(alg, kid) {
+            Selection::Found(key) => use_key(key),
+            Selection::Ambiguous => Err(Error::invalid_token("more than one key fits the token")),
+            Selection::NotFound => Err(Error::invalid_token("no key in the issuer's JWKS fits the token")),
+        }
+    }
+
+    async fn refresh(&self, reason: Reason, seen_generation: Option<u64>) -> Result<Arc<KeySet>> {
+        let attempts_before = self.attempts_seen.load(Ordering::SeqCst);
+        let mut fetch = self.fetch.lock().await;
+        let now = self.clock.now();
+        let current = self.snapshot();
+        let usable = |l: &Arc<Loaded>| now < l.fetched_at + l.ttl + Duration::from_secs(self.config.stale_secs);
+
+        // Someone else refreshed while we waited for the lock: use their result.
+        if let Some(l) = &current {
+            if Some(l.generation) != seen_generation && now < l.fetched_at + l.ttl {
+                return Ok(Arc::clone(&l.set));
+            }
+        }
+        // Someone else tried (and failed) while we waited: don't pile on.
+        let others_tried = fetch.attempts != attempts_before;
+        let in_cooldown = match reason {
+            Reason::UnknownKid => fetch.last_attempt.is_some_and(|t| {
+                now < t + Duration::from_secs(self.config.refresh_cooldown_secs)
+            }),
+            Reason::Missing => fetch.last_failure.is_some_and(|t| now < t + FAILURE_BACKOFF),
+        };
+        if others_tried || in_cooldown {
+            return match &current {
+                Some(l) if usable(l) => Ok(Arc::clone(&l.set)),
+                _ => Err(Error::unavailable("the issuer's JWKS could not be fetched")),
+            };
+        }
+
+        fetch.attempts += 1;
+        self.attempts_seen.store(fetch.attempts, Ordering::SeqCst);
+        fetch.last_attempt = Some(now);
+        match self.fetch_once().await {
+            Ok((set, ttl)) => {
+                let set = Arc::new(set);
+                let generation = current.as_ref().map_or(1, |l| l.generation + 1);
+                let loaded = Arc::new(Loaded { set: Arc::clone(&set), fetched_at: now, ttl, generation });
+                match self.state.write() {
+                    Ok(mut s) => *s = Some(loaded),
+                    Err(p) => *p.into_inner() = Some(loaded),
+                }
+                fetch.last_failure = None;
+                Ok(set)
+            }
+            Err(e) => {
+                fetch.last_failure = Some(now);
+                tracing::warn!(jwks_uri = %self.url, error = %e, "JWKS fetch failed");
+                match &current {
+                    Some(l) if usable(l) => Ok(Arc::clone(&l.set)),
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    async fn fetch_once(&self) -> Result<(KeySet, Duration)> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .get(&self.url, "application/jwk-set+json, application/json", self.config.max_bytes)
+            .await
+            .map_err(|f| f.into_error("JWKS"))?;
+        if response.status != 200 {
+            return Err(Error::unavailable(format!("JWKS: HTTP status {}", response.status)));
+        }
+        let set = parse_jwks(&response.body).map_err(|why| Error::unavailable(format!("JWKS: {why}")))?;
+        if set.skipped > 0 {
+            tracing::debug!(jwks_uri = %self.url, skipped = set.skipped, "skipped unusable JWKS entries");
+        }
+        let secs = max_age(response.cache_control.as_deref())
+            .unwrap_or(self.config.default_ttl_secs)
+            .clamp(self.config.min_ttl_secs, self.config.max_ttl_secs);
+        Ok((set, Duration::from_secs(secs)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_control_max_age() {
+        assert_eq!(max_age(Some("public, max-age=120")), Some(120));
+        assert_eq!(max_age(Some("max-age=\"60\"")), Some(60));
+        assert_eq!(max_age(Some("no-store")), None);
+        assert_eq!(max_age(Some("max-age=5, no-cache")), None);
+        assert_eq!(max_age(Some("max-age=abc")), None);
+        assert_eq!(max_age(None), None);
+    }
+
+    #[test]
+    fn jwks_documents_that_are_not_key_sets_fail() {
+        assert!(parse_jwks(b"[]").is_err());
+        assert!(parse_jwks(br#"{"keys":{}}"#).is_err());
+        assert!(parse_jwks(br#"{"keys":[],"keys":[]}"#).is_err());
+        assert!(parse_jwks(b"<html>").is_err());
+        assert_eq!(parse_jwks(br#"{"keys":[1,"x",null,{}]}"#).unwrap().skipped, 4);
+    }
+}
