@@ -88,10 +88,8 @@ pub(crate) struct VerdictCache {
 
 impl VerdictCache {
     pub fn new(max_entries: u64, clock: SharedClock) -> Self {
-        let inner = moka::future::Cache::builder()
-            .max_capacity(max_entries.max(1))
-            .expire_after(EntryExpiry)
-            .build();
+        let inner =
+            moka::future::Cache::builder().max_capacity(max_entries.max(1)).expire_after(EntryExpiry).build();
         VerdictCache { inner, clock }
     }
 

@@ -213,13 +213,17 @@ impl ClaimRules {
 
     fn scopes(&self, claims: &Map<String, Value>) -> Vec<String> {
         let from_scope = || match claims.get("scope") {
-            Some(Value::String(s)) => Some(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()),
+            Some(Value::String(s)) => {
+                Some(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            }
             _ => None,
         };
-        let from_scp = || claims.get("scp").and_then(|v| match v {
-            Value::Array(_) => string_list(v),
-            _ => None,
-        });
+        let from_scp = || {
+            claims.get("scp").and_then(|v| match v {
+                Value::Array(_) => string_list(v),
+                _ => None,
+            })
+        };
         let found = match self.scope_claim {
             ScopeClaim::Scope => from_scope(),
             ScopeClaim::Scp => from_scp(),
@@ -231,11 +235,7 @@ impl ClaimRules {
 
 /// Refuses `info` unless it carries every scope in `required`.
 pub(crate) fn check_scopes(info: &TokenInfo, required: &[String]) -> Result<()> {
-    if info.has_scopes(required) {
-        Ok(())
-    } else {
-        Err(Error::insufficient_scope(required))
-    }
+    if info.has_scopes(required) { Ok(()) } else { Err(Error::insufficient_scope(required)) }
 }
 
 fn timestamp(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>> {
@@ -260,10 +260,9 @@ fn optional_string(claims: &Map<String, Value>, name: &'static str) -> Result<Op
 fn string_list(value: &Value) -> Option<Vec<String>> {
     match value {
         Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>(),
+        Value::Array(items) => {
+            items.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
+        }
         _ => None,
     }
 }

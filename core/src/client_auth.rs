@@ -11,9 +11,7 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{
-    self as sig, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair,
-};
+use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
@@ -31,6 +29,7 @@ pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-t
 const IAT_BACKDATE: u64 = 5;
 
 /// A private key ready to sign client assertions.
+#[expect(clippy::large_enum_variant, reason = "built once per validator, never moved in a hot path")]
 pub(crate) enum SigningKey {
     Rsa(RsaKeyPair),
     Ec(EcdsaKeyPair, Curve),
@@ -76,11 +75,7 @@ impl SigningKey {
             SigningKey::Ed(_) => alg == "EdDSA",
             SigningKey::Hmac(..) => matches!(alg, "HS256" | "HS384" | "HS512"),
         };
-        if fits {
-            Ok(())
-        } else {
-            Err(Error::config("`assertion_alg` does not fit the configured key"))
-        }
+        if fits { Ok(()) } else { Err(Error::config("`assertion_alg` does not fit the configured key")) }
     }
 
     fn sign(&self, alg: &str, message: &[u8]) -> Result<Vec<u8>> {
@@ -233,9 +228,8 @@ struct ZitadelKeyFile {
 
 /// Loads a ZITADEL key file: the signing key, its `kid`, and the client id.
 pub(crate) fn load_zitadel_key(text: &str) -> Result<(SigningKey, String, Option<String>)> {
-    let file: ZitadelKeyFile = serde_json::from_str(text).map_err(|_| {
-        Error::config("`key_file` is not a ZITADEL key file (type, keyId, key, clientId)")
-    })?;
+    let file: ZitadelKeyFile = serde_json::from_str(text)
+        .map_err(|_| Error::config("`key_file` is not a ZITADEL key file (type, keyId, key, clientId)"))?;
     match file.kind.as_str() {
         "application" => {}
         "serviceaccount" => {
@@ -268,9 +262,13 @@ pub(crate) struct AudienceTargets<'a> {
 }
 
 /// A configured client authentication method, ready to apply to requests.
+#[expect(clippy::large_enum_variant, reason = "built once per validator, held in an Arc")]
 pub(crate) enum ClientAuth {
     Basic(HeaderValue),
-    Post { client_id: String, client_secret: Secret },
+    Post {
+        client_id: String,
+        client_secret: Secret,
+    },
     Jwt {
         client_id: String,
         key: SigningKey,
@@ -280,7 +278,9 @@ pub(crate) enum ClientAuth {
         lifetime: u64,
     },
     Bearer(HeaderValue),
-    None { client_id: Option<String> },
+    None {
+        client_id: Option<String>,
+    },
 }
 
 impl fmt::Debug for ClientAuth {
@@ -309,7 +309,8 @@ fn sensitive(value: String) -> Result<HeaderValue> {
 }
 
 const ALG_NAMES: &[&str] = &[
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512",
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384",
+    "HS512",
 ];
 
 impl ClientAuth {
@@ -318,9 +319,10 @@ impl ClientAuth {
         // A key file supplies the key, its kid and (unless given) the client id.
         let key_file_text = match (&config.key_file, &config.key_json) {
             (Some(_), Some(_)) => return Err(Error::config("set `key_file` or `key_json`, not both")),
-            (Some(path), None) => Some(Secret::new(std::fs::read_to_string(path).map_err(|e| {
-                Error::config("cannot read `key_file`").with_source(e)
-            })?)),
+            (Some(path), None) => Some(Secret::new(
+                std::fs::read_to_string(path)
+                    .map_err(|e| Error::config("cannot read `key_file`").with_source(e))?,
+            )),
             (None, Some(json)) => Some(json.clone()),
             (None, None) => None,
         };
@@ -348,7 +350,9 @@ impl ClientAuth {
         } else {
             ClientAuthMethod::None
         });
-        let need_id = || client_id.clone().ok_or_else(|| Error::config("`client_id` is required for this `client_auth`"));
+        let need_id = || {
+            client_id.clone().ok_or_else(|| Error::config("`client_id` is required for this `client_auth`"))
+        };
         let need_secret = || {
             config
                 .client_secret
@@ -377,9 +381,19 @@ impl ClientAuth {
                         "HS256" => (aws_lc_rs::hmac::HMAC_SHA256, "HS256"),
                         "HS384" => (aws_lc_rs::hmac::HMAC_SHA384, "HS384"),
                         "HS512" => (aws_lc_rs::hmac::HMAC_SHA512, "HS512"),
-                        _ => return Err(Error::config("`assertion_alg` must be HS256, HS384 or HS512 for `client_secret_jwt`")),
+                        _ => {
+                            return Err(Error::config(
+                                "`assertion_alg` must be HS256, HS384 or HS512 for `client_secret_jwt`",
+                            ));
+                        }
                     };
-                    (SigningKey::Hmac(aws_lc_rs::hmac::Key::new(hmac_alg, secret.expose().as_bytes()), name), None)
+                    (
+                        SigningKey::Hmac(
+                            aws_lc_rs::hmac::Key::new(hmac_alg, secret.expose().as_bytes()),
+                            name,
+                        ),
+                        None,
+                    )
                 };
                 let alg = match &config.assertion_alg {
                     Some(a) => ALG_NAMES

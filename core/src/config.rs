@@ -358,11 +358,7 @@ impl Default for Config {
 impl Config {
     /// A config for `issuer` and one `audience`, everything else default.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
-        Config {
-            issuer: issuer.into(),
-            audience: OneOrMany(vec![audience.into()]),
-            ..Config::default()
-        }
+        Config { issuer: issuer.into(), audience: OneOrMany(vec![audience.into()]), ..Config::default() }
     }
 
     /// Parses a config from JSON text; errors name the field.
@@ -417,9 +413,7 @@ impl Config {
                 return Err(Error::config("`jwks_uri` is required when `discovery` is false"));
             }
             if needs_introspection && self.introspection_endpoint.is_none() {
-                return Err(Error::config(
-                    "`introspection_endpoint` is required when `discovery` is false",
-                ));
+                return Err(Error::config("`introspection_endpoint` is required when `discovery` is false"));
             }
             if self.strategy == Strategy::Auto
                 && self.jwks_uri.is_none()
@@ -476,13 +470,11 @@ mod tests {
 
     #[test]
     fn unknown_and_mistyped_fields_are_named() {
-        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","leway_secs":1}"#)
-            .unwrap_err();
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","leway_secs":1}"#).unwrap_err();
         assert!(e.detail().contains("leway_secs"), "{e}");
         let e = Config::from_json(r#"{"issuer":"https://a","audience":5}"#).unwrap_err();
         assert!(e.detail().contains("string or a list"), "{e}");
-        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","strategy":"magic"}"#)
-            .unwrap_err();
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","strategy":"magic"}"#).unwrap_err();
         assert!(e.detail().contains("magic") || e.detail().contains("strategy"), "{e}");
     }
 

@@ -145,10 +145,7 @@ impl Error {
     }
 
     pub(crate) fn insufficient_scope(required: &[String]) -> Self {
-        let mut e = Error::new(
-            ErrorKind::InsufficientScope,
-            "the access token lacks a required scope",
-        );
+        let mut e = Error::new(ErrorKind::InsufficientScope, "the access token lacks a required scope");
         e.required_scopes = Some(required.to_vec().into_boxed_slice());
         e
     }

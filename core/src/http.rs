@@ -16,8 +16,7 @@ use crate::error::{Error, Result};
 /// Checks that `value` is an absolute `https` URL, or `http` on a loopback host, or any
 /// `http` URL when `allow_insecure` is set. `field` names the config field in errors.
 pub(crate) fn check_url(field: &str, value: &str, allow_insecure: bool) -> Result<Url> {
-    let url = Url::parse(value)
-        .map_err(|_| Error::config(format!("`{field}` is not an absolute URL")))?;
+    let url = Url::parse(value).map_err(|_| Error::config(format!("`{field}` is not an absolute URL")))?;
     if url.cannot_be_a_base() || url.host().is_none() {
         return Err(Error::config(format!("`{field}` is not an absolute URL")));
     }
@@ -79,12 +78,8 @@ impl HttpFailure {
                 Error::unavailable(format!("{what}: cannot connect to the authorization server"))
                     .with_source(e.without_url())
             }
-            HttpFailure::Timeout => {
-                Error::unavailable(format!("{what}: the authorization server timed out"))
-            }
-            HttpFailure::TooLarge => {
-                Error::unavailable(format!("{what}: response body over the size limit"))
-            }
+            HttpFailure::Timeout => Error::unavailable(format!("{what}: the authorization server timed out")),
+            HttpFailure::TooLarge => Error::unavailable(format!("{what}: response body over the size limit")),
             HttpFailure::Transport(e) => {
                 Error::unavailable(format!("{what}: transport error")).with_source(e.without_url())
             }
@@ -114,7 +109,12 @@ impl HttpClient {
     }
 
     /// `GET url`, reading at most `cap` bytes of body.
-    pub async fn get(&self, url: &Url, accept: &'static str, cap: usize) -> Result<HttpResponse, HttpFailure> {
+    pub async fn get(
+        &self,
+        url: &Url,
+        accept: &'static str,
+        cap: usize,
+    ) -> Result<HttpResponse, HttpFailure> {
         let request = self.client.get(url.clone()).header("accept", accept);
         self.send(request, cap).await
     }
@@ -131,10 +131,7 @@ impl HttpClient {
             .client
             .post(url.clone())
             .headers(headers)
-            .header(
-                "content-type",
-                HeaderValue::from_static("application/x-www-form-urlencoded"),
-            )
+            .header("content-type", HeaderValue::from_static("application/x-www-form-urlencoded"))
             .body(form);
         self.send(request, cap).await
     }
@@ -145,13 +142,8 @@ impl HttpClient {
         match tokio::time::timeout(self.deadline + Duration::from_millis(50), async {
             let mut response = request.send().await.map_err(classify)?;
             let status = response.status().as_u16();
-            let header = |name: &str| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
+            let header =
+                |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
             let content_type = header("content-type");
             let cache_control = header("cache-control");
             if response.content_length().is_some_and(|len| len > cap as u64) {

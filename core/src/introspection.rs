@@ -82,16 +82,17 @@ fn status_error(response: &HttpResponse) -> Error {
              (HTTP {}{})",
             response.status,
             match oauth_error.as_deref() {
-                Some(e @ ("invalid_client" | "unauthorized_client" | "invalid_request" | "access_denied")) => {
+                Some(
+                    e @ ("invalid_client" | "unauthorized_client" | "invalid_request" | "access_denied"),
+                ) => {
                     format!(", {e}")
                 }
                 _ => String::new(),
             }
         )),
-        300..=399 => Error::unavailable(format!(
-            "introspection: HTTP {} redirect not followed",
-            response.status
-        )),
+        300..=399 => {
+            Error::unavailable(format!("introspection: HTTP {} redirect not followed", response.status))
+        }
         status => Error::unavailable(format!("introspection: HTTP status {status}")),
     }
 }
@@ -148,7 +149,11 @@ impl Introspector {
         let mut headers = HeaderMap::new();
         headers.insert(
             ACCEPT,
-            HeaderValue::from_static(if self.signed.is_some() { JWT_RESPONSE_TYPE } else { "application/json" }),
+            HeaderValue::from_static(if self.signed.is_some() {
+                JWT_RESPONSE_TYPE
+            } else {
+                "application/json"
+            }),
         );
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("token", token);
@@ -186,9 +191,9 @@ impl Introspector {
         let text = std::str::from_utf8(body).map_err(|_| Error::unavailable("introspection: not UTF-8"))?;
         let jws = parse_compact(text.trim(), algorithms, self.max_bytes, TypPolicy::IntrospectionResponse)
             .map_err(broken)?;
-        jwks.with_key(jws.alg, jws.kid.as_deref(), |key| jws.verify(key)).await.map_err(|e| {
-            if e.code() == "unavailable" { e } else { broken(e) }
-        })?;
+        jwks.with_key(jws.alg, jws.kid.as_deref(), |key| jws.verify(key))
+            .await
+            .map_err(|e| if e.code() == "unavailable" { e } else { broken(e) })?;
         let payload = &jws.payload;
         if payload.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
             return Err(Error::unavailable("introspection: the signed response has the wrong issuer"));
@@ -254,7 +259,10 @@ mod tests {
     #[test]
     fn server_errors_are_never_invalid_token_except_unsupported_type() {
         assert_eq!(status_error(&response(401, r#"{"error":"invalid_client"}"#)).code(), "configuration");
-        assert_eq!(status_error(&response(400, r#"{"error":"unauthorized_client"}"#)).code(), "configuration");
+        assert_eq!(
+            status_error(&response(400, r#"{"error":"unauthorized_client"}"#)).code(),
+            "configuration"
+        );
         assert_eq!(status_error(&response(403, "")).code(), "configuration");
         assert_eq!(status_error(&response(500, "")).code(), "unavailable");
         assert_eq!(status_error(&response(503, "")).code(), "unavailable");

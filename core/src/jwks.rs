@@ -209,10 +209,10 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
         }
         _ => return None,
     };
-    if let Some(alg) = alg {
-        if KeyFamily::for_alg(alg) != Some(family) {
-            return None;
-        }
+    if let Some(alg) = alg
+        && KeyFamily::for_alg(alg) != Some(family)
+    {
+        return None;
     }
     Some(VerifyKey { kid, family, alg, key })
 }
@@ -318,12 +318,6 @@ impl Jwks {
         self.state.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// The current key set if it is fresh, without any I/O.
-    pub fn fresh_set(&self) -> Option<Arc<KeySet>> {
-        let loaded = self.snapshot()?;
-        (self.clock.now() < loaded.fetched_at + loaded.ttl).then(|| Arc::clone(&loaded.set))
-    }
-
     /// Runs `use_key` with the key that fits `alg` and `kid`, fetching or refreshing the set
     /// as the rules allow.
     pub async fn with_key<T>(
@@ -358,20 +352,22 @@ impl Jwks {
         let mut fetch = self.fetch.lock().await;
         let now = self.clock.now();
         let current = self.snapshot();
-        let usable = |l: &Arc<Loaded>| now < l.fetched_at + l.ttl + Duration::from_secs(self.config.stale_secs);
+        let usable =
+            |l: &Arc<Loaded>| now < l.fetched_at + l.ttl + Duration::from_secs(self.config.stale_secs);
 
         // Someone else refreshed while we waited for the lock: use their result.
-        if let Some(l) = &current {
-            if Some(l.generation) != seen_generation && now < l.fetched_at + l.ttl {
-                return Ok(Arc::clone(&l.set));
-            }
+        if let Some(l) = &current
+            && Some(l.generation) != seen_generation
+            && now < l.fetched_at + l.ttl
+        {
+            return Ok(Arc::clone(&l.set));
         }
         // Someone else tried (and failed) while we waited: don't pile on.
         let others_tried = fetch.attempts != attempts_before;
         let in_cooldown = match reason {
-            Reason::UnknownKid => fetch.last_attempt.is_some_and(|t| {
-                now < t + Duration::from_secs(self.config.refresh_cooldown_secs)
-            }),
+            Reason::UnknownKid => fetch
+                .last_attempt
+                .is_some_and(|t| now < t + Duration::from_secs(self.config.refresh_cooldown_secs)),
             Reason::Missing => fetch.last_failure.is_some_and(|t| now < t + FAILURE_BACKOFF),
         };
         if others_tried || in_cooldown {

@@ -169,7 +169,8 @@ fn check_typ(typ: Option<&str>, policy: TypPolicy) -> Result<()> {
 impl ParsedJws<'_> {
     /// Checks the signature with `key`, which must fit `self.alg`.
     pub fn verify(&self, key: &VerifyKey) -> Result<()> {
-        match jsonwebtoken::crypto::verify(self.signature, self.signing_input.as_bytes(), &key.key, self.alg) {
+        match jsonwebtoken::crypto::verify(self.signature, self.signing_input.as_bytes(), &key.key, self.alg)
+        {
             Ok(true) => Ok(()),
             _ => Err(Error::invalid_token("the token signature is invalid")),
         }

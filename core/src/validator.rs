@@ -151,7 +151,11 @@ impl Validator {
 
     /// Validates `token` and requires every scope in `scopes` (plus the configured
     /// `required_scopes`). Scopes are checked on every call, cache hit or not.
-    pub async fn validate_with_scopes<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Result<Arc<TokenInfo>> {
+    pub async fn validate_with_scopes<S: AsRef<str>>(
+        &self,
+        token: &str,
+        scopes: &[S],
+    ) -> Result<Arc<TokenInfo>> {
         let result = self.inner.decide(token).await;
         let info = match result {
             Ok(info) => info,
@@ -237,14 +241,18 @@ impl Inner {
             }
         };
         let jwks_uri = pick("jwks_uri", &c.jwks_uri, discovered.jwks_uri)?;
-        let introspection = pick("introspection_endpoint", &c.introspection_endpoint, discovered.introspection_endpoint)?;
+        let introspection =
+            pick("introspection_endpoint", &c.introspection_endpoint, discovered.introspection_endpoint)?;
         let token_endpoint = pick("token_endpoint", &c.token_endpoint, discovered.token_endpoint)?;
 
         if c.strategy == Strategy::Jwt && jwks_uri.is_none() {
             return Err(Error::config("strategy `jwt` needs a `jwks_uri` (configured or discovered)"));
         }
-        if matches!(c.strategy, Strategy::Introspection | Strategy::IntrospectAll) && introspection.is_none() {
-            return Err(Error::config("this strategy needs an `introspection_endpoint` (configured or discovered)"));
+        if matches!(c.strategy, Strategy::Introspection | Strategy::IntrospectAll) && introspection.is_none()
+        {
+            return Err(Error::config(
+                "this strategy needs an `introspection_endpoint` (configured or discovered)",
+            ));
         }
         if jwks_uri.is_none() && introspection.is_none() {
             return Err(Error::config("neither a `jwks_uri` nor an `introspection_endpoint` is known"));
@@ -255,7 +263,8 @@ impl Inner {
         let signed = match c.introspection_response {
             IntrospectionResponseFormat::Json => None,
             IntrospectionResponseFormat::Jwt => Some((
-                jwks.clone().ok_or_else(|| Error::config("signed introspection responses need a `jwks_uri`"))?,
+                jwks.clone()
+                    .ok_or_else(|| Error::config("signed introspection responses need a `jwks_uri`"))?,
                 self.algorithms.clone(),
             )),
         };
@@ -287,15 +296,20 @@ impl Inner {
         if let Some(r) = self.resolved.get() {
             return Ok(Arc::clone(r));
         }
-        if let Some((at, e)) = &*self.discovery_failure.lock().unwrap_or_else(|p| p.into_inner()) {
-            if self.clock.now() < *at + DISCOVERY_BACKOFF {
-                return Err(Error::new(e.kind(), e.detail().to_owned()));
-            }
+        if let Some((at, e)) = &*self.discovery_failure.lock().unwrap_or_else(|p| p.into_inner())
+            && self.clock.now() < *at + DISCOVERY_BACKOFF
+        {
+            return Err(Error::new(e.kind(), e.detail().to_owned()));
         }
         let result = self
             .resolved
             .get_or_try_init(|| async {
-                let metadata = crate::discovery::discover(&self.http, &self.config.issuer, self.config.http.allow_insecure_http).await?;
+                let metadata = crate::discovery::discover(
+                    &self.http,
+                    &self.config.issuer,
+                    self.config.http.allow_insecure_http,
+                )
+                .await?;
                 self.assemble(Some(metadata))
             })
             .await;
@@ -330,10 +344,17 @@ impl Inner {
         }
         let checked = if local {
             let jws = parse_compact(token, &self.algorithms, self.config.max_token_bytes, self.typ_policy())?;
-            let demands = Demands { registered_claims_required: true, rfc9068_strict: self.config.rfc9068_strict };
+            let demands =
+                Demands { registered_claims_required: true, rfc9068_strict: self.config.rfc9068_strict };
             // Claims are read before the signature only to reject early; the info built
             // here is returned only after the signature verifies.
-            let info = self.rules.check(jws.payload.clone(), self.clock.now(), demands, TokenSource::Jwt, jws.typ.clone())?;
+            let info = self.rules.check(
+                jws.payload.clone(),
+                self.clock.now(),
+                demands,
+                TokenSource::Jwt,
+                jws.typ.clone(),
+            )?;
             Some((jws, info))
         } else {
             None
@@ -356,7 +377,12 @@ impl Inner {
         TypPolicy::AccessToken { strict: self.config.rfc9068_strict }
     }
 
-    async fn introspect(&self, resolved: &Resolved, introspector: &Introspector, token: &str) -> Result<Arc<TokenInfo>> {
+    async fn introspect(
+        &self,
+        resolved: &Resolved,
+        introspector: &Introspector,
+        token: &str,
+    ) -> Result<Arc<TokenInfo>> {
         let key = token_key(&resolved.identity, token);
         let fetch = async {
             let (answer, size) = introspector.introspect(token).await?;
@@ -364,7 +390,9 @@ impl Inner {
             let cache = &self.config.cache;
             let negative = Duration::from_secs(cache.negative_ttl_secs);
             let (verdict, mut ttl) = match answer {
-                Answer::Inactive => (Verdict::Refused(ErrorKind::InvalidToken, "the token is not active".into()), negative),
+                Answer::Inactive => {
+                    (Verdict::Refused(ErrorKind::InvalidToken, "the token is not active".into()), negative)
+                }
                 Answer::Active(claims) => {
                     let checked = token_type_accepted(claims.get("token_type")).and_then(|token_type| {
                         let demands = Demands { registered_claims_required: false, rfc9068_strict: false };
@@ -374,7 +402,9 @@ impl Inner {
                         Ok(info) => {
                             let until_exp = info
                                 .expires_at
-                                .map(|exp| Duration::from_secs(u64::try_from(exp).unwrap_or(0)).saturating_sub(now))
+                                .map(|exp| {
+                                    Duration::from_secs(u64::try_from(exp).unwrap_or(0)).saturating_sub(now)
+                                })
                                 .unwrap_or(Duration::MAX);
                             let ttl = Duration::from_secs(cache.max_ttl_secs).min(until_exp);
                             (Verdict::Active(Arc::new(info)), ttl)

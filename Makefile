@@ -1,0 +1,45 @@
+# bearerguard developer interface. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+AS_DIR := tests/authorization-server
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help setup test test-rust test-python test-node lint lint-rust fmt demo bench fuzz ci
+
+help: ## list targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(AS_DIR)/node_modules/.installed: $(AS_DIR)/package-lock.json
+	cd $(AS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(AS_DIR)/node_modules/.installed ## install the test authorization server (npm, into the checkout)
+
+test: lint-rust test-rust test-python test-node ## every suite: Rust (lint + unit + fake AS + real AS + shared cases), Python, Node
+	@echo "all suites passed"
+
+test-rust: setup ## Rust core tests, including the real authorization server interop
+	cargo test --workspace --all-targets
+	cargo test --workspace --doc
+
+test-python: ## Python package tests (filled in by the Python package)
+	@true
+
+test-node: ## Node package tests (filled in by the Node package)
+	@true
+
+lint-rust: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+lint: lint-rust ## all linters
+
+fmt: ## format the Rust code
+	cargo fmt --all
+
+demo: setup ## the main job: real AS + protected apps, one table of decisions
+	cargo run -q -p bearerguard --example demo
+
+ci: test ## what CI runs
