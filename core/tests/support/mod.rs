@@ -326,7 +326,7 @@ async fn introspect(State(s): State<Arc<AsState>>, headers: HeaderMap, body: Byt
         let issuer = s.issuer.lock().unwrap().clone();
         let mut v = Validation::new(alg);
         v.set_audience(&[issuer]);
-        v.set_issuer(&[client_id.clone()]);
+        v.set_issuer(std::slice::from_ref(&client_id));
         v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
         let Ok(data) = jsonwebtoken::decode::<Value>(assertion, &key, &v) else {
             return oauth_error(401, "invalid_client");
