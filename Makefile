@@ -40,6 +40,7 @@ fmt: ## format the Rust code
 	cargo fmt --all
 
 demo: setup ## the main job: real AS + protected apps, one table of decisions
-	cargo run -q -p bearerguard --example demo
+	cargo build -q -p bearerguard --example protected_api
+	node tests/demo/run.mjs
 
 ci: test ## what CI runs

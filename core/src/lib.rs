@@ -59,3 +59,8 @@ pub use validator::{Stats, Validator, ValidatorBuilder};
 pub mod strict_json {
     pub use crate::json::{JsonError, MAX_DEPTH, parse_object};
 }
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
