@@ -30,7 +30,9 @@ async fn require_write(State(validator): State<Validator>, mut request: Request,
             let status = StatusCode::from_u16(error.http_status()).unwrap();
             let mut response = (status, Json(serde_json::json!({"error": error.code()}))).into_response();
             if let Some(challenge) = validator.www_authenticate(&error) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&challenge).unwrap());
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&challenge).unwrap());
             }
             response
         }

@@ -506,3 +506,33 @@ async fn two_validators_never_share_a_verdict() {
     a.validate(&token).await.unwrap();
     assert_eq!(b.validate(&token).await.unwrap_err().code(), "invalid_token");
 }
+
+#[tokio::test]
+async fn private_key_from_a_jwk_and_a_static_bearer_credential() {
+    let fake = FakeAs::start().await;
+    let rsa = TestKey::rsa();
+    let jwk = rsa.public_jwk.clone();
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
+    fake.expect_jwt_client("rs-jwk", key, Algorithm::RS256);
+    let mut c = fake.config("api");
+    c.client_id = Some("rs-jwk".into());
+    c.private_key = Some(Secret::new(support::fixture("clients/rs-pkjwt-rsa.jwk.json")));
+    let v = Validator::new(c).unwrap();
+    let token = opaque();
+    fake.add_token(&token, fake.active(json!({})));
+    v.validate(&token).await.unwrap();
+    let (header, _) = fake.state.assertions.lock().unwrap()[0].clone();
+    assert_eq!(header["kid"], rsa.kid, "the JWK's kid is used");
+
+    let fake = FakeAs::start().await;
+    *fake.state.bearer.lock().unwrap() = Some("static-credential".into());
+    let mut c = fake.config("api");
+    c.introspection_bearer_token = Some(Secret::new("static-credential"));
+    let v = Validator::new(c.clone()).unwrap();
+    let token = opaque();
+    fake.add_token(&token, fake.active(json!({})));
+    v.validate(&token).await.unwrap();
+    c.introspection_bearer_token = Some(Secret::new("wrong"));
+    assert_eq!(Validator::new(c).unwrap().validate(&token).await.unwrap_err().code(), "configuration");
+}

@@ -149,6 +149,7 @@ pub struct AsState {
     pub seen_jti: Mutex<HashSet<String>>,
     pub last_form: Mutex<HashMap<String, String>>,
     pub discovery_doc: Mutex<Option<Value>>,
+    pub bearer: Mutex<Option<String>>,
 }
 
 pub struct FakeAs {
@@ -175,6 +176,7 @@ impl FakeAs {
             seen_jti: Mutex::new(HashSet::new()),
             last_form: Mutex::new(HashMap::new()),
             discovery_doc: Mutex::new(None),
+            bearer: Mutex::new(None),
         });
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
@@ -301,7 +303,18 @@ async fn introspect(State(s): State<Arc<AsState>>, headers: HeaderMap, body: Byt
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "));
-    if let Some(b64) = basic {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let expected_bearer = s.bearer.lock().unwrap().clone();
+    if let Some(credential) = bearer {
+        if expected_bearer.as_deref() != Some(credential) {
+            return oauth_error(401, "invalid_client");
+        }
+    } else if expected_bearer.is_some() {
+        return oauth_error(401, "invalid_client");
+    } else if let Some(b64) = basic {
         let Some(raw) = STANDARD.decode(b64).ok().and_then(|b| String::from_utf8(b).ok()) else {
             return oauth_error(400, "invalid_request");
         };
