@@ -6,6 +6,9 @@ AS_DIR := tests/authorization-server
 VENV := .venv
 PY := $(VENV)/bin/python
 
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := token_parser jwks_parser introspection_parser header_parser
+
 .PHONY: help setup test test-rust test-python test-node lint lint-rust fmt demo bench fuzz ci
 
 help: ## list targets
@@ -44,3 +47,13 @@ demo: setup ## the main job: real AS + protected apps, one table of decisions
 	node tests/demo/run.mjs
 
 ci: test ## what CI runs
+
+fuzz: ## run every cargo-fuzz target for FUZZ_SECONDS each (not in CI; installs cargo-fuzz on demand)
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t && \
+	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=20000 || exit 1; \
+	done
+
+bench: ## criterion benchmarks of the core (figures only)
+	cargo bench -p bearerguard --bench validate -- --warm-up-time 1 --measurement-time 3

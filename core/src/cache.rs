@@ -104,6 +104,13 @@ impl VerdictCache {
         }
     }
 
+    /// A live cached verdict if it can be read without waiting.
+    pub fn get_now(&self, key: &[u8; 32]) -> Option<Arc<Verdict>> {
+        use futures_util::FutureExt as _;
+        let entry = self.inner.get(key).now_or_never()??;
+        (self.clock.now() < entry.expires_at).then_some(entry.verdict)
+    }
+
     /// The cached verdict, or the one `fetch` produces, computed once for all concurrent
     /// callers of the same key. `fetch` errors reach every waiter and are not cached.
     pub async fn get_or_fetch(

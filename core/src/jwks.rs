@@ -318,6 +318,12 @@ impl Jwks {
         self.state.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
     }
 
+    /// The current key set if it is fresh, without any I/O.
+    pub fn fresh_set(&self) -> Option<Arc<KeySet>> {
+        let loaded = self.snapshot()?;
+        (self.clock.now() < loaded.fetched_at + loaded.ttl).then(|| Arc::clone(&loaded.set))
+    }
+
     /// Runs `use_key` with the key that fits `alg` and `kid`, fetching or refreshing the set
     /// as the rules allow.
     pub async fn with_key<T>(

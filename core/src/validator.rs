@@ -171,6 +171,23 @@ impl Validator {
         Ok(info)
     }
 
+    /// Answers at once, without I/O or waiting, when the answer is already known: a
+    /// refusal that needs no network, a JWT whose key is in the fresh key set, or a cached
+    /// introspection verdict. `None` means "call [`validate_with_scopes`](Self::validate_with_scopes)".
+    ///
+    /// Bindings use it to skip the thread hop of an async call when nothing would wait; the
+    /// rules applied are exactly those of `validate_with_scopes`.
+    pub fn validate_now<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Option<Result<Arc<TokenInfo>>> {
+        let result = self.inner.decide_now(token)?;
+        Some(result.and_then(|info| {
+            let required = self.inner.required_scopes(scopes);
+            if !required.is_empty() {
+                check_scopes(&info, &required)?;
+            }
+            Ok(info)
+        }))
+    }
+
     /// Reads the bearer token from an `Authorization` header value and validates it: the
     /// one call a framework adapter needs.
     pub async fn validate_header<S: AsRef<str>>(
@@ -324,8 +341,9 @@ impl Inner {
         }
     }
 
-    async fn decide(&self, token: &str) -> Result<Arc<TokenInfo>> {
-        // Cheap refusals first: nothing here touches the network.
+    /// Everything `decide` does before any I/O: the cheap refusals, and for JWTs the
+    /// keyless parse and the claim checks.
+    fn precheck<'t>(&self, token: &'t str) -> Result<Option<(crate::jwt::ParsedJws<'t>, TokenInfo)>> {
         if token.is_empty() {
             return Err(Error::new(ErrorKind::MissingToken, "no bearer token in the request"));
         }
@@ -343,13 +361,14 @@ impl Inner {
             return Err(Error::invalid_token("the token is not a JWT"));
         }
         let checked = if local {
-            let jws = parse_compact(token, &self.algorithms, self.config.max_token_bytes, self.typ_policy())?;
+            let mut jws =
+                parse_compact(token, &self.algorithms, self.config.max_token_bytes, self.typ_policy())?;
             let demands =
                 Demands { registered_claims_required: true, rfc9068_strict: self.config.rfc9068_strict };
             // Claims are read before the signature only to reject early; the info built
             // here is returned only after the signature verifies.
             let info = self.rules.check(
-                jws.payload.clone(),
+                std::mem::take(&mut jws.payload),
                 self.clock.now(),
                 demands,
                 TokenSource::Jwt,
@@ -359,7 +378,37 @@ impl Inner {
         } else {
             None
         };
+        Ok(checked)
+    }
 
+    fn decide_now(&self, token: &str) -> Option<Result<Arc<TokenInfo>>> {
+        let checked = match self.precheck(token) {
+            Ok(c) => c,
+            Err(e) => return Some(Err(e)),
+        };
+        let resolved = self.resolved.get()?;
+        if let (Some((jws, info)), Some(jwks)) = (checked, &resolved.jwks) {
+            if self.config.strategy == Strategy::IntrospectAll {
+                return None;
+            }
+            let set = jwks.fresh_set()?;
+            return match set.select(jws.alg, jws.kid.as_deref()) {
+                crate::jwks::Selection::Found(key) => Some(jws.verify(key).map(|()| Arc::new(info))),
+                crate::jwks::Selection::Ambiguous => {
+                    Some(Err(Error::invalid_token("more than one key fits the token")))
+                }
+                crate::jwks::Selection::NotFound => None,
+            };
+        }
+        match &resolved.introspector {
+            None => Some(Err(Error::invalid_token("this validator accepts only JWTs it can verify"))),
+            Some(_) => self.cache.get_now(&token_key(&resolved.identity, token)).map(|v| v.to_result()),
+        }
+    }
+
+    async fn decide(&self, token: &str) -> Result<Arc<TokenInfo>> {
+        let checked = self.precheck(token)?;
+        let strategy = self.config.strategy;
         let resolved = self.resolve().await?;
         if let (Some((jws, info)), Some(jwks)) = (checked, &resolved.jwks) {
             jwks.with_key(jws.alg, jws.kid.as_deref(), |key| jws.verify(key)).await?;

@@ -536,3 +536,25 @@ async fn private_key_from_a_jwk_and_a_static_bearer_credential() {
     c.introspection_bearer_token = Some(Secret::new("wrong"));
     assert_eq!(Validator::new(c).unwrap().validate(&token).await.unwrap_err().code(), "configuration");
 }
+
+#[tokio::test]
+async fn validate_now_answers_only_what_needs_no_io() {
+    let fake = FakeAs::start().await;
+    let rsa = TestKey::rsa();
+    fake.set_keys(&[&rsa]);
+    let v = Validator::new(basic_config(&fake)).unwrap();
+    let jwt = rsa.sign(&fake.good_claims(json!({})));
+    assert!(v.validate_now(&jwt, &["read"]).is_none(), "nothing discovered yet");
+    assert_eq!(v.validate_now("bad token", &[] as &[&str]).unwrap().unwrap_err().code(), "invalid_token");
+    v.validate(&jwt).await.unwrap();
+    assert_eq!(v.validate_now(&jwt, &["read"]).unwrap().unwrap().subject.as_deref(), Some("user-1"));
+    assert_eq!(v.validate_now(&jwt, &["admin"]).unwrap().unwrap_err().code(), "insufficient_scope");
+    let forged = format!("{}AAAA", &jwt[..jwt.len() - 4]);
+    assert_eq!(v.validate_now(&forged, &[] as &[&str]).unwrap().unwrap_err().code(), "invalid_token");
+    let token = opaque();
+    fake.add_token(&token, fake.active(json!({})));
+    assert!(v.validate_now(&token, &[] as &[&str]).is_none(), "a cache miss needs the server");
+    v.validate(&token).await.unwrap();
+    assert!(v.validate_now(&token, &[] as &[&str]).unwrap().is_ok(), "a cache hit answers at once");
+    assert_eq!(fake.introspections(), 1);
+}

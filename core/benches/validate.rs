@@ -1,0 +1,82 @@
+//! Criterion benchmarks of the core: JWT validation per algorithm against the raw signature
+//! check (the floor), introspection cache hits and misses against a loopback server, and a
+//! concurrent burst of one token. `make bench` runs them; figures only, no assertions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs, reason = "benchmark")]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::hint::black_box;
+
+use base64::Engine as _;
+use bearerguard::{Secret, Validator};
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::json;
+use support::{FakeAs, TestKey, opaque};
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let fake = rt.block_on(FakeAs::start());
+    let (rsa, ec, ed) = (TestKey::rsa(), TestKey::ec(), TestKey::ed());
+    fake.set_keys(&[&rsa, &ec, &ed]);
+    fake.expect_secret("rs", "secret");
+    let mut config = fake.config("api");
+    config.client_id = Some("rs".into());
+    config.client_secret = Some(Secret::new("secret"));
+    let validator = Validator::new(config.clone()).unwrap();
+
+    // The floor: aws-lc-rs verifying the same RS256 signature with a pre-parsed key.
+    let token = rsa.sign(&fake.good_claims(json!({"exp": support::now() + 86_400})));
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).unwrap();
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(rsa.public_jwk["n"].as_str().unwrap())
+        .unwrap();
+    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(rsa.public_jwk["e"].as_str().unwrap())
+        .unwrap();
+    let components = aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e };
+    c.bench_function("raw aws-lc-rs RS256 verify (components)", |b| {
+        b.iter(|| {
+            components
+                .verify(&aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256, input.as_bytes(), &sig)
+                .unwrap()
+        })
+    });
+
+    for (name, key) in [("RS256", &rsa), ("ES256", &ec), ("EdDSA", &ed)] {
+        let token = key.sign(&fake.good_claims(json!({"exp": support::now() + 86_400})));
+        rt.block_on(validator.validate(&token)).unwrap();
+        c.bench_function(&format!("validate JWT {name} (keys cached)"), |b| {
+            b.to_async(&rt).iter(|| async { black_box(validator.validate(black_box(&token)).await.unwrap()) })
+        });
+    }
+
+    let token = opaque();
+    fake.add_token(&token, fake.active(json!({})));
+    rt.block_on(validator.validate(&token)).unwrap();
+    c.bench_function("validate opaque (cache hit)", |b| {
+        b.to_async(&rt).iter(|| async { black_box(validator.validate(black_box(&token)).await.unwrap()) })
+    });
+
+    let mut uncached = config.clone();
+    uncached.cache.enabled = false;
+    let uncached = Validator::new(uncached).unwrap();
+    c.bench_function("validate opaque (cache miss, loopback introspection)", |b| {
+        b.to_async(&rt).iter(|| async { black_box(uncached.validate(black_box(&token)).await.unwrap()) })
+    });
+
+    c.bench_function("burst: 64 concurrent validations of one new opaque token", |b| {
+        b.to_async(&rt).iter(|| async {
+            let t = opaque();
+            fake.add_token(&t, fake.active(json!({})));
+            let calls = (0..64).map(|_| validator.validate(&t));
+            for r in futures_util::future::join_all(calls).await {
+                black_box(r.unwrap());
+            }
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
