@@ -24,14 +24,49 @@ test: lint-rust test-rust test-python test-node ## every suite: Rust (lint + uni
 	@echo "all suites passed"
 
 test-rust: setup ## Rust core tests, including the real authorization server interop
-	cargo test --workspace --all-targets
+	cargo test --workspace --all-targets -- --skip conformance_cases
+	cargo test -p bearerguard --test cases -- --nocapture
 	cargo test --workspace --doc
 
-test-python: ## Python package tests (filled in by the Python package)
-	@true
+test-python: setup python-dev ## Python package: build into .venv, mypy + stubtest, pytest against the real AS
+	cd python && ../$(PY) -m mypy --strict bearerguard examples
+	$(PY) -m mypy.stubtest bearerguard._native
+	$(PY) -m pytest python/tests -q -p no:cacheprovider
 
-test-node: ## Node package tests (filled in by the Node package)
-	@true
+.PHONY: python-dev
+python-dev: $(VENV)/.python-dev-installed ## build the Python package (debug) into .venv (maturin develop)
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --quiet -m python/Cargo.toml
+
+$(VENV)/.python-dev-installed: python/requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
+	touch $@
+
+test-node: setup node-build ## Node package: addon build, tsc --noEmit, node --test (real AS and shared cases included)
+	cd node && npx --no-install tsc --noEmit -p .
+	cd node && node --test
+
+# The Node addon is built release, as `npm install` builds it for users: napi's build passes
+# --target, so it shares no artifacts with `cargo test` anyway, and the tests that time the
+# event loop mean something only with optimized code. NODE_BUILD=debug builds a debug addon.
+NODE_BUILD ?= release
+
+# `npm install`, not `npm ci`: the lock holds only this platform's optional packages of
+# @napi-rs/cli's helpers (the registry here serves no others), and `npm ci` refuses such a lock.
+node/node_modules/.installed: node/package.json node/package-lock.json
+	cd node && BEARERGUARD_BUILD=$(NODE_BUILD) npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Rebuilt when a Rust source, a manifest or the lock changed, or the other kind was built last.
+NODE_SOURCES := $(shell find core/src node/src -name '*.rs') core/Cargo.toml node/Cargo.toml node/build.rs Cargo.lock
+
+node/.built-$(NODE_BUILD): node/node_modules/.installed $(NODE_SOURCES)
+	rm -f node/.built-*
+	cd node && npm run --silent build$(if $(filter debug,$(NODE_BUILD)),:debug)
+	touch $@
+
+.PHONY: node-build
+node-build: node/.built-$(NODE_BUILD) ## build the Node addon from the current sources (npm install first when needed)
 
 lint-rust: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check
@@ -42,7 +77,7 @@ lint: lint-rust ## all linters
 fmt: ## format the Rust code
 	cargo fmt --all
 
-demo: setup ## the main job: real AS + protected apps, one table of decisions
+demo: setup python-dev node-build ## the main job: real AS + protected apps, one table of decisions
 	cargo build -q -p bearerguard --example protected_api
 	node tests/demo/run.mjs
 

@@ -314,6 +314,30 @@ pub struct Config {
     pub jwks: JwksConfig,
 }
 
+/// A config error that names the field but never echoes the value given (it may be a
+/// secret typed into the wrong place, e.g. a numeric `client_secret`).
+fn config_error(path: String, inner: &serde_json::Error) -> Error {
+    let message = inner.to_string();
+    // serde's messages look like "invalid type: integer `123`, expected a string at line 1
+    // column 5": keep the kind and what was expected, drop the value and the position.
+    let message = message.split(" at line ").next().unwrap_or_default();
+    let echoes_value = ["invalid type", "invalid value", "invalid length", "unknown variant"]
+        .iter()
+        .any(|kind| message.starts_with(kind));
+    let cleaned = if !echoes_value {
+        message.to_owned()
+    } else if let (Some(kind), Some(idx)) = (message.split(':').next(), message.find(", expected")) {
+        format!("{}{}", kind.split(' ').take(2).collect::<Vec<_>>().join(" "), &message[idx..])
+    } else {
+        "invalid value".to_owned()
+    };
+    if path.is_empty() || path == "." {
+        Error::config(format!("invalid config: {cleaned}"))
+    } else {
+        Error::config(format!("invalid config: `{path}`: {cleaned}"))
+    }
+}
+
 /// The JWS algorithms accepted when `algorithms` is not set.
 pub const DEFAULT_ALGORITHMS: &[&str] =
     &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
@@ -356,6 +380,41 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Every top-level field name, as accepted by deserialization (bindings use it to keep
+    /// their keyword arguments in step with the core).
+    pub const FIELDS: &'static [&'static str] = &[
+        "issuer",
+        "audience",
+        "strategy",
+        "discovery",
+        "introspection_endpoint",
+        "jwks_uri",
+        "token_endpoint",
+        "client_id",
+        "client_secret",
+        "client_auth",
+        "key_file",
+        "key_json",
+        "private_key",
+        "private_key_id",
+        "assertion_alg",
+        "assertion_audience",
+        "assertion_lifetime_secs",
+        "introspection_bearer_token",
+        "introspection_response",
+        "algorithms",
+        "leeway_secs",
+        "max_token_lifetime_secs",
+        "max_token_bytes",
+        "rfc9068_strict",
+        "scope_claim",
+        "required_scopes",
+        "realm",
+        "cache",
+        "http",
+        "jwks",
+    ];
+
     /// A config for `issuer` and one `audience`, everything else default.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Config { issuer: issuer.into(), audience: OneOrMany(vec![audience.into()]), ..Config::default() }
@@ -363,12 +422,13 @@ impl Config {
 
     /// Parses a config from JSON text; errors name the field.
     pub fn from_json(text: &str) -> Result<Self> {
-        serde_json::from_str(text).map_err(|e| Error::config(format!("invalid config: {e}")))
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| config_error(e.path().to_string(), e.inner()))
     }
 
     /// Parses a config from a JSON value; errors name the field.
     pub fn from_value(value: serde_json::Value) -> Result<Self> {
-        serde_json::from_value(value).map_err(|e| Error::config(format!("invalid config: {e}")))
+        serde_path_to_error::deserialize(value).map_err(|e| config_error(e.path().to_string(), e.inner()))
     }
 
     /// Reads a config from a `.json` or `.toml` file.
@@ -476,6 +536,22 @@ mod tests {
         assert!(e.detail().contains("string or a list"), "{e}");
         let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","strategy":"magic"}"#).unwrap_err();
         assert!(e.detail().contains("magic") || e.detail().contains("strategy"), "{e}");
+    }
+
+    #[test]
+    fn fields_lists_every_field_and_errors_never_echo_values() {
+        let value = serde_json::to_value(Config::default()).unwrap();
+        let keys: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, Config::FIELDS);
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","client_secret":987654321}"#)
+            .unwrap_err();
+        assert!(e.detail().contains("`client_secret`"), "{e}");
+        assert!(!e.detail().contains("987654321"), "{e}");
+        let e = Config::from_value(
+            serde_json::json!({"issuer":"https://a","audience":"x","http":{"timeout_ms":"s3cr3t"}}),
+        )
+        .unwrap_err();
+        assert!(e.detail().contains("http.timeout_ms") && !e.detail().contains("s3cr3t"), "{e}");
     }
 
     #[test]

@@ -172,8 +172,17 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
             let e = b64(text("e")??)?;
             let n_trimmed = trim_zeros(&n);
             let e_trimmed = trim_zeros(&e);
-            // RFC 8725 §3.5 / NIST: RSA under 2048 bits is too weak to trust.
-            if n_trimmed.len() < 256 || e_trimmed.is_empty() || e_trimmed.len() > 8 {
+            // RFC 8725 §3.5 / NIST: RSA under 2048 bits is too weak to trust. Count bits,
+            // not bytes: a 2041-bit modulus still takes 256 bytes.
+            let bits = n_trimmed
+                .first()
+                .map_or(0, |top| (n_trimmed.len() - 1) * 8 + (8 - top.leading_zeros() as usize));
+            // An exponent must be odd and at least 3: e = 1 makes every padded digest its own
+            // signature.
+            let exponent_ok = e_trimmed.len() <= 8
+                && e_trimmed.last().is_some_and(|low| low & 1 == 1)
+                && (e_trimmed.len() > 1 || e_trimmed[0] >= 3);
+            if bits < 2048 || !exponent_ok {
                 return None;
             }
             (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(n_trimmed, e_trimmed))
@@ -205,6 +214,10 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
             if x.len() != 32 {
                 return None;
             }
+            // Refuse encodings that are not a point on the curve (RFC 8032 §5.1.3) now;
+            // aws-lc accepts any 32 bytes here and fails only at verification.
+            let compressed = curve25519_dalek::edwards::CompressedEdwardsY::from_slice(&x).ok()?;
+            compressed.decompress()?;
             (KeyFamily::Ed25519, DecodingKey::from_ed_der(&x))
         }
         _ => return None,

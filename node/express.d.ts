@@ -1,0 +1,37 @@
+// Types of bearerguard/express. Structural, so they need neither express nor @types/express;
+// with @types/express installed, `req.auth` is typed on every Express request.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TokenInfo, Validator, ValidatorOptions } from './index';
+
+export interface RequireTokenOptions {
+  /** A shared validator (one per issuer per process). Give this or `options`. */
+  validator?: Validator;
+  /** Options to build a validator for this middleware. Give this or `validator`. */
+  options?: ValidatorOptions;
+  /** Scopes every request must carry (all of them). */
+  scopes?: string[];
+  /** Pass refusals to `next(err)` instead of answering them. */
+  passErrors?: boolean;
+}
+
+/** A request after the middleware: `auth` is the validated token's info. */
+export type AuthenticatedRequest = IncomingMessage & { auth?: TokenInfo };
+
+export type BearerMiddleware = (
+  req: AuthenticatedRequest,
+  res: ServerResponse,
+  next: (error?: unknown) => void,
+) => void;
+
+/** Requires a valid bearer token; sets `req.auth` or answers 400/401/403/503. */
+export function requireToken(options: RequireTokenOptions): BearerMiddleware;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by bearerguard's `requireToken`: the validated token's info. */
+      auth?: TokenInfo;
+    }
+  }
+}

@@ -1,0 +1,206 @@
+// Public types of bearerguard (hand-written; the generated native.d.ts is internal).
+
+/** How bearerguard authenticates itself to the introspection endpoint. */
+export type ClientAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt'
+  | 'client_secret_jwt'
+  | 'bearer'
+  | 'none';
+
+/** Introspection result cache. */
+export interface CacheOptions {
+  /** Cache introspection results at all. Default `true`. */
+  enabled?: boolean;
+  /** Most entries kept. Default 10 000. */
+  maxEntries?: number;
+  /** Longest reuse of an active result, in seconds (never past `exp`). Default 300. */
+  maxTtlSecs?: number;
+  /** Reuse of an `active: false` answer, in seconds; 0 disables. Default 5, at most 300. */
+  negativeTtlSecs?: number;
+}
+
+/** HTTP behaviour towards the authorization server. */
+export interface HttpOptions {
+  /** Connect timeout in milliseconds. Default 2 000. */
+  connectTimeoutMs?: number;
+  /** Total deadline for one request, body included, in milliseconds. Default 5 000. */
+  timeoutMs?: number;
+  /** Allow `http://` on non-loopback hosts. Default `false`. */
+  allowInsecureHttp?: boolean;
+  /** Largest introspection response accepted, in bytes. Default 65 536. */
+  maxResponseBytes?: number;
+  /** Most introspection requests in flight at once. Default 64. */
+  maxConcurrentRequests?: number;
+  /** Retry once on connection errors and 502/503/504. Default `true`. */
+  retry?: boolean;
+}
+
+/** JWKS fetching and caching. */
+export interface JwksOptions {
+  /** Key-set lifetime without a usable `Cache-Control: max-age`, in seconds. Default 300. */
+  defaultTtlSecs?: number;
+  /** Lower clamp for `max-age`, in seconds. Default 30. */
+  minTtlSecs?: number;
+  /** Upper clamp for `max-age`, in seconds. Default 86 400. */
+  maxTtlSecs?: number;
+  /** Least time between refetches caused by an unknown `kid`, in seconds (≥ 10). Default 30. */
+  refreshCooldownSecs?: number;
+  /** How long the last good key set outlives its lifetime while refreshes fail. Default 3 600. */
+  staleSecs?: number;
+  /** Largest JWKS document accepted, in bytes. Default 262 144. */
+  maxBytes?: number;
+}
+
+/**
+ * The core configuration with camelCase names (the core's snake_case names are accepted as
+ * well). Only `issuer` and `audience` are required; see the core's `Config` for defaults.
+ */
+export interface ValidatorOptions {
+  /** The issuer identifier, compared byte for byte with `iss`. */
+  issuer: string;
+  /** Accepted audiences: a token must name at least one. */
+  audience: string | string[];
+  /** Which path tokens take. Default `'auto'`. */
+  strategy?: 'auto' | 'jwt' | 'introspection' | 'introspect_all';
+  /** Discover endpoints from the issuer. Default `true`. */
+  discovery?: boolean;
+  introspectionEndpoint?: string;
+  jwksUri?: string;
+  tokenEndpoint?: string;
+  /** Our client id at the authorization server, for introspection. */
+  clientId?: string;
+  /** Our client secret (never shown in errors or `util.inspect`). */
+  clientSecret?: string;
+  /** Default: from what is configured (key → `private_key_jwt`, secret → `client_secret_basic`). */
+  clientAuth?: ClientAuthMethod;
+  /** Path to a ZITADEL application key file (`private_key_jwt`). */
+  keyFile?: string;
+  /** The contents of a ZITADEL application key file. */
+  keyJson?: string;
+  /** A PEM private key or private JWK (JSON) for `private_key_jwt`. */
+  privateKey?: string;
+  privateKeyId?: string;
+  assertionAlg?: string;
+  /** `'issuer'` (default), `'token_endpoint'`, `'introspection_endpoint'` or a literal value. */
+  assertionAudience?: string;
+  assertionLifetimeSecs?: number;
+  /** A static credential sent as `Authorization: Bearer` to the introspection endpoint. */
+  introspectionBearerToken?: string;
+  /** Ask for plain JSON or an RFC 9701 signed introspection response. Default `'json'`. */
+  introspectionResponse?: 'json' | 'jwt';
+  /** Accepted JWS algorithms (asymmetric only). */
+  algorithms?: string[];
+  /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. Default 60, at most 600. */
+  leewaySecs?: number;
+  maxTokenLifetimeSecs?: number;
+  /** Refuse longer tokens before decoding. Default 16 384. */
+  maxTokenBytes?: number;
+  /** Strict RFC 9068 (`typ: at+jwt`, `sub`, `client_id`, `iat`, `jti` required). Default `false`. */
+  rfc9068Strict?: boolean;
+  /** Where JWT scopes come from. Default `'auto'`. */
+  scopeClaim?: 'auto' | 'scope' | 'scp';
+  /** Scopes every token must carry, on top of per-call scopes. */
+  requiredScopes?: string[];
+  /** Realm for `WWW-Authenticate`. */
+  realm?: string;
+  cache?: CacheOptions;
+  http?: HttpOptions;
+  jwks?: JwksOptions;
+}
+
+/** What a valid token says. Absent claims are `null`. */
+export interface TokenInfo {
+  /** `sub`. */
+  subject: string | null;
+  /** `client_id`. */
+  clientId: string | null;
+  /** `username`, else `preferred_username`. */
+  username: string | null;
+  /** Granted scopes, from `scope` (space-separated) or `scp` (array). */
+  scopes: string[];
+  /** `aud`, always as a list. */
+  audiences: string[];
+  /** `iss`. */
+  issuer: string | null;
+  /** `exp`, seconds since the epoch. */
+  expiresAt: number | null;
+  /** `iat`, seconds since the epoch. */
+  issuedAt: number | null;
+  /** `nbf`, seconds since the epoch. */
+  notBefore: number | null;
+  /** `jti`. */
+  jti: string | null;
+  /** `token_type` from introspection, or the JWT `typ` header. */
+  tokenType: string | null;
+  /** Which path decided: local JWT validation or introspection. */
+  source: 'jwt' | 'introspection';
+  /** Every claim as received, standard and custom. */
+  claims: Record<string, unknown>;
+}
+
+export interface ValidateOptions {
+  /** Scopes the token must carry (all of them), on top of the configured `requiredScopes`. */
+  scopes?: string[];
+}
+
+/** Requests the validator made to the authorization server. */
+export interface Stats {
+  introspectionRequests: number;
+  jwksFetches: number;
+}
+
+/** Validates bearer tokens for one issuer. Build once, share everywhere. */
+export class Validator {
+  /** @throws {ConfigurationError} naming the field when the config is wrong. */
+  constructor(options: ValidatorOptions);
+  /** Resolves with the token's info, or rejects with a `BearerGuardError` subclass. */
+  validate(token: string, options?: ValidateOptions): Promise<TokenInfo>;
+  /** Reads the token from an `Authorization` header value, then validates it. */
+  validateHeader(authorization: string | null | undefined, options?: ValidateOptions): Promise<TokenInfo>;
+  stats(): Stats;
+}
+
+/** Stable error codes (`'internal'` is a caught panic: a bug). */
+export type ErrorCode =
+  | 'missing_token'
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'token_expired'
+  | 'insufficient_scope'
+  | 'unavailable'
+  | 'configuration'
+  | 'internal';
+
+/** What `BearerGuardError` instances carry besides the message. */
+export interface ErrorFields {
+  code?: ErrorCode;
+  status?: number;
+  wwwAuthenticate?: string | null;
+  requiredScopes?: string[];
+}
+
+/** Every refusal or failure; the message is fixed text that never holds a token or secret. */
+export class BearerGuardError extends Error {
+  constructor(message: string, fields?: ErrorFields);
+  /** The stable code, e.g. `'invalid_token'`. */
+  readonly code: ErrorCode;
+  /** The HTTP status to answer with (400, 401, 403, 500 or 503). */
+  readonly status: number;
+  /** The RFC 6750 `WWW-Authenticate` value, or `null` for 500/503. */
+  readonly wwwAuthenticate: string | null;
+}
+export class MissingTokenError extends BearerGuardError {}
+export class InvalidRequestError extends BearerGuardError {}
+export class InvalidTokenError extends BearerGuardError {}
+export class TokenExpiredError extends InvalidTokenError {}
+export class InsufficientScopeError extends BearerGuardError {
+  /** The scopes the call required (from configuration, never from the token). */
+  readonly requiredScopes: string[];
+}
+export class UnavailableError extends BearerGuardError {}
+export class ConfigurationError extends BearerGuardError {}
+
+/** Every code the core can produce, plus `'internal'`. */
+export function errorCodes(): ErrorCode[];

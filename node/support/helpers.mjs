@@ -1,0 +1,155 @@
+// Helpers for the tests and the bench: the real authorization server (tests/authorization-server),
+// tokens from it, a fake AS and signing keys of our own. (Outside test/: `node --test` would run it.)
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const nodeDir = join(repoRoot, 'node');
+
+const READY_TIMEOUT_MS = 20_000;
+
+/**
+ * Starts `tests/authorization-server/server.mjs` and resolves with its ready line plus
+ * `stop()`. The server also exits on its own when this process dies (its stdin closes).
+ */
+export async function startAuthorizationServer({ shortTtl = 2 } = {}) {
+  const child = spawn(
+    process.execPath,
+    [join(repoRoot, 'tests', 'authorization-server', 'server.mjs'), '--short-ttl', String(shortTtl)],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let log = '';
+  child.stderr.setEncoding('utf8').on('data', (d) => {
+    log += d;
+  });
+  const exited = once(child, 'exit');
+  const line = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line in ${READY_TIMEOUT_MS} ms:\n${log}`)), READY_TIMEOUT_MS);
+    child.on('exit', (code) => reject(new Error(`authorization server exited (${code}):\n${log}`)));
+    createInterface({ input: child.stdout }).once('line', (l) => {
+      clearTimeout(timer);
+      resolve(l);
+    });
+  });
+  const ready = JSON.parse(line);
+  if (ready.ready !== true) throw new Error(`unexpected ready line: ${line}`);
+  return {
+    ...ready,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function basic(id, secret) {
+  return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+}
+
+async function post(url, form, authorization) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+/** A fresh access token for `resource` (a name from the ready line) from client svc-client. */
+export async function getToken(as, resource, scope = 'read write') {
+  const { client_id: id, client_secret: secret } = as.clients.svc;
+  const form = { grant_type: 'client_credentials', scope, resource: as.resources[resource] };
+  return (await post(as.token_endpoint, form, basic(id, secret))).access_token;
+}
+
+/** Revokes `token` as svc-client, the client it was issued to. */
+export async function revoke(as, token) {
+  const { client_id: id, client_secret: secret } = as.clients.svc;
+  await post(as.revocation_endpoint, { token, token_type_hint: 'access_token' }, basic(id, secret));
+}
+
+/** A validator config (camelCase) for the real AS: rs-basic, every resource as an audience. */
+export function rsBasicOptions(as, extra = {}) {
+  return {
+    issuer: as.issuer,
+    audience: Object.values(as.resources),
+    clientId: as.clients.rs_basic.client_id,
+    clientSecret: as.clients.rs_basic.client_secret,
+    ...extra,
+  };
+}
+
+/** Starts a node:http server on 127.0.0.1:0; resolves with its base URL and `close()`. */
+export async function listen(handler) {
+  const server = createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The error a promise rejects with (fails when it resolves). */
+export async function rejection(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection, got a result');
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** An RSA signing key with its public JWKS, for tokens made by the tests themselves. */
+export function makeSigner(kid = 'test-key-1') {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] };
+  const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return {
+    jwks,
+    sign(payload, header = {}) {
+      const input = `${b64({ alg: 'RS256', typ: 'at+jwt', kid, ...header })}.${b64(payload)}`;
+      return `${input}.${cryptoSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
+    },
+  };
+}
+
+/**
+ * A fake authorization server on 127.0.0.1:0: GET anything serves `state.jwks`, POST anything
+ * answers `state.introspection` ({ status, contentType, body }) after `state.delayMs`.
+ * Counts requests in `state.requests`.
+ */
+export async function fakeAuthorizationServer(state) {
+  state.requests = { jwks: 0, introspection: 0 };
+  const server = await listen((req, res) => {
+    req.resume();
+    if (req.method === 'GET') {
+      state.requests.jwks += 1;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(state.jwks ?? { keys: [] }));
+      return;
+    }
+    state.requests.introspection += 1;
+    const { status = 200, contentType = 'application/json', body = { active: false } } = state.introspection ?? {};
+    setTimeout(() => {
+      res.statusCode = status;
+      res.setHeader('content-type', contentType);
+      res.end(typeof body === 'string' ? body : JSON.stringify(body));
+    }, state.delayMs ?? 0);
+  });
+  return server;
+}

@@ -1,0 +1,70 @@
+// The `npm install` step (scripts/install.js): nothing to do when the addon loads; one clear
+// line and a non-zero exit when it cannot build one.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { nodeDir } from '../support/helpers.mjs';
+
+const temp = mkdtempSync(join(tmpdir(), 'bearerguard-install-'));
+after(() => rmSync(temp, { recursive: true, force: true }));
+
+/** A copy of the package without any addon or Rust sources, and a PATH holding only `tools`. */
+function bareCopy(name, tools = {}) {
+  const dir = join(temp, name);
+  mkdirSync(join(dir, 'scripts'), { recursive: true });
+  mkdirSync(join(dir, 'bin'));
+  for (const file of ['package.json', 'index.js', 'errors.js', 'scripts/install.js']) {
+    copyFileSync(join(nodeDir, file), join(dir, file));
+  }
+  symlinkSync(process.execPath, join(dir, 'bin', 'node'));
+  for (const [tool, script] of Object.entries(tools)) {
+    writeFileSync(join(dir, 'bin', tool), `#!/bin/sh\n${script}\n`);
+    chmodSync(join(dir, 'bin', tool), 0o755);
+  }
+  return dir;
+}
+
+function install(cwd) {
+  const home = join(cwd, 'home');
+  return spawnSync(process.execPath, ['scripts/install.js'], {
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: join(cwd, 'bin'), HOME: home },
+  });
+}
+
+test('without a binary and without cargo: one line naming the platform and rustup, exit 1', () => {
+  const run = install(bareCopy('no-cargo'));
+  assert.equal(run.status, 1);
+  assert.equal(run.stdout, '');
+  assert.equal(
+    run.stderr,
+    `bearerguard: no prebuilt binary for ${process.platform}-${process.arch} and cargo was not found; install Rust from https://rustup.rs\n`,
+  );
+});
+
+test('without a binary, with cargo but without Rust sources: one line, exit 1', () => {
+  const run = install(bareCopy('no-sources', { cargo: 'exit 0' }));
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /^bearerguard: no prebuilt binary for \S+ and this copy has no Rust sources to build\n$/);
+});
+
+test('with an addon that loads: does nothing', () => {
+  const run = spawnSync(process.execPath, ['scripts/install.js'], { cwd: nodeDir, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout + run.stderr, '');
+});
+
+test('the package loads from a fresh process, from CommonJS and from an ES module', () => {
+  for (const args of [
+    ['-e', "require('bearerguard'); require('bearerguard/express')"],
+    ['--input-type=module', '-e', "import 'bearerguard'; import 'bearerguard/express'"],
+  ]) {
+    const run = spawnSync(process.execPath, args, { cwd: nodeDir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+  }
+});

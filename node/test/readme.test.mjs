@@ -1,0 +1,106 @@
+// The README's examples run as written, from an app outside the package that depends on it
+// (node_modules/bearerguard links to node/, as `npm install <path to node/>` makes it), with
+// the environment pointing at the real authorization server. node/README.md always; the
+// repository README's Node section too, when it has one.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { getToken, listen, nodeDir, repoRoot, sleep, startAuthorizationServer } from '../support/helpers.mjs';
+
+/** The ```js / ```mjs blocks of `markdown` (```js server: an example that serves HTTP). */
+function codeBlocks(markdown) {
+  return [...markdown.matchAll(/^```(js|mjs|javascript)( server)?\n([\s\S]*?)^```$/gm)].map((m) => ({
+    module: m[1] === 'mjs' || /^import /m.test(m[3]),
+    server: Boolean(m[2]),
+    code: m[3],
+  }));
+}
+
+/** The part of the repository README about Node (a heading naming Node, to the next one). */
+function nodeSection(markdown) {
+  const match = markdown.match(/^(#+) [^\n]*\bNode\b[^\n]*\n([\s\S]*?)(?=^#{1,2} |(?![\s\S]))/m);
+  return match ? match[2] : '';
+}
+
+const sources = [['node/README.md', codeBlocks(readFileSync(join(nodeDir, 'README.md'), 'utf8'))]];
+const rootReadme = join(repoRoot, 'README.md');
+// The repository README's Node section may only point here; its examples run when it has some.
+const rootBlocks = existsSync(rootReadme) ? codeBlocks(nodeSection(readFileSync(rootReadme, 'utf8'))) : [];
+if (rootBlocks.length > 0) sources.push(['README.md (Node section)', rootBlocks]);
+
+let as;
+let app;
+let env;
+before(async () => {
+  as = await startAuthorizationServer();
+  app = mkdtempSync(join(tmpdir(), 'bearerguard-readme-'));
+  mkdirSync(join(app, 'node_modules'));
+  symlinkSync(nodeDir, join(app, 'node_modules', 'bearerguard'));
+  symlinkSync(join(nodeDir, 'node_modules', 'express'), join(app, 'node_modules', 'express'));
+  env = {
+    ...process.env,
+    OAUTH_ISSUER: as.issuer,
+    OAUTH_AUDIENCE: as.resources.opaque,
+    OAUTH_CLIENT_ID: as.clients.rs_basic.client_id,
+    OAUTH_CLIENT_SECRET: as.clients.rs_basic.client_secret,
+    ACCESS_TOKEN: await getToken(as, 'opaque', 'read write'),
+  };
+});
+after(async () => {
+  await as?.stop();
+  if (app) rmSync(app, { recursive: true, force: true });
+});
+
+async function freePort() {
+  const probe = await listen(() => {});
+  const port = Number(new URL(probe.url).port);
+  await probe.close();
+  return port;
+}
+
+for (const [source, blocks] of sources) {
+  describe(source, () => {
+    test('has examples', () => assert.ok(blocks.length > 0, `no code blocks in ${source}`));
+    blocks.forEach((block, i) => {
+      test(`example ${i + 1}${block.server ? ' (a server)' : ''} runs`, async () => {
+        const file = join(app, `example-${source.replace(/\W+/g, '-')}-${i + 1}.${block.module ? 'mjs' : 'cjs'}`);
+        writeFileSync(file, block.code);
+        if (!block.server) {
+          const run = spawnSync(process.execPath, [file], { cwd: app, env, encoding: 'utf8', timeout: 30_000 });
+          assert.equal(run.status, 0, run.stderr);
+          assert.ok(!/refused|undefined/.test(run.stdout) || block.module, run.stdout);
+          return;
+        }
+        const port = await freePort();
+        const child = spawn(process.execPath, [file], { cwd: app, env: { ...env, PORT: String(port) }, stdio: 'inherit' });
+        try {
+          const url = `http://127.0.0.1:${port}/orders`;
+          let res;
+          for (let attempt = 0; attempt < 100 && !res; attempt++) {
+            res = await fetch(url, { headers: { authorization: `Bearer ${env.ACCESS_TOKEN}` } }).catch(() => sleep(100));
+          }
+          assert.ok(res, 'the example server never answered');
+          assert.equal(res.status, 200, await res.clone().text());
+          assert.deepEqual(await res.json(), { client: 'svc-client', scopes: ['read', 'write'] });
+          const missing = await fetch(url);
+          assert.equal(missing.status, 401);
+          assert.equal(missing.headers.get('www-authenticate'), 'Bearer realm="orders"');
+        } finally {
+          child.kill();
+        }
+      });
+    });
+  });
+}
+
+test('the first example prints the token info', () => {
+  const [, blocks] = sources[0];
+  const file = join(app, 'first.cjs');
+  writeFileSync(file, blocks[0].code);
+  const run = spawnSync(process.execPath, [file], { cwd: app, env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.stdout, 'hello svc-client (introspection), scopes: read write\n', run.stderr);
+});

@@ -1,0 +1,67 @@
+// Type-checked by `tsc --noEmit -p .` (never run): the public API as a TypeScript app uses it.
+import express from 'express';
+import {
+  BearerGuardError,
+  InsufficientScopeError,
+  TokenExpiredError,
+  InvalidTokenError,
+  Validator,
+  errorCodes,
+  type ErrorCode,
+  type Stats,
+  type TokenInfo,
+  type ValidatorOptions,
+} from 'bearerguard';
+import { requireToken, type RequireTokenOptions } from 'bearerguard/express';
+
+const options: ValidatorOptions = {
+  issuer: 'https://auth.example.com',
+  audience: ['https://api.example.com'],
+  clientId: 'my-api',
+  clientSecret: 's3cret',
+  leewaySecs: 30,
+  cache: { maxTtlSecs: 60 },
+  http: { timeoutMs: 2_000 },
+  jwks: { refreshCooldownSecs: 30 },
+};
+const validator = new Validator(options);
+
+export async function check(token: string): Promise<string | null> {
+  try {
+    const info: TokenInfo = await validator.validate(token, { scopes: ['read'] });
+    const expires: number | null = info.expiresAt;
+    const source: 'jwt' | 'introspection' = info.source;
+    const roles: unknown = info.claims['urn:zitadel:iam:org:project:roles'];
+    void expires;
+    void roles;
+    return `${info.subject ?? 'nobody'} via ${source}`;
+  } catch (e) {
+    if (e instanceof InsufficientScopeError) return e.requiredScopes.join(' ');
+    if (e instanceof TokenExpiredError) return e.wwwAuthenticate;
+    if (e instanceof InvalidTokenError || e instanceof BearerGuardError) {
+      const code: ErrorCode = e.code;
+      const status: number = e.status;
+      return `${code} ${status}`;
+    }
+    throw e;
+  }
+}
+
+const stats: Stats = validator.stats();
+const codes: ErrorCode[] = errorCodes();
+void stats;
+void codes;
+void validator.validateHeader(undefined);
+
+const guard: RequireTokenOptions = { validator, scopes: ['write'] };
+const app = express();
+app.get('/orders', requireToken(guard), (req, res) => {
+  const info: TokenInfo | undefined = req.auth;
+  res.json({ subject: info?.subject ?? null });
+});
+app.use(requireToken({ options, passErrors: true }));
+
+// @ts-expect-error: scopes are a list
+void validator.validate('t', { scopes: 'read' });
+// @ts-expect-error: issuer is required
+new Validator({ audience: 'x' });

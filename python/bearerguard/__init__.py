@@ -1,0 +1,33 @@
+"""Decide whether an OAuth 2.0 bearer token is good: local JWT validation against the
+issuer's JWKS, or RFC 7662 introspection for opaque tokens.
+
+>>> validator = Validator(issuer="https://auth.example.com", audience="https://api.example.com",
+...                       client_id="my-api", client_secret="s3cret")   # doctest: +SKIP
+>>> info = validator.validate(token, ["read"])                           # doctest: +SKIP
+"""
+
+from bearerguard._native import TokenInfo, Validator, __version__
+from bearerguard.errors import (
+    BearerGuardError,
+    ConfigurationError,
+    InsufficientScopeError,
+    InvalidRequestError,
+    InvalidTokenError,
+    MissingTokenError,
+    TokenExpiredError,
+    UnavailableError,
+)
+
+__all__ = [
+    "BearerGuardError",
+    "ConfigurationError",
+    "InsufficientScopeError",
+    "InvalidRequestError",
+    "InvalidTokenError",
+    "MissingTokenError",
+    "TokenExpiredError",
+    "TokenInfo",
+    "UnavailableError",
+    "Validator",
+    "__version__",
+]

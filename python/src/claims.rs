@@ -1,0 +1,92 @@
+//! `TokenInfo`: the core's claims, frozen, with `claims` converted to a dict once.
+
+use std::sync::Arc;
+
+use bearerguard::TokenInfo;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+/// What a validated token says. Holds no token.
+#[pyclass(frozen, module = "bearerguard", name = "TokenInfo")]
+pub struct PyTokenInfo {
+    info: Arc<TokenInfo>,
+    claims: Py<PyDict>,
+}
+
+impl PyTokenInfo {
+    /// Wraps the core's answer, converting its claims now.
+    pub fn new(py: Python<'_>, info: Arc<TokenInfo>) -> PyResult<Self> {
+        let claims = crate::convert::to_dict(py, &info.claims)?.unbind();
+        Ok(PyTokenInfo { info, claims })
+    }
+}
+
+#[pymethods]
+impl PyTokenInfo {
+    #[getter]
+    fn subject(&self) -> Option<&str> {
+        self.info.subject.as_deref()
+    }
+    #[getter]
+    fn client_id(&self) -> Option<&str> {
+        self.info.client_id.as_deref()
+    }
+    #[getter]
+    fn username(&self) -> Option<&str> {
+        self.info.username.as_deref()
+    }
+    #[getter]
+    fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.info.scopes)
+    }
+    #[getter]
+    fn audiences<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.info.audiences)
+    }
+    #[getter]
+    fn issuer(&self) -> Option<&str> {
+        self.info.issuer.as_deref()
+    }
+    #[getter]
+    fn expires_at(&self) -> Option<i64> {
+        self.info.expires_at
+    }
+    #[getter]
+    fn issued_at(&self) -> Option<i64> {
+        self.info.issued_at
+    }
+    #[getter]
+    fn not_before(&self) -> Option<i64> {
+        self.info.not_before
+    }
+    #[getter]
+    fn jti(&self) -> Option<&str> {
+        self.info.jti.as_deref()
+    }
+    #[getter]
+    fn token_type(&self) -> Option<&str> {
+        self.info.token_type.as_deref()
+    }
+    #[getter]
+    fn source(&self) -> &'static str {
+        self.info.source.as_str()
+    }
+    #[getter]
+    fn claims(&self, py: Python<'_>) -> Py<PyDict> {
+        self.claims.clone_ref(py)
+    }
+
+    /// Whether every scope in `scopes` was granted.
+    fn has_scopes(&self, scopes: Vec<String>) -> bool {
+        self.info.has_scopes(&scopes)
+    }
+
+    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let i = &self.info;
+        PyString::new(
+            py,
+            "TokenInfo(subject={!r}, client_id={!r}, scopes={!r}, source={!r}, expires_at={!r})",
+        )
+        .call_method1("format", (&i.subject, &i.client_id, self.scopes(py)?, i.source.as_str(), i.expires_at))
+    }
+}

@@ -1,0 +1,136 @@
+"""Shared fixtures: the real authorization server (panva/oidc-provider), tokens from its token
+endpoint, and a canned HTTP server for the shared cases and slow-server tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = ROOT / "tests" / "authorization-server" / "server.mjs"
+SHORT_TTL = 1
+
+
+class AuthServer:
+    """The ready line of server.mjs, plus helpers to get tokens and configs."""
+
+    def __init__(self, ready: dict[str, Any]) -> None:
+        self.ready = ready
+        self.issuer: str = ready["issuer"]
+        self.resources: dict[str, str] = ready["resources"]
+        self.clients: dict[str, dict[str, Any]] = ready["clients"]
+        self.short_ttl: int = ready["short_ttl"]
+
+    def token(self, resource: str | None = "opaque", scope: str = "read write") -> str:
+        svc = self.clients["svc"]
+        form = {"grant_type": "client_credentials", "scope": scope}
+        if resource:
+            form["resource"] = self.resources[resource]
+        r = httpx.post(self.ready["token_endpoint"], data=form, auth=(svc["client_id"], svc["client_secret"]))
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+    def revoke(self, token: str) -> None:
+        svc = self.clients["svc"]
+        r = httpx.post(self.ready["revocation_endpoint"], data={"token": token},
+                       auth=(svc["client_id"], svc["client_secret"]))
+        r.raise_for_status()
+
+    def config(self, client: str = "rs_basic", **extra: Any) -> dict[str, Any]:
+        """A validator config for every resource of the server, authenticating as `client`."""
+        c = self.clients[client]
+        config: dict[str, Any] = {"issuer": self.issuer, "audience": list(self.resources.values())}
+        if "client_secret" in c:
+            config.update(client_id=c["client_id"], client_secret=c["client_secret"])
+        config.update(extra)
+        return config
+
+
+@pytest.fixture(scope="session")
+def auth_server() -> Iterator[AuthServer]:
+    proc = subprocess.Popen(
+        ["node", str(SERVER), "--short-ttl", str(SHORT_TTL)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            pytest.fail(f"authorization server exited ({proc.wait()}); run `make setup` first")
+        ready = json.loads(line)
+        assert ready["ready"] is True
+        yield AuthServer(ready)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def expired_jwt(auth_server: AuthServer) -> str:
+    """A JWT access token from the short-lifetime resource, already past its `exp`."""
+    token = auth_server.token("short_jwt", "read")
+    time.sleep(auth_server.short_ttl + 1)
+    return token
+
+
+class Canned:
+    """A canned HTTP server on 127.0.0.1:0: path -> (status, content type, body, delay)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, str, bytes, float]] = {}
+        self.requests: Counter[str] = Counter()
+        canned = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                path = self.path.split("?")[0]
+                canned.requests[path] += 1
+                length = int(self.headers.get("content-length") or 0)
+                self.rfile.read(length)
+                status, ctype, body, delay = canned.routes.get(path, (404, "text/plain", b"not found", 0.0))
+                time.sleep(delay)
+                self.send_response(status)
+                self.send_header("content-type", ctype)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _answer
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def route(self, path: str, body: Any, status: int = 200, content_type: str = "application/json",
+              delay: float = 0.0) -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        self.routes[path] = (status, content_type, data, delay)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def canned() -> Iterator[Canned]:
+    server = Canned()
+    yield server
+    server.close()
+
+
+def pytest_report_header() -> str:
+    return f"bearerguard tests: pid {os.getpid()}, authorization server {SERVER.relative_to(ROOT)}"

@@ -1,0 +1,346 @@
+"""The Python API on the sync and async paths: construction, TokenInfo, exceptions, pickling,
+panics, the GIL, and secrets kept out of reprs, exceptions and logs."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import pickle
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bearerguard
+from bearerguard import (
+    BearerGuardError,
+    ConfigurationError,
+    InsufficientScopeError,
+    InvalidRequestError,
+    InvalidTokenError,
+    MissingTokenError,
+    TokenExpiredError,
+    TokenInfo,
+    UnavailableError,
+    Validator,
+)
+
+CANARY = "canary-secret-7f3a91"
+
+
+def sync_validate(v: Validator, token: str, scopes: Any = None) -> TokenInfo:
+    return v.validate(token, scopes)
+
+
+def async_validate(v: Validator, token: str, scopes: Any = None) -> TokenInfo:
+    async def run() -> TokenInfo:
+        return await v.validate_async(token, scopes)
+
+    return asyncio.run(run())
+
+
+both_paths = pytest.mark.parametrize("validate", [sync_validate, async_validate], ids=["sync", "async"])
+
+
+# ---- construction --------------------------------------------------------------------------
+
+def test_keyword_names_are_the_core_config_fields() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Validator(issuer="https://as.example", audience="api", leway_secs=1)
+    assert "leway_secs" in info.value.detail
+    core_fields = re.findall(r"`(\w+)`", info.value.detail.split("expected one of", 1)[1])
+    stub = (Path(bearerguard.__file__).parent / "_native.pyi").read_text()
+    new = stub[stub.index("def __new__(") : stub.index(") -> Validator:")]
+    stub_fields = re.findall(r"^\s+(\w+):", new, re.M)
+    assert stub_fields == core_fields
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [
+        ({"audience": "api"}, "issuer"),
+        ({"issuer": "https://as.example"}, "audience"),
+        ({"issuer": "https://as.example", "audience": 5}, "string or a list"),
+        ({"issuer": "https://as.example", "audience": "api", "strategy": "magic"}, "magic"),
+        ({"issuer": "https://as.example", "audience": "api", "cache": {"max_ttl": 1}}, "max_ttl"),
+        ({"issuer": "https://as.example", "audience": "api", "leeway_secs": 10**30}, "leeway_secs"),
+        ({"issuer": "https://as.example", "audience": "api", "realm": object()}, "realm"),
+        ({"issuer": "http://as.example", "audience": "api"}, "issuer"),
+    ],
+)
+def test_bad_config_raises_at_construction_naming_the_field(config: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigurationError, match=field):
+        Validator(**config)
+    with pytest.raises(ConfigurationError, match=field):
+        Validator.from_config(config)
+
+
+def test_from_config_and_files(tmp_path: Path) -> None:
+    config = {"issuer": "https://as.example", "audience": ["a", "b"], "cache": {"max_ttl_secs": 7}}
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    (tmp_path / "c.toml").write_text('issuer = "https://as.example"\naudience = ["a", "b"]\n[cache]\nmax_ttl_secs = 7\n')
+    for v in (Validator(**config), Validator.from_config(config), Validator.from_file(tmp_path / "c.json"),
+              Validator.from_file(str(tmp_path / "c.toml"))):
+        assert repr(v) == "Validator(issuer='https://as.example')"
+    with pytest.raises(ConfigurationError, match="cannot read"):
+        Validator.from_file(tmp_path / "missing.toml")
+
+
+def test_secrets_stay_out_of_reprs_and_errors(tmp_path: Path) -> None:
+    v = Validator(issuer="https://as.example", audience="api", client_id="c", client_secret=CANARY)
+    assert CANARY not in repr(v) and CANARY not in str(v)
+    with pytest.raises(ConfigurationError) as info:
+        Validator(issuer="https://as.example", audience="api", private_key=f"-----BEGIN {CANARY}")
+    for text in (str(info.value), repr(info.value), info.value.detail, repr(info.value.__reduce__())):
+        assert CANARY not in text
+
+
+def test_scopes_must_be_an_iterable_of_strings(auth_server: Any) -> None:
+    v = Validator(**auth_server.config())
+    token = auth_server.token("jwt")
+    with pytest.raises(TypeError, match="not a str"):
+        v.validate(token, "read")
+    with pytest.raises(TypeError):
+        v.validate(token, [1])
+    assert v.validate(token, ("read",)).subject is not None
+    assert v.validate(token, {"read", "write"}).subject is not None
+    assert v.validate(token, (s for s in ["read"])).subject is not None
+
+
+# ---- validation and TokenInfo ----------------------------------------------------------------
+
+@both_paths
+def test_jwt_access_token(auth_server: Any, validate: Any) -> None:
+    v = Validator(**auth_server.config())
+    token = auth_server.token("jwt", "read write")
+    info = validate(v, token, ["read"])
+    assert isinstance(info, TokenInfo)
+    assert info.source == "jwt"
+    assert info.client_id == auth_server.clients["svc"]["client_id"]
+    assert info.scopes == ("read", "write")
+    assert info.audiences == (auth_server.resources["jwt"],)
+    assert info.issuer == auth_server.issuer
+    assert info.token_type is not None and info.token_type.lower() == "at+jwt"
+    assert isinstance(info.expires_at, int) and info.expires_at > time.time()
+    assert isinstance(info.issued_at, int) and info.jti
+    assert info.claims["iss"] == auth_server.issuer and info.claims["exp"] == info.expires_at
+    assert info.has_scopes(["read"]) and not info.has_scopes(["admin"])
+    assert token not in repr(info) and repr(info).startswith("TokenInfo(")
+    assert v.stats()["jwks_fetches"] == 1 and v.stats()["introspection_requests"] == 0
+
+
+@both_paths
+def test_opaque_token(auth_server: Any, validate: Any) -> None:
+    v = Validator(**auth_server.config())
+    token = auth_server.token("opaque", "read")
+    info = validate(v, token)
+    assert info.source == "introspection"
+    assert info.scopes == ("read",)
+    assert info.claims["active"] is True
+    assert info.claims["client_id"] == auth_server.clients["svc"]["client_id"]
+    assert token not in repr(info) and token not in str(info.claims)
+    validate(v, token, ["read"])
+    assert v.stats()["introspection_requests"] == 1  # the second answer came from the cache
+
+
+def test_validate_header(auth_server: Any) -> None:
+    v = Validator(**auth_server.config())
+    token = auth_server.token("jwt")
+    assert v.validate_header(f"Bearer {token}").source == "jwt"
+    assert v.validate_header(f"bearer  {token}", ["read"]).source == "jwt"
+
+    async def run() -> TokenInfo:
+        return await v.validate_header_async(f"Bearer {token}", ["read"])
+
+    assert asyncio.run(run()).source == "jwt"
+
+
+# ---- exceptions --------------------------------------------------------------------------------
+
+def refusals(auth_server: Any, expired_jwt: str) -> list[tuple[type[BearerGuardError], Any]]:
+    good = Validator(**auth_server.config(leeway_secs=0))
+    down = Validator(issuer="http://127.0.0.1:9", audience="api", http={"connect_timeout_ms": 200, "retry": False})
+    wrong_secret = Validator(**auth_server.config(client_secret="wrong"))
+    opaque = auth_server.token("opaque", "read")
+    return [
+        (MissingTokenError, lambda: good.validate_header(None)),
+        (MissingTokenError, lambda: good.validate_header("Basic dXNlcjpwdw==")),
+        (InvalidRequestError, lambda: good.validate_header("Bearer a b")),
+        (InvalidTokenError, lambda: good.validate("not-a-real-token")),
+        (TokenExpiredError, lambda: good.validate(expired_jwt)),
+        (InsufficientScopeError, lambda: good.validate(opaque, ["admin"])),
+        (UnavailableError, lambda: down.validate("abc")),
+        (ConfigurationError, lambda: wrong_secret.validate(opaque)),
+    ]
+
+
+EXPECTED = {
+    MissingTokenError: ("missing_token", 401, r"^Bearer$"),
+    InvalidRequestError: ("invalid_request", 400, r'error="invalid_request"'),
+    InvalidTokenError: ("invalid_token", 401, r'error="invalid_token"'),
+    TokenExpiredError: ("token_expired", 401, r'error="invalid_token"'),
+    InsufficientScopeError: ("insufficient_scope", 403, r'error="insufficient_scope".*scope="admin"'),
+    UnavailableError: ("unavailable", 503, None),
+    ConfigurationError: ("configuration", 500, None),
+}
+
+
+def test_every_code_raises_its_class_with_attributes(auth_server: Any, expired_jwt: str) -> None:
+    for cls, call in refusals(auth_server, expired_jwt):
+        with pytest.raises(BearerGuardError) as info:
+            call()
+        e = info.value
+        code, status, www = EXPECTED[cls]
+        assert type(e) is cls, (cls, e)
+        assert (e.code, e.status_code) == (code, status) == (cls.code, cls.status_code)
+        if www is None:
+            assert e.www_authenticate is None
+        else:
+            assert e.www_authenticate and re.search(www, e.www_authenticate), e.www_authenticate
+        assert str(e).startswith(f"{code}: ") and e.detail
+        clone = pickle.loads(pickle.dumps(e))
+        assert type(clone) is cls
+        assert (clone.code, clone.status_code, clone.www_authenticate, clone.detail, clone.required_scopes) == (
+            e.code, e.status_code, e.www_authenticate, e.detail, e.required_scopes)
+        assert str(clone) == str(e)
+    assert issubclass(TokenExpiredError, InvalidTokenError)
+
+
+def test_async_path_raises_the_same_classes(auth_server: Any, expired_jwt: str) -> None:
+    v = Validator(**auth_server.config(leeway_secs=0))
+    opaque = auth_server.token("opaque", "read")
+
+    async def code_of(coro: Any) -> type[BaseException]:
+        try:
+            await coro
+        except BearerGuardError as e:
+            return type(e)
+        raise AssertionError("no error")
+
+    async def run() -> list[type[BaseException]]:
+        return [
+            await code_of(v.validate_header_async(None)),
+            await code_of(v.validate_header_async("Bearer a b")),
+            await code_of(v.validate_async("not-a-real-token")),
+            await code_of(v.validate_async(expired_jwt)),
+            await code_of(v.validate_async(opaque, ["admin"])),
+        ]
+
+    assert asyncio.run(run()) == [MissingTokenError, InvalidRequestError, InvalidTokenError,
+                                  TokenExpiredError, InsufficientScopeError]
+
+
+def test_insufficient_scope_names_the_required_scopes(auth_server: Any) -> None:
+    v = Validator(**auth_server.config(realm="orders"))
+    with pytest.raises(InsufficientScopeError) as info:
+        v.validate(auth_server.token("jwt", "read"), ["read", "admin"])
+    assert info.value.required_scopes == ("read", "admin")
+    assert info.value.www_authenticate == (
+        'Bearer realm="orders", error="insufficient_scope", error_description="The request requires higher '
+        'privileges than provided by the access token", scope="read admin"')
+
+
+def test_exceptions_can_be_built_and_pickled_by_hand() -> None:
+    e = InsufficientScopeError("lacks a scope", required_scopes=["x"])
+    assert (e.code, e.status_code, e.required_scopes) == ("insufficient_scope", 403, ("x",))
+    assert pickle.loads(pickle.dumps(e)).required_scopes == ("x",)
+    assert BearerGuardError().code == "internal"
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_rust_panic_becomes_bearerguard_error(asynchronous: bool) -> None:
+    v = Validator(issuer="https://as.example", audience="api")
+
+    async def run() -> Any:
+        return await v._panic_for_tests(True)  # type: ignore[attr-defined]
+
+    with pytest.raises(BearerGuardError) as info:
+        asyncio.run(run()) if asynchronous else v._panic_for_tests(False)  # type: ignore[attr-defined]
+    assert type(info.value) is BearerGuardError
+    assert (info.value.code, info.value.status_code) == ("internal", 500)
+
+
+def test_tokens_stay_out_of_exceptions_and_logs(auth_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    v = Validator(**auth_server.config())
+    forged = auth_server.token("jwt")[:-8] + "AAAAAAAA"
+    tokens = [forged, "opaque" + CANARY, auth_server.token("opaque", "read")]
+    for token in tokens:
+        for scopes in ([], ["admin"]):
+            try:
+                v.validate(token, scopes)
+            except BearerGuardError as e:
+                for text in (str(e), repr(e), e.detail, str(e.www_authenticate), str(e.__reduce__())):
+                    assert token not in text and CANARY not in text
+    for token in tokens:
+        assert token not in caplog.text
+
+
+# ---- the GIL and the event loop --------------------------------------------------------------
+
+def slow_introspection(canned: Any, delay: float) -> dict[str, Any]:
+    canned.route("/introspect", {"active": True, "sub": "alice", "iss": canned.url, "aud": "api",
+                                 "exp": int(time.time()) + 60, "scope": "read"}, delay=delay)
+    return {"issuer": canned.url, "audience": "api", "discovery": False, "strategy": "introspection",
+            "introspection_endpoint": canned.url + "/introspect", "client_id": "c", "client_secret": "s"}
+
+
+def test_sync_validate_releases_the_gil(canned: Any) -> None:
+    v = Validator(**slow_introspection(canned, 0.5))
+    counter = [0]
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            counter[0] += 1
+
+    t = threading.Thread(target=spin)
+    t.start()
+    try:
+        time.sleep(0.05)
+        before = counter[0]
+        assert v.validate("opaque-token-1").subject == "alice"
+        during = counter[0] - before
+    finally:
+        stop.set()
+        t.join()
+    assert during > 10_000, during
+
+
+def test_validate_async_does_not_block_the_event_loop(canned: Any) -> None:
+    v = Validator(**slow_introspection(canned, 0.5))
+
+    async def run() -> tuple[int, TokenInfo]:
+        ticks = 0
+        task = asyncio.ensure_future(v.validate_async("opaque-token-2"))
+        while not task.done():
+            await asyncio.sleep(0.001)
+            ticks += 1
+        return ticks, task.result()
+
+    ticks, info = asyncio.run(run())
+    assert info.subject == "alice"
+    assert ticks > 100, ticks
+
+
+def test_validate_async_can_be_cancelled(canned: Any) -> None:
+    v = Validator(**slow_introspection(canned, 0.3))
+
+    async def run() -> TokenInfo:
+        task = asyncio.ensure_future(v.validate_async("opaque-token-3"))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return await v.validate_async("opaque-token-3")
+
+    assert asyncio.run(run()).subject == "alice"
+
+
+def test_signatures_are_introspectable() -> None:
+    assert list(inspect.signature(Validator.validate).parameters) == ["self", "token", "scopes"]

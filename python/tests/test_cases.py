@@ -1,0 +1,95 @@
+"""The shared conformance cases (tests/cases/*.json), also run by cargo test and node --test:
+canned JWKS and introspection documents served on 127.0.0.1, every case on both paths."""
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Canned
+
+from bearerguard import BearerGuardError, TokenInfo, Validator
+
+TESTS = Path(__file__).resolve().parents[2] / "tests"
+CASES = sorted(
+    (f"{path.stem}/{case['name']}", case)
+    for path in sorted((TESTS / "cases").glob("*.json"))
+    for case in json.loads(path.read_text())["cases"]
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Canned]:
+    canned = Canned()
+    yield canned
+    canned.close()
+
+
+def with_server(value: Any, url: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{server}", url)
+    if isinstance(value, list):
+        return [with_server(v, url) for v in value]
+    if isinstance(value, dict):
+        return {k: with_server(v, url) for k, v in value.items()}
+    return value
+
+
+def serve(canned: Canned, documents: dict[str, Any]) -> None:
+    canned.routes.clear()
+    canned.requests.clear()
+    if "jwks" in documents:
+        canned.route("/jwks", documents["jwks"], status=documents.get("jwks_status", 200))
+    if "introspection" in documents:
+        i = documents["introspection"]
+        body = i["body_text"] if "body_text" in i else i.get("body", {})
+        canned.route("/introspect", body, status=i.get("status", 200), content_type=i.get("content_type", "application/json"))
+
+
+def check_info(info: TokenInfo, expected: dict[str, Any]) -> None:
+    for field in ("source", "subject", "client_id", "username"):
+        if field in expected:
+            assert getattr(info, field) == expected[field], field
+    for field in ("scopes", "audiences"):
+        if field in expected:
+            assert list(getattr(info, field)) == expected[field], field
+    for name, value in expected.get("claims", {}).items():
+        assert info.claims[name] == value, name
+
+
+@pytest.mark.skipif(not CASES, reason="tests/cases holds no cases yet")
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+@pytest.mark.parametrize(("name", "case"), CASES or [("none", {})], ids=[n for n, _ in CASES] or ["none"])
+def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: bool) -> None:
+    serve(server, case.get("server", {}))
+    config = with_server(case["config"], server.url)
+    expected = case["expected"]
+    token = case["token"] if "token" in case else (TESTS / case["token_file"]).read_text().strip()
+    try:
+        if "now" in case:
+            v = Validator._with_fixed_clock(config, case["now"])  # type: ignore[attr-defined]
+        else:
+            v = Validator.from_config(config)
+    except BearerGuardError as e:
+        assert (expected["ok"], expected.get("at"), e.code) == (False, "build", expected["code"]), str(e)
+        return
+    try:
+        if asynchronous:
+            async def run() -> TokenInfo:
+                return await v.validate_async(token, case.get("scopes"))
+
+            info = asyncio.run(run())
+        else:
+            info = v.validate(token, case.get("scopes"))
+    except BearerGuardError as e:
+        assert (expected["ok"], expected.get("at"), e.code) == (False, None, expected["code"]), str(e)
+        assert type(e).code == e.code
+    else:
+        assert expected["ok"], f"accepted, expected {expected.get('code')}"
+        check_info(info, expected)
+    if "expected_requests" in case:
+        seen = dict(server.requests)
+        counts = {"jwks": seen.pop("/jwks", 0), "introspect": seen.pop("/introspect", 0), "other": sum(seen.values())}
+        assert counts == {**counts, **case["expected_requests"]}
