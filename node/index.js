@@ -82,13 +82,18 @@ class Validator {
    *   `{ issuer, audience, clientId, clientSecret, keyFile, ... }`. Throws a
    *   `ConfigurationError` naming the field when the config is wrong.
    */
-  constructor(options) {
+  constructor(options, fixedClockForTests) {
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new TypeError('bearerguard: Validator options must be an object');
     }
     const config = toCoreConfig(options);
     try {
-      this.#native = new native.NativeValidator(config);
+      // The second argument is a test hook (seconds since the epoch for a frozen clock), kept
+      // out of the typed API; the shared conformance cases that set `now` use it.
+      this.#native =
+        fixedClockForTests === undefined
+          ? new native.NativeValidator(config)
+          : native.NativeValidator.withFixedClockForTests(config, fixedClockForTests);
     } catch (e) {
       throw fromNative(e);
     }

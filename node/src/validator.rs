@@ -46,6 +46,22 @@ impl NativeValidator {
         }
     }
 
+    /// Test hook (not part of the typed API): a validator whose clock is fixed at `now`
+    /// seconds since the epoch, so the shared cases that set `now` run in Node too.
+    #[napi(factory)]
+    pub fn with_fixed_clock_for_tests(config: serde_json::Value, now: f64) -> Result<Self> {
+        let clock: bearerguard::SharedClock =
+            Arc::new(bearerguard::ManualClock::new(std::time::Duration::from_secs_f64(now.max(0.0))));
+        let built = catch_unwind(AssertUnwindSafe(|| {
+            Config::from_value(config).and_then(|c| Validator::with_clock(c, clock))
+        }));
+        match built {
+            Ok(Ok(inner)) => Ok(NativeValidator { inner }),
+            Ok(Err(e)) => Err(errors::to_napi(&e, None)),
+            Err(_) => Err(errors::internal()),
+        }
+    }
+
     /// The answer for `token` if the core has it without I/O: the `TokenInfo` as JSON text,
     /// a thrown refusal, or `null` when only `validate` can tell.
     #[napi]
