@@ -24,8 +24,9 @@ test: lint-rust test-rust test-python test-node ## every suite: Rust (lint + uni
 	@echo "all suites passed"
 
 test-rust: setup ## Rust core tests, including the real authorization server interop
-	cargo test --workspace --all-targets -- --skip conformance_cases
+	cargo test --workspace --lib --tests --examples -- --skip conformance_cases
 	cargo test -p bearerguard --test cases -- --nocapture
+	cargo test -p bearerguard --benches
 	cargo test --workspace --doc
 
 test-python: setup python-dev ## Python package: build into .venv, mypy + stubtest, pytest against the real AS
