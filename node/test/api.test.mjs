@@ -81,7 +81,7 @@ describe('construction', () => {
       [{ cache: { maxTTL: 1 } }, 'max_t_t_l'],
       [{ issuer: 'http://as.example.com' }, '`issuer`'],
       [{ audience: [] }, '`audience`'],
-      [{ strategy: 'magic' }, 'magic'],
+      [{ strategy: 'magic' }, '`strategy`'],
       [{ algorithms: ['HS256'] }, '`algorithms`'],
       [{ keyFile: '/nonexistent/key.json' }, 'key'],
       [{ ['__proto__']: { leewaySecs: 1 } }, '__proto__'],

@@ -66,7 +66,7 @@ def test_keyword_names_are_the_core_config_fields() -> None:
         ({"audience": "api"}, "issuer"),
         ({"issuer": "https://as.example"}, "audience"),
         ({"issuer": "https://as.example", "audience": 5}, "string or a list"),
-        ({"issuer": "https://as.example", "audience": "api", "strategy": "magic"}, "magic"),
+        ({"issuer": "https://as.example", "audience": "api", "strategy": "magic"}, "`strategy`"),
         ({"issuer": "https://as.example", "audience": "api", "cache": {"max_ttl": 1}}, "max_ttl"),
         ({"issuer": "https://as.example", "audience": "api", "leeway_secs": 10**30}, "leeway_secs"),
         ({"issuer": "https://as.example", "audience": "api", "realm": object()}, "realm"),
