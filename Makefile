@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := token_parser jwks_parser introspection_parser header_parser
 
-.PHONY: help setup test test-rust test-python test-node lint lint-rust fmt demo bench fuzz ci
+.PHONY: help setup test test-rust test-python test-node lint lint-rust fmt demo bench fuzz soak ci
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,3 +93,6 @@ fuzz: ## run every cargo-fuzz target for FUZZ_SECONDS each (not in CI; installs 
 
 bench: ## criterion benchmarks of the core (figures only)
 	cargo bench -p bearerguard --bench validate -- --warm-up-time 1 --measurement-time 3
+
+soak: ## stream a million distinct tokens through a caching validator; prints memory figures (not in CI)
+	SOAK_TOKENS=$${SOAK_TOKENS:-1000000} cargo test --release -p bearerguard --test soak -- --ignored --nocapture

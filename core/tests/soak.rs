@@ -1,0 +1,73 @@
+//! Memory stays bounded under a stream of a million distinct random tokens (SECURITY.md
+//! "Faults and load"). Slow, so ignored by default: `make soak` runs it in release mode and
+//! prints the figures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
+
+mod support;
+
+use std::time::Instant;
+
+use bearerguard::{Secret, Validator};
+use futures_util::StreamExt;
+use support::FakeAs;
+
+fn rss_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "soak test: run with `make soak`"]
+async fn a_million_distinct_tokens_keep_memory_bounded() {
+    let total: usize = std::env::var("SOAK_TOKENS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let fake = FakeAs::start().await;
+    fake.expect_secret("rs", "secret");
+    let mut c = fake.config("api");
+    c.client_id = Some("rs".into());
+    c.client_secret = Some(Secret::new("secret"));
+    c.cache.max_entries = 10_000;
+    c.cache.negative_ttl_secs = 300; // every refusal stays cached: the worst case for memory
+    let v = Validator::new(c).unwrap();
+    let started = Instant::now();
+    let mut after_warmup = 0;
+    let mut done = 0usize;
+    let mut stream = futures_util::stream::iter(0..total)
+        .map(|i| {
+            let v = v.clone();
+            async move {
+                let token = format!("{:032x}{i}", rand_u128(i));
+                v.validate(&token).await.map(|_| ())
+            }
+        })
+        .buffer_unordered(32);
+    while let Some(result) = stream.next().await {
+        assert_eq!(result.unwrap_err().code(), "invalid_token");
+        done += 1;
+        if done == 20_000 {
+            after_warmup = rss_kib("VmRSS:");
+        }
+    }
+    let entries = v.cached_entries().await;
+    let (rss, peak) = (rss_kib("VmRSS:"), rss_kib("VmHWM:"));
+    println!(
+        "soak: {done} distinct tokens in {:.1} s, {} introspection requests, {entries} cached entries, \
+         RSS after 20k tokens {after_warmup} KiB, at the end {rss} KiB, peak {peak} KiB",
+        started.elapsed().as_secs_f64(),
+        fake.introspections()
+    );
+    assert_eq!(fake.introspections(), total);
+    assert!(entries <= 10_000, "the cache is bounded: {entries}");
+    assert!(rss < after_warmup + 64 * 1024, "RSS grew from {after_warmup} KiB to {rss} KiB");
+}
+
+fn rand_u128(i: usize) -> u128 {
+    // splitmix-style mixing: distinct, random-looking tokens without a dependency.
+    let mut z = (i as u128).wrapping_add(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
+    z = (z ^ (z >> 61)).wrapping_mul(0xBF58_476D_1CE4_E5B9_94D0_49BB_1331_11EB);
+    z ^ (z >> 59)
+}
