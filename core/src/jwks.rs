@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde_json::Value;
 use url::Url;
 
@@ -63,7 +64,51 @@ pub struct VerifyKey {
     pub family: KeyFamily,
     /// The JWK's own `alg`, if it named one we support.
     pub alg: Option<Algorithm>,
-    pub(crate) key: DecodingKey,
+    /// The key parsed once, at fetch, for each algorithm it may verify.
+    parsed: Vec<(Algorithm, ParsedPublicKey)>,
+}
+
+impl VerifyKey {
+    /// Checks `signature` over `message` with this key under `alg`; false when the key does not
+    /// serve `alg` or the signature does not verify.
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.parsed
+            .iter()
+            .find(|(a, _)| *a == alg)
+            .is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok())
+    }
+}
+
+/// The algorithms a family verifies, with aws-lc-rs's parameters for each (ECDSA in the fixed
+/// `r||s` form JWS uses; RSA from 2048 bits).
+fn algorithms_of(family: KeyFamily) -> &'static [(Algorithm, &'static dyn sig::VerificationAlgorithm)] {
+    use Algorithm::*;
+    match family {
+        KeyFamily::Rsa => &[
+            (RS256, &sig::RSA_PKCS1_2048_8192_SHA256),
+            (RS384, &sig::RSA_PKCS1_2048_8192_SHA384),
+            (RS512, &sig::RSA_PKCS1_2048_8192_SHA512),
+            (PS256, &sig::RSA_PSS_2048_8192_SHA256),
+            (PS384, &sig::RSA_PSS_2048_8192_SHA384),
+            (PS512, &sig::RSA_PSS_2048_8192_SHA512),
+        ],
+        KeyFamily::P256 => &[(ES256, &sig::ECDSA_P256_SHA256_FIXED)],
+        KeyFamily::P384 => &[(ES384, &sig::ECDSA_P384_SHA384_FIXED)],
+        KeyFamily::Ed25519 => &[(EdDSA, &sig::ED25519)],
+    }
+}
+
+fn rsa_parameters(alg: Algorithm) -> Option<&'static sig::RsaParameters> {
+    use Algorithm::*;
+    Some(match alg {
+        RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+        PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+        PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+        PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
 }
 
 impl std::fmt::Debug for VerifyKey {
@@ -185,12 +230,12 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
             if bits < 2048 || !exponent_ok {
                 return None;
             }
-            (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(n_trimmed, e_trimmed))
+            (KeyFamily::Rsa, KeyBytes::Rsa { n: n_trimmed.to_vec(), e: e_trimmed.to_vec() })
         }
         "EC" => {
-            let (family, size, alg_for_check) = match text("crv")?? {
-                "P-256" => (KeyFamily::P256, 32, &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED),
-                "P-384" => (KeyFamily::P384, 48, &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED),
+            let (family, size) = match text("crv")?? {
+                "P-256" => (KeyFamily::P256, 32),
+                "P-384" => (KeyFamily::P384, 48),
                 _ => return None,
             };
             let x = b64(text("x")??)?;
@@ -202,9 +247,8 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
             point.push(4);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            // Refuse points not on the curve now, not at every verification.
-            aws_lc_rs::signature::ParsedPublicKey::new(alg_for_check, &point).ok()?;
-            (family, DecodingKey::from_ec_der(&point))
+            // A point not on the curve fails to parse below, so the key is skipped.
+            (family, KeyBytes::Raw(point))
         }
         "OKP" => {
             if text("crv")?? != "Ed25519" {
@@ -218,7 +262,7 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
             // aws-lc accepts any 32 bytes here and fails only at verification.
             let compressed = curve25519_dalek::edwards::CompressedEdwardsY::from_slice(&x).ok()?;
             compressed.decompress()?;
-            (KeyFamily::Ed25519, DecodingKey::from_ed_der(&x))
+            (KeyFamily::Ed25519, KeyBytes::Raw(x))
         }
         _ => return None,
     };
@@ -227,7 +271,26 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
     {
         return None;
     }
-    Some(VerifyKey { kid, family, alg, key })
+    // Parse once per algorithm the key may serve; verification then never re-parses it.
+    let mut parsed = Vec::new();
+    for &(a, params) in algorithms_of(family) {
+        if alg.is_some_and(|named| named != a) {
+            continue;
+        }
+        let one = match &key {
+            KeyBytes::Rsa { n, e } => RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }
+                .to_parsed_public_key(rsa_parameters(a)?),
+            KeyBytes::Raw(bytes) => ParsedPublicKey::new(params, bytes),
+        };
+        parsed.push((a, one.ok()?));
+    }
+    Some(VerifyKey { kid, family, alg, parsed })
+}
+
+/// Public key material as the JWK gave it, before parsing.
+enum KeyBytes {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Raw(Vec<u8>),
 }
 
 /// Maps an algorithm name to one we verify with remote keys (never HMAC or `none`).

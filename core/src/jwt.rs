@@ -2,8 +2,9 @@
 //!
 //! [`parse_compact`] does everything that needs no key: size cap, exactly three strict
 //! base64url parts, strict JSON objects, the header rules (`alg` allow-list, `crit`, `b64`,
-//! `cty`, JWE-only members, `typ`). The signature is then checked with `jsonwebtoken`'s
-//! aws-lc-rs backend against a key chosen from the JWKS; claims are only believed after that.
+//! `cty`, JWE-only members, `typ`). The signature is then checked by aws-lc-rs (the backend
+//! `jsonwebtoken` and rustls use here) with a key chosen from the JWKS and parsed when the set
+//! was fetched, never per token; claims are only believed after that.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,8 +26,9 @@ pub enum TypPolicy {
     IntrospectionResponse,
 }
 
-/// A compact JWS whose structure and header passed every keyless check.
-#[derive(Debug)]
+/// A compact JWS whose structure and header passed every keyless check. Its `Debug` shows the
+/// header's algorithm, `kid` and `typ` only: payload and signature together would rebuild the
+/// token.
 pub struct ParsedJws<'a> {
     /// The header as a strict JSON object.
     pub header: Map<String, Value>,
@@ -39,7 +41,17 @@ pub struct ParsedJws<'a> {
     /// The `typ` header, if any.
     pub typ: Option<String>,
     signing_input: &'a str,
-    signature: &'a str,
+    signature: Vec<u8>,
+}
+
+impl std::fmt::Debug for ParsedJws<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedJws")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("typ", &self.typ)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Header members that only make sense for JWE; their presence on a JWS is refused.
@@ -103,8 +115,7 @@ pub fn parse_compact<'a>(
     };
     let header_bytes = decode(header_b64)?;
     let payload_bytes = decode(payload_b64)?;
-    // The signature is decoded again by the verifier; check it is canonical here.
-    decode(signature)?;
+    let signature = decode(signature)?;
     let header = crate::json::parse_object(&header_bytes)
         .map_err(|_| Error::invalid_token("the token header is not a strict JSON object"))?;
     let payload = crate::json::parse_object(&payload_bytes)
@@ -169,10 +180,10 @@ fn check_typ(typ: Option<&str>, policy: TypPolicy) -> Result<()> {
 impl ParsedJws<'_> {
     /// Checks the signature with `key`, which must fit `self.alg`.
     pub fn verify(&self, key: &VerifyKey) -> Result<()> {
-        match jsonwebtoken::crypto::verify(self.signature, self.signing_input.as_bytes(), &key.key, self.alg)
-        {
-            Ok(true) => Ok(()),
-            _ => Err(Error::invalid_token("the token signature is invalid")),
+        if key.verify(self.alg, self.signing_input.as_bytes(), &self.signature) {
+            Ok(())
+        } else {
+            Err(Error::invalid_token("the token signature is invalid"))
         }
     }
 }

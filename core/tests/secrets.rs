@@ -60,10 +60,31 @@ async fn tokens_and_secrets_never_reach_logs_errors_or_debug() {
     c.key_file = Some(key_file.display().to_string());
     let with_key = Validator::new(c).unwrap();
     outputs.push(format!("{with_key:?} {:?}", with_key.config()));
+    // A parsed token's Debug names its header only: payload and signature would rebuild it.
+    let signed = rsa.sign(&fake.good_claims(json!({"sub": "CANARYSUB"})));
+    let parsed = bearerguard::jwt::parse_compact(
+        &signed,
+        &[jsonwebtoken::Algorithm::RS256],
+        16 * 1024,
+        bearerguard::jwt::TypPolicy::AccessToken { strict: false },
+    )
+    .unwrap();
+    let debug = format!("{parsed:?}");
+    assert!(debug.contains("RS256"), "{debug}");
+    outputs.push(debug);
+    let signature_tail = &signed[signed.len() - 24..];
     outputs.push(String::from_utf8(buf.0.lock().unwrap().clone()).unwrap());
     let all = outputs.join("\n");
     assert!(all.contains("token refused"), "the log capture works: {all}");
-    for canary in [canary_secret, canary_token, "CANARYSUB", &forged[..40], "BEGIN RSA PRIVATE KEY", "MIIE"] {
+    for canary in [
+        canary_secret,
+        canary_token,
+        "CANARYSUB",
+        &forged[..40],
+        signature_tail,
+        "BEGIN RSA PRIVATE KEY",
+        "MIIE",
+    ] {
         assert!(!all.contains(canary), "{canary} leaked in:\n{all}");
     }
 }
