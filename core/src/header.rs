@@ -7,12 +7,23 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// Whether `token` uses only RFC 6750 `b64token` characters.
 pub fn is_b64token(token: &str) -> bool {
-    let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+    let body = token.as_bytes();
+    let end = body.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    end > 0 && body[..end].iter().all(|&b| B64TOKEN[usize::from(b)])
 }
+
+/// The b64token alphabet (RFC 6750 §2.1, without the trailing `=`), as a table: this check
+/// runs over every byte of every token.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// Extracts the bearer token from an `Authorization` header value.
 ///

@@ -354,15 +354,19 @@ impl Inner {
             return Err(Error::invalid_token("the token has characters a bearer token cannot have"));
         }
         let strategy = self.config.strategy;
-        let local = strategy != Strategy::Introspection && looks_like_jws(token);
-        if strategy == Strategy::Jwt && !local {
-            // Still run the parser so the refusal says what is wrong (JWE, JSON, ...).
-            parse_compact(token, &self.algorithms, self.config.max_token_bytes, self.typ_policy())?;
-            return Err(Error::invalid_token("the token is not a JWT"));
-        }
-        let checked = if local {
-            let mut jws =
-                parse_compact(token, &self.algorithms, self.config.max_token_bytes, self.typ_policy())?;
+        let parse = || parse_compact(token, &self.algorithms, self.config.max_token_bytes, self.typ_policy());
+        // Route without parsing twice: a token that parses is a JWS; one that fails is refused
+        // if it looks like a JWS (its header names an `alg`) and introspected otherwise.
+        let parsed = match strategy {
+            Strategy::Introspection => None,
+            _ => match parse() {
+                Ok(jws) => Some(jws),
+                // `jwt` only: the parser's refusal says what is wrong (JWE, JSON, ...).
+                Err(e) if strategy == Strategy::Jwt || looks_like_jws(token) => return Err(e),
+                Err(_) => None,
+            },
+        };
+        let checked = if let Some(mut jws) = parsed {
             let demands =
                 Demands { registered_claims_required: true, rfc9068_strict: self.config.rfc9068_strict };
             // Claims are read before the signature only to reject early; the info built
