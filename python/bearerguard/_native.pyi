@@ -1,9 +1,9 @@
 # Hand-written stub of the Rust extension, checked against it by `python -m mypy.stubtest`.
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Generator, Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any, Literal, TypedDict, final
 
-__all__ = ["__version__", "Validator", "TokenInfo"]
+__all__ = ["__version__", "Validator", "TokenInfo", "_Ready"]
 
 __version__: str
 
@@ -64,6 +64,14 @@ class TokenInfo:
     @property
     def claims(self) -> dict[str, Any]: ...
     def has_scopes(self, scopes: Sequence[str]) -> bool: ...
+
+@final
+class _Ready:
+    """What `validate_async` returns when the answer needed no waiting: already finished."""
+
+    def __await__(self) -> Generator[Any, None, TokenInfo]: ...
+    def __iter__(self) -> _Ready: ...
+    def __next__(self) -> None: ...
 
 @final
 class Validator:

@@ -18,5 +18,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<validator::PyValidator>()?;
     m.add_class::<claims::PyTokenInfo>()?;
+    m.add_class::<validator::Ready>()?;
     Ok(())
 }
