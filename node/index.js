@@ -30,7 +30,6 @@ const native = loadNative();
 
 // camelCase option names become the core's snake_case names; snake_case names pass unchanged.
 const snakeCase = (key) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camelCase = (key) => key.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
 
 function isPlainObject(value) {
   if (value === null || typeof value !== 'object') return false;
@@ -56,13 +55,8 @@ function toCoreConfig(options, prefix = '') {
   return config;
 }
 
-/** The `TokenInfo` for the core's JSON: typed fields in camelCase, `claims` as received. */
-function toTokenInfo(json) {
-  const raw = JSON.parse(json);
-  const info = {};
-  for (const key of Object.keys(raw)) info[camelCase(key)] = raw[key];
-  return info;
-}
+/** The `TokenInfo` for the binding's JSON (typed fields already camelCase, `claims` as received). */
+const toTokenInfo = JSON.parse;
 
 function checkScopes(scopes) {
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) {

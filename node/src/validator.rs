@@ -146,8 +146,48 @@ fn answer_now(validator: &Validator, validation: impl FnOnce() -> Option<Outcome
 /// The JSON text of a `TokenInfo`, or the error `errors.js` expects (`Err(())`: a panic).
 fn settle(validator: &Validator, outcome: std::result::Result<Outcome, ()>) -> Result<String> {
     match outcome {
-        Ok(Ok(info)) => serde_json::to_string(&*info).map_err(|_| errors::internal()),
+        Ok(Ok(info)) => serde_json::to_string(&JsTokenInfo::from(&*info)).map_err(|_| errors::internal()),
         Ok(Err(e)) => Err(errors::to_napi(&e, validator.www_authenticate(&e))),
         Err(()) => Err(errors::internal()),
+    }
+}
+
+/// `TokenInfo` as the JavaScript API names it (camelCase), so index.js only has to
+/// `JSON.parse` it; `claims` stays exactly as received.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsTokenInfo<'a> {
+    subject: &'a Option<String>,
+    client_id: &'a Option<String>,
+    username: &'a Option<String>,
+    scopes: &'a [String],
+    audiences: &'a [String],
+    issuer: &'a Option<String>,
+    expires_at: Option<i64>,
+    issued_at: Option<i64>,
+    not_before: Option<i64>,
+    jti: &'a Option<String>,
+    token_type: &'a Option<String>,
+    source: &'static str,
+    claims: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
+    fn from(i: &'a TokenInfo) -> Self {
+        JsTokenInfo {
+            subject: &i.subject,
+            client_id: &i.client_id,
+            username: &i.username,
+            scopes: &i.scopes,
+            audiences: &i.audiences,
+            issuer: &i.issuer,
+            expires_at: i.expires_at,
+            issued_at: i.issued_at,
+            not_before: i.not_before,
+            jti: &i.jti,
+            token_type: &i.token_type,
+            source: i.source.as_str(),
+            claims: &i.claims,
+        }
     }
 }
