@@ -91,8 +91,24 @@ fuzz: ## run every cargo-fuzz target for FUZZ_SECONDS each (not in CI; installs 
 	  RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t seeds/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=20000 || exit 1; \
 	done
 
-bench: ## criterion benchmarks of the core (figures only)
+# Figures only, never in CI. Each run rewrites BENCHMARKS.md: the core's criterion benches,
+# memory and 2-thread scaling, then the Python and Node bindings against their peers (pinned in
+# python/bench/requirements.txt and node/bench/package.json) on one loopback RFC 7662 server.
+BENCH_SERVER := target/release/examples/introspection_server
+bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs their peers; writes BENCHMARKS.md
 	cargo bench -p bearerguard --bench validate -- --warm-up-time 1 --measurement-time 3
+	cargo build --release -p bearerguard --example introspection_server --example bench_memory_scaling
+	mkdir -p target/bench
+	target/release/examples/bench_memory_scaling > target/bench/rust.json
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt -r python/bench/requirements.txt
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet -m python/Cargo.toml
+	$(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
+	cd node && BEARERGUARD_BUILD=release npm install --no-audit --no-fund --loglevel=error && npm run --silent build
+	cd node/bench && npm ci --no-audit --no-fund --loglevel=error
+	cd node && node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json
+	python3 tests/bench/report.py --root . > BENCHMARKS.md
+	@echo "wrote BENCHMARKS.md"
 
 soak: ## stream a million distinct tokens through a caching validator; prints memory figures (not in CI)
 	SOAK_TOKENS=$${SOAK_TOKENS:-1000000} cargo test --release -p bearerguard --test soak -- --ignored --nocapture

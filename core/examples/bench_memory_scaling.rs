@@ -1,0 +1,118 @@
+//! Figures `make bench` adds to BENCHMARKS.md that criterion does not give:
+//! - memory: bytes per cached introspection verdict and the peak RSS with 100,000 of them
+//!   (every token distinct and active, answered by the loopback server of `bench_as`);
+//! - scaling: JWT validations per second from 1 thread and from 2 (the core takes no lock on
+//!   the validation path), RS256 with the key cached.
+//!
+//! Prints one JSON object on stdout; figures only.
+//!
+//! ```text
+//! cargo run --release -p bearerguard --example bench_memory_scaling
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "benchmark helper")]
+
+mod bench_as;
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code, reason = "shared test support; this example uses a part")]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use bearerguard::{Secret, Validator};
+use futures_util::StreamExt;
+use serde_json::json;
+
+const ENTRIES: usize = 100_000;
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn fill(v: &Validator, from: usize, to: usize) {
+    let mut calls =
+        futures_util::stream::iter(from..to)
+            .map(|i| {
+                let v = v.clone();
+                async move {
+                    v.validate(&format!("bench-token-{i:08}-{:016x}", i.wrapping_mul(0x9E37_79B9))).await
+                }
+            })
+            .buffer_unordered(32);
+    while let Some(r) = calls.next().await {
+        r.unwrap();
+    }
+}
+
+async fn memory() -> serde_json::Value {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let app = bench_as::router(&issuer);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut config = bearerguard::Config::new(issuer.clone(), "bench-api");
+    config.discovery = false;
+    config.introspection_endpoint = Some(format!("{issuer}/introspect"));
+    config.client_id = Some("bench".into());
+    config.client_secret = Some(Secret::new("bench-secret"));
+    config.cache.max_entries = ENTRIES as u64 * 2;
+    let v = Validator::new(config).unwrap();
+    // Warm up: connection pool, runtime, allocator arenas, the cache's first segments.
+    fill(&v, 0, 2_000).await;
+    let before = (v.cached_entries().await, status_kib("VmRSS:"));
+    fill(&v, 2_000, ENTRIES).await;
+    let after = (v.cached_entries().await, status_kib("VmRSS:"));
+    let added = after.0.saturating_sub(before.0).max(1);
+    json!({
+        "entries": after.0,
+        "rss_before_kib": before.1,
+        "rss_after_kib": after.1,
+        "peak_rss_kib": status_kib("VmHWM:"),
+        "bytes_per_entry": (after.1.saturating_sub(before.1) * 1024) / added,
+    })
+}
+
+fn scaling() -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let fake = rt.block_on(support::FakeAs::start());
+    let rsa = support::TestKey::rsa();
+    fake.set_keys(&[&rsa]);
+    let v = Validator::new(fake.config("api")).unwrap();
+    let token = rsa.sign(&fake.good_claims(json!({"exp": support::now() + 86_400})));
+    rt.block_on(v.validate(&token)).unwrap();
+    let ops = |threads: usize| {
+        let window = Duration::from_secs(2);
+        let counts: Vec<u64> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let start = Instant::now();
+                        let mut n = 0u64;
+                        while start.elapsed() < window {
+                            for _ in 0..50 {
+                                std::hint::black_box(v.validate_now::<&str>(&token, &[]).unwrap().unwrap());
+                            }
+                            n += 50;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        counts.iter().sum::<u64>() as f64 / window.as_secs_f64()
+    };
+    let (one, two) = (ops(1), ops(2));
+    json!({"alg": "RS256", "ops_1_thread": one, "ops_2_threads": two, "scaling": two / one})
+}
+
+fn main() {
+    let scaling = scaling();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let memory = rt.block_on(memory());
+    println!("{}", json!({"memory": memory, "scaling": scaling}));
+}
