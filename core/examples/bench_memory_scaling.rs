@@ -13,7 +13,6 @@
 
 mod bench_as;
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code, reason = "shared test support; this example uses a part")]
 mod support;
 
 use std::time::{Duration, Instant};
