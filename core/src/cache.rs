@@ -133,3 +133,42 @@ impl VerdictCache {
         self.inner.entry_count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PARTS: [&str; 5] =
+        ["https://as.example", "https://as.example/introspect", "rs", "Some(ClientSecretBasic)", "api"];
+
+    #[test]
+    fn the_key_changes_with_every_part_of_the_identity_and_the_token() {
+        let base = token_key(&identity_digest(&PARTS), "tok");
+        for i in 0..PARTS.len() {
+            let mut parts = PARTS;
+            let changed = format!("{}x", parts[i]);
+            parts[i] = &changed;
+            assert_ne!(token_key(&identity_digest(&parts), "tok"), base, "part {i}");
+            parts[i] = "";
+            assert_ne!(token_key(&identity_digest(&parts), "tok"), base, "part {i} empty");
+        }
+        assert_ne!(token_key(&identity_digest(&PARTS), "tok2"), base);
+        assert_eq!(token_key(&identity_digest(&PARTS), "tok"), base, "deterministic");
+        // Parts are delimited: moving a boundary is another identity.
+        assert_ne!(identity_digest(&["ab", "c"]), identity_digest(&["a", "bc"]));
+        assert_ne!(identity_digest(&["a", ""]), identity_digest(&["a"]));
+    }
+
+    #[test]
+    fn the_key_is_a_hash_never_the_token() {
+        let token = "opaque-token-0123456789abcdef0123";
+        let identity = identity_digest(&PARTS);
+        let key = token_key(&identity, token);
+        assert!(!key.windows(8).any(|w| token.as_bytes().windows(8).any(|t| t == w)));
+        let bare = digest::digest(&digest::SHA256, token.as_bytes());
+        assert_ne!(&key[..], bare.as_ref(), "the identity is part of the key");
+        assert_ne!(key, identity);
+        assert_eq!(log_tag(token).len(), 8);
+        assert!(!token.contains(&log_tag(token)));
+    }
+}

@@ -344,6 +344,32 @@ mod tests {
     }
 
     #[test]
+    fn absurd_times_are_refused_even_where_the_clock_would_allow_them() {
+        // A leeway no config allows, so only the range check can refuse a far-future
+        // nbf or iat (the shared cases refuse them as "not yet valid" anyway).
+        let lenient = ClaimRules { leeway: 1_000_000_000_000, max_lifetime: None, ..rules() };
+        let check = |extra: Value| {
+            let mut v = json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100});
+            for (k, val) in extra.as_object().unwrap() {
+                v[k] = val.clone();
+            }
+            let Value::Object(m) = v else { unreachable!() };
+            lenient.check(m, NOW, JWT, TokenSource::Jwt, None).map(|_| "ok").unwrap_or_else(|e| e.code())
+        };
+        for name in ["nbf", "iat"] {
+            assert_eq!(check(json!({name: 253_402_300_799_u64})), "ok", "{name} at 9999-12-31");
+            for absurd in [json!(253_402_300_800_u64), json!(1e20), json!(1e300), json!(-1), json!(-0.5)] {
+                assert_eq!(check(json!({name: absurd})), "invalid_token", "{name} {absurd}");
+            }
+        }
+        for absurd in [json!(253_402_300_800_u64), json!(1e300), json!(-1)] {
+            assert_eq!(check(json!({"exp": absurd})), "invalid_token", "exp {absurd}");
+        }
+        // JSON cannot carry a non-finite number: an overflowing literal is not a claim set.
+        assert!(crate::json::parse_object(br#"{"exp":1e400}"#).is_err());
+    }
+
+    #[test]
     fn scopes_come_from_scope_or_scp_only_when_well_typed() {
         let base = json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100});
         let scopes = |extra: Value| {

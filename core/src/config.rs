@@ -555,6 +555,18 @@ mod tests {
     }
 
     #[test]
+    fn documented_defaults_hold() {
+        let j = JwksConfig::default();
+        assert_eq!(j.refresh_cooldown_secs, 30, "SECURITY: unknown-kid cooldown defaults to 30 s");
+        assert!(j.refresh_cooldown_secs >= 10);
+        let from_json = Config::from_json(r#"{"issuer":"https://a","audience":"x"}"#).unwrap();
+        assert_eq!(from_json.jwks.refresh_cooldown_secs, 30, "a config file without `jwks` too");
+        let h = HttpConfig::default();
+        assert!(h.connect_timeout_ms > 0 && h.timeout_ms > 0);
+        assert_eq!(h.max_response_bytes, 64 * 1024);
+    }
+
+    #[test]
     fn check_names_the_field() {
         let c = Config { audience: OneOrMany(vec!["a".into()]), ..Config::default() };
         assert!(c.check().unwrap_err().detail().contains("`issuer`"));

@@ -528,4 +528,22 @@ mod tests {
         assert!(parse_jwks(b"<html>").is_err());
         assert_eq!(parse_jwks(br#"{"keys":[1,"x",null,{}]}"#).unwrap().skipped, 4);
     }
+
+    #[test]
+    fn symmetric_keys_are_never_taken_from_a_jwks() {
+        let k = URL_SAFE_NO_PAD.encode([7u8; 32]);
+        for jwk in [
+            serde_json::json!({"kty": "oct", "k": k}),
+            serde_json::json!({"kty": "oct", "k": k, "alg": "HS256", "use": "sig", "kid": "h"}),
+            serde_json::json!({"kty": "oct", "k": k, "alg": "RS256", "kid": "h"}),
+            serde_json::json!({"kty": "oct", "alg": "HS256", "kid": "h"}),
+            serde_json::json!({"kty": "oct", "kid": "h", "key_ops": ["verify"]}),
+        ] {
+            let doc = serde_json::json!({"keys": [jwk]}).to_string();
+            let set = parse_jwks(doc.as_bytes()).unwrap();
+            assert!(set.keys.is_empty(), "{jwk}");
+            assert_eq!(set.skipped, 1, "{jwk}");
+            assert!(matches!(set.select(Algorithm::HS256, Some("h")), Selection::NotFound));
+        }
+    }
 }

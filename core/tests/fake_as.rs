@@ -226,6 +226,39 @@ async fn negative_answers_are_cached_briefly_and_errors_never() {
     assert_eq!(v.validate(&token).await.unwrap_err().code(), "unavailable");
     v.validate(&token).await.unwrap();
     assert_eq!(fake.introspections(), 4, "the 500 was not cached");
+
+    // Timeouts (no answer; headers but a body too slow), then a healthy answer.
+    let mut c = basic_config(&fake);
+    c.http.retry = false;
+    c.http.timeout_ms = 300;
+    let v = Validator::with_clock(c, clock.clone()).unwrap();
+    for (fault, requests) in [(Fault::Hang, 6), (Fault::Dribble, 8)] {
+        let token = opaque();
+        fake.add_token(&token, fake.active(json!({})));
+        fake.set_fault(fault.clone());
+        assert_eq!(v.validate(&token).await.unwrap_err().code(), "unavailable", "{fault:?}");
+        fake.set_fault(Fault::None);
+        v.validate(&token).await.unwrap();
+        assert_eq!(fake.introspections(), requests, "the timeout ({fault:?}) was not cached");
+    }
+
+    // A connection error, then the server comes up on that very port.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mut c = Config::new(format!("http://{addr}"), "api");
+    c.discovery = false;
+    c.introspection_endpoint = Some(format!("http://{addr}/introspect"));
+    c.client_id = Some("rs".into());
+    c.client_secret = Some(Secret::new("s"));
+    let v = Validator::with_clock(c, clock.clone()).unwrap();
+    let token = opaque();
+    assert_eq!(v.validate(&token).await.unwrap_err().code(), "unavailable");
+    let revived = FakeAs::start_on(&addr.to_string()).await;
+    revived.expect_secret("rs", "s");
+    revived.add_token(&token, revived.active(json!({})));
+    v.validate(&token).await.unwrap();
+    assert_eq!(revived.introspections(), 1, "the connection error was not cached");
 }
 
 #[tokio::test]
@@ -313,7 +346,7 @@ async fn one_issuer_down_does_not_affect_another() {
     let v_up = Validator::new(basic_config(&up)).unwrap();
     let mut c = basic_config(&down);
     c.http.retry = false;
-    c.http.timeout_ms = 300;
+    c.http.timeout_ms = 2_000;
     let v_down = Validator::new(c).unwrap();
     down.set_fault(Fault::Hang);
     let token = opaque();
@@ -322,7 +355,35 @@ async fn one_issuer_down_does_not_affect_another() {
         let v = v_down.clone();
         async move { v.validate(&opaque()).await.map(|_| ()) }
     });
+    down.wait_for(|c| &c.introspect, 1).await;
+    // Shared blocking (a global lock or semaphore, a stalled shared client) would hold this
+    // call until the hung one gives up, 2 s from now.
+    let started = std::time::Instant::now();
     v_up.validate(&token).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert_eq!(hung.await.unwrap().unwrap_err().code(), "unavailable");
+}
+
+#[tokio::test]
+async fn one_issuer_with_a_hung_jwks_does_not_affect_another() {
+    let up = FakeAs::start().await;
+    let down = FakeAs::start().await;
+    let rsa = TestKey::rsa();
+    up.set_keys(&[&rsa]);
+    down.set_keys(&[&rsa]);
+    down.set_jwks_fault(Fault::Hang);
+    let v_up = Validator::new(up.config("api")).unwrap();
+    let mut c = down.config("api");
+    c.http.timeout_ms = 2_000;
+    let v_down = Validator::new(c).unwrap();
+    let hung = tokio::spawn({
+        let (v, t) = (v_down.clone(), rsa.sign(&down.good_claims(json!({}))));
+        async move { v.validate(&t).await.map(|_| ()) }
+    });
+    down.wait_for(|c| &c.jwks, 1).await;
+    let started = std::time::Instant::now();
+    v_up.validate(&rsa.sign(&up.good_claims(json!({})))).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     assert_eq!(hung.await.unwrap().unwrap_err().code(), "unavailable");
 }
 
@@ -557,4 +618,362 @@ async fn validate_now_answers_only_what_needs_no_io() {
     v.validate(&token).await.unwrap();
     assert!(v.validate_now(&token, &[] as &[&str]).unwrap().is_ok(), "a cache hit answers at once");
     assert_eq!(fake.introspections(), 1);
+}
+
+// ------------------------------------------------------------------------------------------
+// Header keys, kid, caches, timeouts and isolation (review gaps of SECURITY.md).
+
+#[tokio::test]
+async fn header_keys_and_key_urls_are_never_fetched_or_trusted() {
+    let fake = FakeAs::start().await;
+    let (rsa, attacker) = (TestKey::rsa(), TestKey::ec());
+    fake.set_keys(&[&rsa]);
+    let clock = ManualClock::starting_now();
+    let v = Validator::with_clock(fake.config("api"), clock.clone()).unwrap();
+    let elsewhere = format!("{}/elsewhere", fake.base);
+    let claims = fake.good_claims(json!({}));
+    let hostile = [
+        json!({"jku": elsewhere}),
+        json!({"x5u": elsewhere}),
+        json!({"jwk": attacker.public_jwk}),
+        // Any certificate: it must not even be looked at.
+        json!({"x5c": ["MIIBszCCAVmgAwIBAgIUQ2FuYXJ5"]}),
+        json!({"jku": elsewhere, "x5u": elsewhere, "jwk": attacker.public_jwk, "x5c": ["MIIB"]}),
+    ];
+    let header = |alg: &str, kid: Option<&str>, extra: &serde_json::Value| {
+        let mut h = json!({"alg": alg, "typ": "at+jwt"});
+        if let Some(kid) = kid {
+            h["kid"] = json!(kid);
+        }
+        for (k, val) in extra.as_object().unwrap() {
+            h[k] = val.clone();
+        }
+        h
+    };
+    // Signed by the issuer's key: accepted, with the key from the issuer's JWKS only.
+    for extra in &hostile {
+        let token = rsa.sign_raw(&header("RS256", Some(&rsa.kid), extra), &claims);
+        v.validate(&token).await.unwrap_or_else(|e| panic!("{extra}: {e}"));
+    }
+    // Signed by a key the header brings along (with and without a kid): refused.
+    for extra in &hostile {
+        for kid in [Some(attacker.kid.as_str()), None] {
+            let token = attacker.sign_raw(&header("ES256", kid, extra), &claims);
+            assert_eq!(v.validate(&token).await.unwrap_err().code(), "invalid_token", "{extra}");
+        }
+    }
+    assert_eq!(fake.jwks_fetches(), 1);
+    // Past the cooldown an unknown kid refetches the issuer's JWKS, and only that.
+    clock.advance(Duration::from_secs(31));
+    let token = rsa.sign_raw(&header("RS256", Some("rotated-1"), &hostile[4]), &claims);
+    assert_eq!(v.validate(&token).await.unwrap_err().code(), "invalid_token");
+    assert_eq!(fake.jwks_fetches(), 2, "the refresh path went to the configured JWKS");
+    assert_eq!(fake.elsewhere(), 0, "no request to a header's URL");
+    assert_eq!(fake.introspections(), 0);
+}
+
+#[tokio::test]
+async fn kid_is_only_a_lookup_key_never_a_url_path_or_query() {
+    let fake = FakeAs::start().await;
+    let rsa = TestKey::rsa();
+    fake.set_keys(&[&rsa]);
+    let v = Validator::new(fake.config("api")).unwrap();
+    let claims = fake.good_claims(json!({}));
+    v.validate(&rsa.sign(&claims)).await.unwrap();
+    for kid in [
+        format!("{}/elsewhere", fake.base),
+        "/elsewhere".into(),
+        "../elsewhere".into(),
+        "../../jwks".into(),
+        "jwks".into(),
+        "/jwks?kid=x".into(),
+        "?kid=x".into(),
+        "#elsewhere".into(),
+    ] {
+        let token = rsa.sign_with(&claims, Some(&kid), Some("at+jwt"));
+        assert_eq!(v.validate(&token).await.unwrap_err().code(), "invalid_token", "{kid}");
+    }
+    assert_eq!(fake.elsewhere(), 0);
+    assert_eq!(fake.jwks_fetches(), 1, "no kid-derived fetch, not even of the JWKS itself");
+    assert_eq!(fake.discoveries(), 1);
+    assert_eq!(fake.introspections(), 0);
+}
+
+#[tokio::test]
+async fn an_oversized_introspection_response_is_used_but_not_cached() {
+    let fake = FakeAs::start().await;
+    let v = Validator::new(basic_config(&fake)).unwrap();
+    // Over the 16 KiB cache limit, under the 64 KiB response cap: accepted each time, asked
+    // each time.
+    let big = opaque();
+    fake.add_token(&big, fake.active(json!({"pad": "x".repeat(20 * 1024)})));
+    v.validate(&big).await.unwrap();
+    v.validate(&big).await.unwrap();
+    assert_eq!(fake.introspections(), 2, "an oversized response is not cached");
+    // 10 KiB is cached.
+    let medium = opaque();
+    fake.add_token(&medium, fake.active(json!({"pad": "x".repeat(10 * 1024)})));
+    v.validate(&medium).await.unwrap();
+    v.validate(&medium).await.unwrap();
+    assert_eq!(fake.introspections(), 3, "a response under the limit is cached");
+}
+
+#[tokio::test]
+async fn validators_differing_only_in_endpoint_or_client_never_share_a_verdict() {
+    let fake = FakeAs::start().await;
+    let twin = FakeAs::start().await;
+    *twin.state.issuer.lock().unwrap() = fake.issuer();
+    let token = opaque();
+    fake.add_token(&token, fake.active(json!({})));
+    twin.add_token(&token, json!({"active": false}));
+    let a = Validator::new(basic_config(&fake)).unwrap();
+    a.validate(&token).await.unwrap();
+    // Same issuer, audience and client; only the endpoint differs.
+    let mut c = basic_config(&twin);
+    c.discovery = false;
+    c.introspection_endpoint = Some(format!("{}/introspect", twin.base));
+    assert_eq!(Validator::new(c).unwrap().validate(&token).await.unwrap_err().code(), "invalid_token");
+    assert_eq!(twin.introspections(), 1);
+    // Same endpoint; only the client differs (and this server does not know it).
+    let mut c = basic_config(&fake);
+    c.client_id = Some("another-client".into());
+    assert_eq!(Validator::new(c).unwrap().validate(&token).await.unwrap_err().code(), "configuration");
+    assert_eq!(fake.introspections(), 2);
+}
+
+#[tokio::test]
+async fn jwks_caches_are_kept_per_issuer_and_per_jwks_uri() {
+    let (a, b) = (FakeAs::start().await, FakeAs::start().await);
+    let (rsa, ec) = (TestKey::rsa(), TestKey::ec());
+    a.set_keys(&[&rsa]);
+    b.set_keys(&[&ec]);
+    // Two issuers in one process.
+    let va = Validator::new(a.config("api")).unwrap();
+    let vb = Validator::new(b.config("api")).unwrap();
+    va.validate(&rsa.sign(&a.good_claims(json!({})))).await.unwrap();
+    vb.validate(&ec.sign(&b.good_claims(json!({})))).await.unwrap();
+    assert_eq!(vb.validate(&rsa.sign(&b.good_claims(json!({})))).await.unwrap_err().code(), "invalid_token");
+    assert_eq!(va.validate(&ec.sign(&a.good_claims(json!({})))).await.unwrap_err().code(), "invalid_token");
+    assert_eq!((a.jwks_fetches(), b.jwks_fetches()), (1, 1), "each issuer's own set, fetched once");
+    // One issuer, two jwks_uris.
+    let mut c1 = Config::new(a.issuer(), "api");
+    c1.discovery = false;
+    c1.strategy = Strategy::Jwt;
+    c1.jwks_uri = Some(format!("{}/jwks", a.base));
+    let mut c2 = c1.clone();
+    c2.jwks_uri = Some(format!("{}/jwks", b.base));
+    let (v1, v2) = (Validator::new(c1).unwrap(), Validator::new(c2).unwrap());
+    let rsa_token = rsa.sign(&a.good_claims(json!({})));
+    let ec_token = ec.sign(&a.good_claims(json!({})));
+    v1.validate(&rsa_token).await.unwrap();
+    v2.validate(&ec_token).await.unwrap();
+    assert_eq!(v1.validate(&ec_token).await.unwrap_err().code(), "invalid_token");
+    assert_eq!(v2.validate(&rsa_token).await.unwrap_err().code(), "invalid_token");
+    assert_eq!((a.jwks_fetches(), b.jwks_fetches()), (2, 2));
+}
+
+/// A loopback address whose accept queue is full: the kernel drops further SYNs, so a
+/// connect is neither accepted nor refused and only a connect timeout ends it. (A
+/// non-routable address is no use here: this sandbox answers connects to it at once.)
+async fn unanswered_address() -> (tokio::net::TcpListener, Vec<tokio::net::TcpStream>, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        match tokio::time::timeout(Duration::from_millis(200), tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => held.push(stream),
+            Ok(Err(e)) => panic!("connect failed at once: {e}"),
+            // The queue is full: connects now hang.
+            Err(_) => return (listener, held, format!("http://{addr}")),
+        }
+    }
+    panic!("the accept queue never filled");
+}
+
+#[tokio::test]
+async fn every_call_to_the_server_has_a_connect_timeout() {
+    let (_listener, _held, base) = unanswered_address().await;
+    let rsa = TestKey::rsa();
+    let with_timeouts = |mut c: Config| {
+        c.http.connect_timeout_ms = 200;
+        c.http.timeout_ms = 10_000;
+        c
+    };
+    // Discovery.
+    let v = Validator::new(with_timeouts(Config::new(base.clone(), "api"))).unwrap();
+    // JWKS.
+    let mut c = Config::new(base.clone(), "api");
+    c.discovery = false;
+    c.strategy = Strategy::Jwt;
+    c.jwks_uri = Some(format!("{base}/jwks"));
+    let v_jwks = Validator::new(with_timeouts(c)).unwrap();
+    // Introspection (connection errors are retried once).
+    let mut c = Config::new(base.clone(), "api");
+    c.discovery = false;
+    c.introspection_endpoint = Some(format!("{base}/introspect"));
+    let v_introspect = Validator::new(with_timeouts(c)).unwrap();
+    let jwt = rsa.sign(&json!({"iss": base, "aud": "api", "exp": now() + 600, "iat": now()}));
+    for (what, v, token) in
+        [("discovery", &v, opaque()), ("jwks", &v_jwks, jwt), ("introspection", &v_introspect, opaque())]
+    {
+        let started = std::time::Instant::now();
+        assert_eq!(v.validate(&token).await.unwrap_err().code(), "unavailable", "{what}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{what}: {:?}", started.elapsed());
+    }
+}
+
+#[tokio::test]
+async fn jwks_and_discovery_fetches_have_a_total_deadline() {
+    let rsa = TestKey::rsa();
+    let mut runs = Vec::new();
+    for fault in [Fault::Hang, Fault::Dribble] {
+        for endpoint in ["jwks", "discovery"] {
+            let fault = fault.clone();
+            let rsa = &rsa;
+            runs.push(async move {
+                let fake = FakeAs::start().await;
+                fake.set_keys(&[rsa]);
+                match endpoint {
+                    "jwks" => fake.set_jwks_fault(fault.clone()),
+                    _ => fake.set_discovery_fault(fault.clone()),
+                }
+                let mut c = fake.config("api");
+                c.http.timeout_ms = 400;
+                let v = Validator::new(c).unwrap();
+                let started = std::time::Instant::now();
+                let e = v.validate(&rsa.sign(&fake.good_claims(json!({})))).await.unwrap_err();
+                assert_eq!(e.code(), "unavailable", "{endpoint} {fault:?}");
+                // Discovery tries two locations, each within the deadline.
+                assert!(started.elapsed() < Duration::from_secs(3), "{endpoint} {fault:?}");
+            });
+        }
+    }
+    futures_util::future::join_all(runs).await;
+}
+
+#[tokio::test]
+async fn the_default_unknown_kid_cooldown_is_thirty_seconds() {
+    let fake = FakeAs::start().await;
+    let (rsa, ec) = (TestKey::rsa(), TestKey::ec());
+    fake.set_keys(&[&rsa]);
+    let clock = ManualClock::starting_now();
+    let v = Validator::with_clock(fake.config("api"), clock.clone()).unwrap();
+    v.validate(&rsa.sign(&fake.good_claims(json!({})))).await.unwrap();
+    fake.set_keys(&[&rsa, &ec]);
+    let ec_token = ec.sign(&fake.good_claims(json!({"exp": now() + 3600})));
+    assert_eq!(v.validate(&ec_token).await.unwrap_err().code(), "invalid_token");
+    clock.advance(Duration::from_secs(29));
+    assert_eq!(v.validate(&ec_token).await.unwrap_err().code(), "invalid_token");
+    assert_eq!(fake.jwks_fetches(), 1, "no refetch within 29 s");
+    clock.advance(Duration::from_secs(2));
+    v.validate(&ec_token).await.unwrap();
+    assert_eq!(fake.jwks_fetches(), 2, "one refetch after 31 s");
+}
+
+#[tokio::test]
+async fn a_newer_jwks_is_never_overwritten_by_an_older_one() {
+    let fake = FakeAs::start().await;
+    let (rsa, ec) = (TestKey::rsa(), TestKey::ec());
+    fake.set_keys(&[&rsa]);
+    *fake.state.jwks_cache_control.lock().unwrap() = Some("max-age=60".into());
+    let clock = ManualClock::starting_now();
+    let v = Validator::with_clock(fake.config("api"), clock.clone()).unwrap();
+    let rsa_token = rsa.sign(&fake.good_claims(json!({"exp": now() + 3600})));
+    let ec_token = ec.sign(&fake.good_claims(json!({"exp": now() + 3600})));
+    v.validate(&rsa_token).await.unwrap();
+    clock.advance(Duration::from_secs(61));
+    // The set expired. Refresh A starts and is answered late, with the set as it was when
+    // A's request arrived: the old one.
+    fake.state.jwks_delays.lock().unwrap().push_back(800);
+    let a = tokio::spawn({
+        let (v, t) = (v.clone(), rsa_token.clone());
+        async move { v.validate(&t).await.map(|_| ()) }
+    });
+    fake.wait_for(|c| &c.jwks, 2).await;
+    // The issuer rotates; caller B needs the new key while A's answer is still on its way. A
+    // second fetch in flight would get the new set and answer first.
+    fake.set_keys(&[&rsa, &ec]);
+    let b = tokio::spawn({
+        let (v, t) = (v.clone(), ec_token.clone());
+        async move { v.validate(&t).await.map(|_| ()) }
+    });
+    a.await.unwrap().unwrap();
+    let b = b.await.unwrap();
+    // Whatever the order of answers, the set in use is the one the last-started fetch got,
+    // and a key some caller was already accepted with is still there.
+    let served = fake.state.jwks_served.lock().unwrap().clone();
+    let newest_has_ec =
+        served.last().unwrap()["keys"].as_array().unwrap().iter().any(|k| k["kid"] == ec.kid.as_str());
+    let ec_now = matches!(v.validate_now(&ec_token, &[] as &[&str]), Some(Ok(_)));
+    assert_eq!(ec_now, newest_has_ec, "the key set in use is the newest fetched ({} fetches)", served.len());
+    if b.is_ok() {
+        assert!(ec_now, "the key set B used was replaced by an older one");
+    }
+    assert!(matches!(v.validate_now(&rsa_token, &[] as &[&str]), Some(Ok(_))));
+}
+
+#[tokio::test]
+async fn introspection_concurrency_is_bounded() {
+    let fake = FakeAs::start().await;
+    let mut c = basic_config(&fake);
+    c.http.max_concurrent_requests = 2;
+    let v = Validator::new(c).unwrap();
+    fake.state.delay_ms.store(150, Ordering::SeqCst);
+    let calls = (0..10).map(|_| {
+        let token = opaque();
+        fake.add_token(&token, fake.active(json!({})));
+        let v = v.clone();
+        tokio::spawn(async move { v.validate(&token).await.map(|_| ()) })
+    });
+    for r in futures_util::future::join_all(calls).await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(fake.introspections(), 10);
+    let peak = fake.state.counters.introspect_peak.load(Ordering::SeqCst);
+    assert_eq!(peak, 2, "at most 2 requests in flight, and the calls did overlap");
+}
+
+#[tokio::test]
+async fn timeouts_are_not_retried() {
+    let fake = FakeAs::start().await;
+    let mut c = basic_config(&fake);
+    c.http.retry = true;
+    c.http.timeout_ms = 300;
+    let v = Validator::new(c).unwrap();
+    for (fault, requests) in [(Fault::Hang, 1), (Fault::Dribble, 2)] {
+        fake.set_fault(fault.clone());
+        assert_eq!(v.validate(&opaque()).await.unwrap_err().code(), "unavailable");
+        assert_eq!(fake.introspections(), requests, "{fault:?} was retried");
+    }
+    // The retry itself works: a 503 is retried.
+    fake.set_fault(Fault::StatusTimes(503, 1));
+    let token = opaque();
+    fake.add_token(&token, fake.active(json!({})));
+    v.validate(&token).await.unwrap();
+    assert_eq!(fake.introspections(), 4);
+}
+
+#[tokio::test]
+async fn a_retry_carries_a_fresh_client_assertion() {
+    let fake = FakeAs::start().await;
+    let rsa = TestKey::rsa();
+    let jwk = rsa.public_jwk.clone();
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
+    fake.expect_jwt_client("rs-pkjwt", key, Algorithm::RS256);
+    let mut c = fake.config("api");
+    c.key_file =
+        Some(support::repo_root().join("tests/fixtures/clients/zitadel-rs-pkjwt.json").display().to_string());
+    let v = Validator::new(c).unwrap();
+    let token = opaque();
+    fake.add_token(&token, fake.active(json!({})));
+    // The fake refuses a jti it has seen: the retry succeeds only with a new assertion.
+    fake.set_fault(Fault::StatusTimes(503, 1));
+    v.validate(&token).await.unwrap();
+    assert_eq!(fake.introspections(), 2);
+    let assertions = fake.state.assertions.lock().unwrap().clone();
+    assert_eq!(assertions.len(), 2);
+    assert_ne!(assertions[0].1["jti"], assertions[1].1["jti"]);
 }

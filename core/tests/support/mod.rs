@@ -3,7 +3,7 @@
 //! token signer.
 #![allow(dead_code, reason = "each test binary uses a different part of the support module")]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -98,6 +98,18 @@ impl TestKey {
         self.sign_with(claims, Some(&self.kid), Some("at+jwt"))
     }
 
+    /// Signs `claims` under exactly this `header` (members a `jsonwebtoken::Header` cannot
+    /// hold, or none of the usual ones).
+    pub fn sign_raw(&self, header: &Value, claims: &Value) -> String {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, self.alg).unwrap();
+        format!("{input}.{signature}")
+    }
+
     pub fn sign_with(&self, claims: &Value, kid: Option<&str>, typ: Option<&str>) -> String {
         let mut h = Header::new(self.alg);
         h.kid = kid.map(str::to_owned);
@@ -106,7 +118,7 @@ impl TestKey {
     }
 }
 
-/// What the introspection endpoint does besides answering normally.
+/// What an endpoint (introspection, JWKS or discovery) does besides answering normally.
 #[derive(Debug, Clone)]
 pub enum Fault {
     None,
@@ -130,6 +142,9 @@ pub struct Counters {
     pub jwks: AtomicUsize,
     pub discovery: AtomicUsize,
     pub elsewhere: AtomicUsize,
+    /// Introspection requests being answered right now, and the most there ever were.
+    pub introspect_in_flight: AtomicUsize,
+    pub introspect_peak: AtomicUsize,
 }
 
 pub struct AsState {
@@ -140,7 +155,13 @@ pub struct AsState {
     pub jwks_cache_control: Mutex<Option<String>>,
     pub tokens: Mutex<HashMap<String, Value>>,
     pub fault: Mutex<Fault>,
+    pub jwks_fault: Mutex<Fault>,
+    pub discovery_fault: Mutex<Fault>,
     pub delay_ms: AtomicU64,
+    /// Delays for the next JWKS requests, one per request in arrival order.
+    pub jwks_delays: Mutex<VecDeque<u64>>,
+    /// The JWKS document served to each request, in arrival order (taken before any delay).
+    pub jwks_served: Mutex<Vec<Value>>,
     /// Expected Basic / post credentials (decoded).
     pub secret_client: Mutex<Option<(String, String)>>,
     /// Client id and public key for private_key_jwt.
@@ -159,7 +180,12 @@ pub struct FakeAs {
 
 impl FakeAs {
     pub async fn start() -> FakeAs {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        FakeAs::start_on("127.0.0.1:0").await
+    }
+
+    /// Starts on a given address (e.g. a port a test saw refused a moment ago).
+    pub async fn start_on(addr: &str) -> FakeAs {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(AsState {
             issuer: Mutex::new(base.clone()),
@@ -169,7 +195,11 @@ impl FakeAs {
             jwks_cache_control: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
             fault: Mutex::new(Fault::None),
+            jwks_fault: Mutex::new(Fault::None),
+            discovery_fault: Mutex::new(Fault::None),
             delay_ms: AtomicU64::new(0),
+            jwks_delays: Mutex::new(VecDeque::new()),
+            jwks_served: Mutex::new(Vec::new()),
             secret_client: Mutex::new(None),
             jwt_client: Mutex::new(None),
             assertions: Mutex::new(Vec::new()),
@@ -207,6 +237,14 @@ impl FakeAs {
         *self.state.fault.lock().unwrap() = fault;
     }
 
+    pub fn set_jwks_fault(&self, fault: Fault) {
+        *self.state.jwks_fault.lock().unwrap() = fault;
+    }
+
+    pub fn set_discovery_fault(&self, fault: Fault) {
+        *self.state.discovery_fault.lock().unwrap() = fault;
+    }
+
     pub fn expect_secret(&self, id: &str, secret: &str) {
         *self.state.secret_client.lock().unwrap() = Some((id.to_owned(), secret.to_owned()));
     }
@@ -221,6 +259,24 @@ impl FakeAs {
 
     pub fn jwks_fetches(&self) -> usize {
         self.state.counters.jwks.load(Ordering::SeqCst)
+    }
+
+    pub fn discoveries(&self) -> usize {
+        self.state.counters.discovery.load(Ordering::SeqCst)
+    }
+
+    /// Requests to `/elsewhere` (any method): where hostile headers and redirects point.
+    pub fn elsewhere(&self) -> usize {
+        self.state.counters.elsewhere.load(Ordering::SeqCst)
+    }
+
+    /// Waits (up to 5 s) until `counter` reaches `n`: a request has reached the server.
+    pub async fn wait_for(&self, counter: impl Fn(&Counters) -> &AtomicUsize, n: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while counter(&self.state.counters).load(Ordering::SeqCst) < n {
+            assert!(tokio::time::Instant::now() < deadline, "no request reached the fake server");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// A config for this server: discovery on, the given audience.
@@ -250,6 +306,9 @@ impl FakeAs {
 
 async fn discovery(State(s): State<Arc<AsState>>) -> Response {
     s.counters.discovery.fetch_add(1, Ordering::SeqCst);
+    if let Some(response) = fault_response(&s.discovery_fault).await {
+        return response;
+    }
     if let Some(doc) = s.discovery_doc.lock().unwrap().clone() {
         return axum::Json(doc).into_response();
     }
@@ -264,9 +323,20 @@ async fn discovery(State(s): State<Arc<AsState>>) -> Response {
 }
 
 async fn jwks(State(s): State<Arc<AsState>>) -> Response {
+    // The set as it is when the request arrives, even if the answer is delayed; taken before
+    // the counter moves, so a test that saw the count knows which set this request got.
+    let doc = s.jwks.lock().unwrap().clone();
+    s.jwks_served.lock().unwrap().push(doc.clone());
     s.counters.jwks.fetch_add(1, Ordering::SeqCst);
     let status = StatusCode::from_u16(s.jwks_status.load(Ordering::SeqCst) as u16).unwrap();
-    let body = s.jwks.lock().unwrap().to_string();
+    let delay = s.jwks_delays.lock().unwrap().pop_front();
+    if let Some(ms) = delay {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(response) = fault_response(&s.jwks_fault).await {
+        return response;
+    }
+    let body = doc.to_string();
     let mut resp = (status, [(header::CONTENT_TYPE, "application/jwk-set+json")], body).into_response();
     if let Some(cc) = s.jwks_cache_control.lock().unwrap().clone() {
         resp.headers_mut().insert(header::CACHE_CONTROL, cc.parse().unwrap());
@@ -287,8 +357,65 @@ fn oauth_error(status: u16, error: &str) -> Response {
     (StatusCode::from_u16(status).unwrap(), axum::Json(json!({"error": error}))).into_response()
 }
 
+/// Counts an introspection request as in flight until it is dropped (answered or abandoned).
+struct InFlight(Arc<AsState>);
+
+impl InFlight {
+    fn enter(s: &Arc<AsState>) -> InFlight {
+        let now = s.counters.introspect_in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        s.counters.introspect_peak.fetch_max(now, Ordering::SeqCst);
+        InFlight(Arc::clone(s))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.counters.introspect_in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// What `slot`'s fault answers instead of the normal response, if anything.
+async fn fault_response(slot: &Mutex<Fault>) -> Option<Response> {
+    let fault = slot.lock().unwrap().clone();
+    match fault {
+        Fault::None => None,
+        Fault::Status(status, body, content_type) => Some(
+            (StatusCode::from_u16(status).unwrap(), [(header::CONTENT_TYPE, content_type)], body)
+                .into_response(),
+        ),
+        Fault::StatusTimes(status, n) => {
+            if n == 0 {
+                return None;
+            }
+            *slot.lock().unwrap() = Fault::StatusTimes(status, n - 1);
+            Some(StatusCode::from_u16(status).unwrap().into_response())
+        }
+        Fault::Redirect => {
+            Some((StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/elsewhere")]).into_response())
+        }
+        Fault::Hang => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            None
+        }
+        Fault::Dribble => {
+            let stream = async_stream(b"{\"active\":true,\"sub\":\"slow\"}".to_vec());
+            Some(
+                Response::builder()
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(axum::body::Body::from_stream(stream))
+                    .unwrap(),
+            )
+        }
+        Fault::Huge(n) => {
+            let body = format!("{{\"active\":true,\"pad\":\"{}\"}}", "x".repeat(n));
+            Some(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+        }
+    }
+}
+
 async fn introspect(State(s): State<Arc<AsState>>, headers: HeaderMap, body: Bytes) -> Response {
     s.counters.introspect.fetch_add(1, Ordering::SeqCst);
+    let _in_flight = InFlight::enter(&s);
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     *s.last_form.lock().unwrap() = form.clone();
     let delay = s.delay_ms.load(Ordering::SeqCst);
@@ -359,36 +486,8 @@ async fn introspect(State(s): State<Arc<AsState>>, headers: HeaderMap, body: Byt
         return oauth_error(400, "invalid_request");
     }
 
-    let fault = s.fault.lock().unwrap().clone();
-    match fault {
-        Fault::None => {}
-        Fault::Status(status, body, content_type) => {
-            return (StatusCode::from_u16(status).unwrap(), [(header::CONTENT_TYPE, content_type)], body)
-                .into_response();
-        }
-        Fault::StatusTimes(status, n) => {
-            if n > 0 {
-                *s.fault.lock().unwrap() = Fault::StatusTimes(status, n - 1);
-                return StatusCode::from_u16(status).unwrap().into_response();
-            }
-        }
-        Fault::Redirect => {
-            return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/elsewhere")]).into_response();
-        }
-        Fault::Hang => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-        }
-        Fault::Dribble => {
-            let stream = async_stream(b"{\"active\":true,\"sub\":\"slow\"}".to_vec());
-            return Response::builder()
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(axum::body::Body::from_stream(stream))
-                .unwrap();
-        }
-        Fault::Huge(n) => {
-            let body = format!("{{\"active\":true,\"pad\":\"{}\"}}", "x".repeat(n));
-            return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-        }
+    if let Some(response) = fault_response(&s.fault).await {
+        return response;
     }
     let token = form.get("token").cloned().unwrap_or_default();
     let answer = s.tokens.lock().unwrap().get(&token).cloned().unwrap_or(json!({"active": false}));
