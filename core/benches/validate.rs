@@ -44,6 +44,39 @@ fn bench(c: &mut Criterion) {
         });
     }
 
+    // Parsing cost stays linear in length: 16 KiB of hostile structure costs about what 16 KiB
+    // of plain claims does (all refused or accepted before any key is touched).
+    let cap = 16 * 1024;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let header = b64(r#"{"alg":"RS256","typ":"at+jwt"}"#);
+    let fill = |payload: String| format!("{header}.{}.c2ln", b64(&payload));
+    let plain = fill(format!(r#"{{"pad":"{}"}}"#, "x".repeat(cap * 3 / 4 - 100)));
+    let members =
+        fill(format!("{{{}\"z\":0}}", (0..1300).map(|i| format!(r#""{i:x}":0,"#)).collect::<String>()));
+    let nested = fill(format!(r#"{{"a":{}{}1{}}}"#, "[".repeat(31), "1,".repeat(5000), "]".repeat(31)));
+    let escapes = fill(format!(r#"{{"e":"{}"}}"#, "\\u0041".repeat(cap / 10)));
+    let dots = ".".repeat(cap - 1);
+    for (name, t) in [
+        ("plain claims", &plain),
+        ("1300 members", &members),
+        ("deep arrays", &nested),
+        ("escapes", &escapes),
+        ("dots", &dots),
+    ] {
+        assert!(t.len() <= cap, "{name} is {} bytes", t.len());
+        c.bench_function(&format!("parse a 16 KiB token: {name}"), |b| {
+            b.iter(|| {
+                black_box(bearerguard::jwt::parse_compact(
+                    black_box(t),
+                    &[jsonwebtoken::Algorithm::RS256],
+                    cap,
+                    bearerguard::jwt::TypPolicy::AccessToken { strict: false },
+                ))
+                .ok()
+            })
+        });
+    }
+
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
     rt.block_on(validator.validate(&token)).unwrap();
