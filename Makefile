@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := token_parser jwks_parser introspection_parser header_parser
 
-.PHONY: help setup test test-rust test-python test-node lint lint-rust fmt demo bench fuzz soak ci
+.PHONY: help setup test test-rust test-python test-node lint lint-rust lint-deps fmt demo bench fuzz soak ci
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package-lock.json
 
 setup: $(AS_DIR)/node_modules/.installed ## install the test authorization server (npm, into the checkout)
 
-test: lint-rust test-rust test-python test-node ## every suite: Rust (lint + unit + fake AS + real AS + shared cases), Python, Node
+test: lint test-rust test-python test-node ## every suite: Rust (lint + cargo deny + unit + fake AS + real AS + shared cases), Python, Node
 	@echo "all suites passed"
 
 test-rust: setup ## Rust core tests, including the real authorization server interop
@@ -73,7 +73,17 @@ lint-rust: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-lint: lint-rust ## all linters
+# Dependencies (SECURITY.md): bans (one crypto backend, no `rsa`, jsonwebtoken >= 11.1),
+# licenses and sources always; RustSec advisories whenever the database can be fetched. It lives
+# on GitHub, which some machines (this project's CI among them) cannot reach: then the target
+# says so in capitals rather than passing as if it had looked.
+lint-deps: ## cargo deny: bans, licenses, sources, and RustSec advisories when reachable
+	command -v cargo-deny >/dev/null || cargo install cargo-deny --locked --quiet
+	cargo deny --offline check bans licenses sources
+	@if cargo deny fetch db >/dev/null 2>&1; then cargo deny check advisories; \
+	else echo "NOTE: RUSTSEC ADVISORIES NOT CHECKED: github.com/RustSec/advisory-db is unreachable from this machine"; fi
+
+lint: lint-rust lint-deps ## all linters
 
 fmt: ## format the Rust code
 	cargo fmt --all
