@@ -65,6 +65,55 @@ async fn a_million_distinct_tokens_keep_memory_bounded() {
     assert!(rss < after_warmup + 64 * 1024, "RSS grew from {after_warmup} KiB to {rss} KiB");
 }
 
+/// The CI-sized cousin of the soak test (debug build, a few seconds): 30,000 distinct tokens,
+/// half opaque (each introspected once, every verdict cached) and half JWTs with random `kid`s
+/// and junk signatures (the unknown-kid flood). The cache stays at its cap, the flood costs at
+/// most one JWKS refetch per cooldown, and RSS after warm-up grows by less than 32 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_thousand_distinct_tokens_keep_memory_and_requests_bounded() {
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let total = 30_000usize;
+    let fake = FakeAs::start().await;
+    let rsa = support::TestKey::rsa();
+    fake.set_keys(&[&rsa]);
+    fake.expect_secret("rs", "secret");
+    let mut c = fake.config("api");
+    c.client_id = Some("rs".into());
+    c.client_secret = Some(Secret::new("secret"));
+    c.cache.max_entries = 1_000;
+    c.cache.negative_ttl_secs = 300;
+    let v = Validator::new(c).unwrap();
+    let payload = b64(&fake.good_claims(serde_json::json!({})).to_string());
+    let mut after_warmup = 0;
+    let mut done = 0usize;
+    let mut stream = futures_util::stream::iter(0..total)
+        .map(|i| {
+            let v = v.clone();
+            let token = if i % 2 == 0 {
+                format!("{:032x}{i}", rand_u128(i))
+            } else {
+                let header = b64(&format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{:x}"}}"#, rand_u128(i)));
+                format!("{header}.{payload}.{}", b64(&format!("{:064x}", rand_u128(i + 1))))
+            };
+            async move { v.validate(&token).await.map(|_| ()) }
+        })
+        .buffer_unordered(32);
+    while let Some(result) = stream.next().await {
+        assert_eq!(result.unwrap_err().code(), "invalid_token");
+        done += 1;
+        if done == 5_000 {
+            after_warmup = rss_kib("VmRSS:");
+        }
+    }
+    let entries = v.cached_entries().await;
+    let rss = rss_kib("VmRSS:");
+    assert_eq!(fake.introspections(), total / 2, "each opaque token is introspected once, no JWT is");
+    assert!(fake.jwks_fetches() <= 2, "the unknown-kid flood refetched {} times", fake.jwks_fetches());
+    assert!(entries <= 1_000, "the cache is bounded: {entries}");
+    assert!(rss < after_warmup + 32 * 1024, "RSS grew from {after_warmup} KiB to {rss} KiB");
+}
+
 fn rand_u128(i: usize) -> u128 {
     // splitmix-style mixing: distinct, random-looking tokens without a dependency.
     let mut z = (i as u128).wrapping_add(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835);
