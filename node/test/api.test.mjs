@@ -302,4 +302,26 @@ describe('secrets and tokens stay out of messages', () => {
     assert.ok(!inspect(v, { showHidden: true, depth: 5 }).includes(CANARY_SECRET));
     assert.ok(!JSON.stringify(v).includes(CANARY_SECRET));
   });
+
+  test('a refusal caused by a claim never echoes that claim', async () => {
+    const v = new Validator(options({ requiredScopes: ['read'] }));
+    const errors = [
+      await rejection(v.validate(signer.sign(claims({ iss: CANARY_CLAIM })))),
+      await rejection(v.validate(signer.sign(claims({ aud: CANARY_CLAIM })))),
+      await rejection(v.validate(signer.sign(claims({ client_id: 7, sub: CANARY_CLAIM })))),
+      await rejection(v.validate(signer.sign(claims({ scope: CANARY_CLAIM })))),
+    ];
+    for (const [field, value] of [['iss', CANARY_CLAIM], ['aud', CANARY_CLAIM], ['token_type', CANARY_CLAIM], ['active', CANARY_CLAIM]]) {
+      state.introspection = { body: { active: true, scope: 'read', [field]: value } };
+      errors.push(await rejection(v.validate(`opaque-${field}-${Date.now()}`)));
+    }
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['invalid_token', 'invalid_token', 'invalid_token', 'insufficient_scope', 'invalid_token', 'invalid_token', 'invalid_token', 'unavailable'],
+    );
+    for (const e of errors) {
+      const shown = [e.message, e.stack, JSON.stringify(e), inspect(e), String(e.wwwAuthenticate)].join('\n');
+      assert.ok(!shown.includes(CANARY_CLAIM), `${e.code} shows the claim:\n${shown}`);
+    }
+  });
 });
