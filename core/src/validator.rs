@@ -452,7 +452,9 @@ impl Inner {
                         self.rules.check(claims, now, demands, TokenSource::Introspection, token_type)
                     });
                     match checked {
-                        Ok(info) => {
+                        Ok(mut info) => {
+                            // The parsed map has room to grow; a cached verdict never will.
+                            info.claims = std::mem::take(&mut info.claims).into_iter().collect();
                             let until_exp = info
                                 .expires_at
                                 .map(|exp| {

@@ -59,6 +59,18 @@ def check_info(info: TokenInfo, expected: dict[str, Any]) -> None:
         assert info.claims[name] == value, name
 
 
+def check_secrecy(error: BearerGuardError, token: str, config: dict[str, Any]) -> None:
+    """The error's text must not show the token, its long parts, or the client secret."""
+    shown = "\n".join([str(error), repr(error), str(error.args), str(getattr(error, "www_authenticate", ""))])
+    secrets = [part for part in token.split(".") if len(part) >= 12]
+    if token:
+        secrets.append(token)
+    if isinstance(config.get("client_secret"), str) and config["client_secret"]:
+        secrets.append(config["client_secret"])
+    for secret in secrets:
+        assert secret not in shown, f"the error shows a secret:\n{shown[:500]}"
+
+
 @pytest.mark.skipif(not CASES, reason="tests/cases holds no cases yet")
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize(("name", "case"), CASES or [("none", {})], ids=[n for n, _ in CASES] or ["none"])
@@ -74,6 +86,7 @@ def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: boo
             v = Validator.from_config(config)
     except BearerGuardError as e:
         assert (expected["ok"], expected.get("at"), e.code) == (False, "build", expected["code"]), str(e)
+        check_secrecy(e, token, config)
         return
     try:
         if asynchronous:
@@ -86,6 +99,7 @@ def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: boo
     except BearerGuardError as e:
         assert (expected["ok"], expected.get("at"), e.code) == (False, None, expected["code"]), str(e)
         assert type(e).code == e.code
+        check_secrecy(e, token, config)
     else:
         assert expected["ok"], f"accepted, expected {expected.get('code')}"
         check_info(info, expected)
