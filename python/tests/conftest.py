@@ -88,7 +88,7 @@ class Canned:
     """A canned HTTP server on 127.0.0.1:0: path -> (status, content type, body, delay)."""
 
     def __init__(self) -> None:
-        self.routes: dict[str, tuple[int, str, bytes, float]] = {}
+        self.routes: dict[str, tuple[int, str, bytes, float, dict[str, str]]] = {}
         self.requests: Counter[str] = Counter()
         canned = self
 
@@ -98,10 +98,14 @@ class Canned:
                 canned.requests[path] += 1
                 length = int(self.headers.get("content-length") or 0)
                 self.rfile.read(length)
-                status, ctype, body, delay = canned.routes.get(path, (404, "text/plain", b"not found", 0.0))
+                status, ctype, body, delay, headers = canned.routes.get(
+                    path, (404, "text/plain", b"not found", 0.0, {})
+                )
                 time.sleep(delay)
                 self.send_response(status)
                 self.send_header("content-type", ctype)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -116,9 +120,9 @@ class Canned:
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def route(self, path: str, body: Any, status: int = 200, content_type: str = "application/json",
-              delay: float = 0.0) -> None:
+              delay: float = 0.0, headers: dict[str, str] | None = None) -> None:
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-        self.routes[path] = (status, content_type, data, delay)
+        self.routes[path] = (status, content_type, data, delay, headers or {})
 
     def close(self) -> None:
         self.server.shutdown()

@@ -41,15 +41,26 @@ def serve(canned: Canned, documents: dict[str, Any]) -> None:
     canned.routes.clear()
     canned.requests.clear()
     if "jwks" in documents:
-        canned.route("/jwks", documents["jwks"], status=documents.get("jwks_status", 200))
+        canned.route(
+            "/jwks",
+            documents["jwks"],
+            status=documents.get("jwks_status", 200),
+            headers=with_server(documents.get("jwks_headers", {}), canned.url),
+        )
     if "introspection" in documents:
         i = documents["introspection"]
         body = i["body_text"] if "body_text" in i else i.get("body", {})
-        canned.route("/introspect", body, status=i.get("status", 200), content_type=i.get("content_type", "application/json"))
+        canned.route(
+            "/introspect",
+            body,
+            status=i.get("status", 200),
+            content_type=i.get("content_type", "application/json"),
+            headers=with_server(i.get("headers", {}), canned.url),
+        )
 
 
 def check_info(info: TokenInfo, expected: dict[str, Any]) -> None:
-    for field in ("source", "subject", "client_id", "username"):
+    for field in ("source", "subject", "client_id", "username", "issuer", "token_type", "expires_at"):
         if field in expected:
             assert getattr(info, field) == expected[field], field
     for field in ("scopes", "audiences"):
