@@ -80,15 +80,7 @@ async fn client_secret_post_sends_credentials_in_the_body() {
 #[tokio::test]
 async fn private_key_jwt_assertions_carry_the_right_claims_and_a_fresh_jti() {
     let fake = FakeAs::start().await;
-    let rsa = TestKey::rsa();
-    let jwk = rsa.public_jwk.clone();
-    let key =
-        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
-    fake.expect_jwt_client("rs-pkjwt", key, Algorithm::RS256);
-    let mut c = fake.config("api");
-    c.key_file =
-        Some(support::repo_root().join("tests/fixtures/clients/zitadel-rs-pkjwt.json").display().to_string());
-    let v = Validator::new(c).unwrap();
+    let v = zitadel_key_file_client(&fake);
     for _ in 0..2 {
         let token = opaque();
         fake.add_token(&token, fake.active(json!({})));
@@ -97,7 +89,7 @@ async fn private_key_jwt_assertions_carry_the_right_claims_and_a_fresh_jti() {
     let assertions = fake.state.assertions.lock().unwrap().clone();
     assert_eq!(assertions.len(), 2);
     let (header, claims) = &assertions[0];
-    assert_eq!(header["kid"], rsa.kid);
+    assert_eq!(header["kid"], TestKey::rsa().kid);
     assert_eq!(header["alg"], "RS256");
     assert_eq!(claims["iss"], "rs-pkjwt", "client id comes from the key file");
     assert_eq!(claims["sub"], "rs-pkjwt");
@@ -958,15 +950,7 @@ async fn timeouts_are_not_retried() {
 #[tokio::test]
 async fn a_retry_carries_a_fresh_client_assertion() {
     let fake = FakeAs::start().await;
-    let rsa = TestKey::rsa();
-    let jwk = rsa.public_jwk.clone();
-    let key =
-        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
-    fake.expect_jwt_client("rs-pkjwt", key, Algorithm::RS256);
-    let mut c = fake.config("api");
-    c.key_file =
-        Some(support::repo_root().join("tests/fixtures/clients/zitadel-rs-pkjwt.json").display().to_string());
-    let v = Validator::new(c).unwrap();
+    let v = zitadel_key_file_client(&fake);
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
     // The fake refuses a jti it has seen: the retry succeeds only with a new assertion.
@@ -976,4 +960,17 @@ async fn a_retry_carries_a_fresh_client_assertion() {
     let assertions = fake.state.assertions.lock().unwrap().clone();
     assert_eq!(assertions.len(), 2);
     assert_ne!(assertions[0].1["jti"], assertions[1].1["jti"]);
+}
+
+/// A validator authenticating with `private_key_jwt` from ZITADEL's key file, and the fake AS
+/// told to expect exactly that client and key.
+fn zitadel_key_file_client(fake: &FakeAs) -> Validator {
+    let jwk = TestKey::rsa().public_jwk;
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
+    fake.expect_jwt_client("rs-pkjwt", key, Algorithm::RS256);
+    let mut c = fake.config("api");
+    c.key_file =
+        Some(support::repo_root().join("tests/fixtures/clients/zitadel-rs-pkjwt.json").display().to_string());
+    Validator::new(c).unwrap()
 }
