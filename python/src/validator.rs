@@ -105,10 +105,11 @@ fn header_token(authorization: Option<String>) -> Result<String, Error> {
 }
 
 /// An awaitable that is already finished: `await` on it returns (or raises) at once, with no
-/// event-loop round trip. Cheaper than an asyncio future for answers that needed no waiting.
-#[pyclass(module = "bearerguard", name = "_Ready")]
+/// event-loop round trip. Cheaper than an asyncio future for answers that needed no waiting;
+/// like a future, it can be awaited again and gives the same answer.
+#[pyclass(frozen, module = "bearerguard", name = "_Ready")]
 pub struct Ready {
-    outcome: Option<PyResult<Py<PyTokenInfo>>>,
+    outcome: PyResult<Py<PyTokenInfo>>,
 }
 
 #[pymethods]
@@ -122,18 +123,17 @@ impl Ready {
     }
 
     /// Finishes the `await`: the result travels in `StopIteration`, an error is raised.
-    fn __next__(&mut self) -> PyResult<()> {
-        Err(match self.outcome.take() {
-            Some(Ok(info)) => pyo3::exceptions::PyStopIteration::new_err((info,)),
-            Some(Err(e)) => e,
-            None => pyo3::exceptions::PyRuntimeError::new_err("cannot reuse an already awaited result"),
+    fn __next__(&self, py: Python<'_>) -> PyResult<()> {
+        Err(match &self.outcome {
+            Ok(info) => pyo3::exceptions::PyStopIteration::new_err((info.clone_ref(py),)),
+            Err(e) => e.clone_ref(py),
         })
     }
 }
 
 /// An awaitable already holding `outcome`, for answers that need no waiting.
 fn done<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, PyAny>> {
-    let outcome = Some(outcome.into_pyobject(py).map(Bound::unbind));
+    let outcome = outcome.into_pyobject(py).map(Bound::unbind);
     Ok(Bound::new(py, Ready { outcome })?.into_any())
 }
 

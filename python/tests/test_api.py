@@ -235,6 +235,31 @@ def test_async_path_raises_the_same_classes(auth_server: Any, expired_jwt: str) 
                                   TokenExpiredError, InsufficientScopeError]
 
 
+def test_answers_known_at_once_behave_like_futures(auth_server: Any, expired_jwt: str) -> None:
+    """A cached verdict or a cheap refusal comes back already finished; it still works with
+    gather, wait_for and shield, and awaiting it again gives the same answer."""
+    v = Validator(**auth_server.config(leeway_secs=0))
+    opaque = auth_server.token("opaque", "read")
+    v.validate(opaque)  # cached from here on
+
+    async def run() -> None:
+        ready = v.validate_async(opaque)
+        first, again = await ready, await ready
+        assert first.subject == again.subject and first.source == "introspection"
+        gathered = await asyncio.gather(v.validate_async(opaque), v.validate_async(expired_jwt),
+                                        return_exceptions=True)
+        assert gathered[0].scopes == ("read",) and isinstance(gathered[1], TokenExpiredError)
+        assert (await asyncio.wait_for(v.validate_async(opaque), 1)).scopes == ("read",)
+        assert (await asyncio.shield(v.validate_async(opaque))).scopes == ("read",)
+        refused = v.validate_async(expired_jwt)
+        for _ in range(2):
+            with pytest.raises(TokenExpiredError):
+                await refused
+
+    asyncio.run(run())
+    assert v.stats()["introspection_requests"] == 1
+
+
 def test_insufficient_scope_names_the_required_scopes(auth_server: Any) -> None:
     v = Validator(**auth_server.config(realm="orders"))
     with pytest.raises(InsufficientScopeError) as info:
