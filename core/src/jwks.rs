@@ -79,36 +79,31 @@ impl VerifyKey {
     }
 }
 
+/// How aws-lc-rs verifies one algorithm: RSA keys are built from their components, the others
+/// parsed from raw point bytes.
+#[derive(Clone, Copy)]
+enum Params {
+    Rsa(&'static sig::RsaParameters),
+    Raw(&'static dyn sig::VerificationAlgorithm),
+}
+
 /// The algorithms a family verifies, with aws-lc-rs's parameters for each (ECDSA in the fixed
-/// `r||s` form JWS uses; RSA from 2048 bits).
-fn algorithms_of(family: KeyFamily) -> &'static [(Algorithm, &'static dyn sig::VerificationAlgorithm)] {
+/// `r||s` form JWS uses; RSA from 2048 bits). The one place an algorithm meets its crypto.
+fn algorithms_of(family: KeyFamily) -> &'static [(Algorithm, Params)] {
     use Algorithm::*;
     match family {
         KeyFamily::Rsa => &[
-            (RS256, &sig::RSA_PKCS1_2048_8192_SHA256),
-            (RS384, &sig::RSA_PKCS1_2048_8192_SHA384),
-            (RS512, &sig::RSA_PKCS1_2048_8192_SHA512),
-            (PS256, &sig::RSA_PSS_2048_8192_SHA256),
-            (PS384, &sig::RSA_PSS_2048_8192_SHA384),
-            (PS512, &sig::RSA_PSS_2048_8192_SHA512),
+            (RS256, Params::Rsa(&sig::RSA_PKCS1_2048_8192_SHA256)),
+            (RS384, Params::Rsa(&sig::RSA_PKCS1_2048_8192_SHA384)),
+            (RS512, Params::Rsa(&sig::RSA_PKCS1_2048_8192_SHA512)),
+            (PS256, Params::Rsa(&sig::RSA_PSS_2048_8192_SHA256)),
+            (PS384, Params::Rsa(&sig::RSA_PSS_2048_8192_SHA384)),
+            (PS512, Params::Rsa(&sig::RSA_PSS_2048_8192_SHA512)),
         ],
-        KeyFamily::P256 => &[(ES256, &sig::ECDSA_P256_SHA256_FIXED)],
-        KeyFamily::P384 => &[(ES384, &sig::ECDSA_P384_SHA384_FIXED)],
-        KeyFamily::Ed25519 => &[(EdDSA, &sig::ED25519)],
+        KeyFamily::P256 => &[(ES256, Params::Raw(&sig::ECDSA_P256_SHA256_FIXED))],
+        KeyFamily::P384 => &[(ES384, Params::Raw(&sig::ECDSA_P384_SHA384_FIXED))],
+        KeyFamily::Ed25519 => &[(EdDSA, Params::Raw(&sig::ED25519))],
     }
-}
-
-fn rsa_parameters(alg: Algorithm) -> Option<&'static sig::RsaParameters> {
-    use Algorithm::*;
-    Some(match alg {
-        RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
-        RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
-        RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
-        PS256 => &sig::RSA_PSS_2048_8192_SHA256,
-        PS384 => &sig::RSA_PSS_2048_8192_SHA384,
-        PS512 => &sig::RSA_PSS_2048_8192_SHA512,
-        _ => return None,
-    })
 }
 
 impl std::fmt::Debug for VerifyKey {
@@ -277,10 +272,12 @@ fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
         if alg.is_some_and(|named| named != a) {
             continue;
         }
-        let one = match &key {
-            KeyBytes::Rsa { n, e } => RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }
-                .to_parsed_public_key(rsa_parameters(a)?),
-            KeyBytes::Raw(bytes) => ParsedPublicKey::new(params, bytes),
+        let one = match (&key, params) {
+            (KeyBytes::Rsa { n, e }, Params::Rsa(rsa)) => {
+                RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.to_parsed_public_key(rsa)
+            }
+            (KeyBytes::Raw(bytes), Params::Raw(alg)) => ParsedPublicKey::new(alg, bytes),
+            _ => return None,
         };
         parsed.push((a, one.ok()?));
     }
