@@ -173,21 +173,38 @@ struct JsTokenInfo<'a> {
 }
 
 impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
-    fn from(i: &'a TokenInfo) -> Self {
+    fn from(info: &'a TokenInfo) -> Self {
+        // Exhaustive on purpose: a field added to the core's TokenInfo stops this build until
+        // the JavaScript view carries it too.
+        let TokenInfo {
+            subject,
+            client_id,
+            username,
+            scopes,
+            audiences,
+            issuer,
+            expires_at,
+            issued_at,
+            not_before,
+            jti,
+            token_type,
+            source,
+            claims,
+        } = info;
         JsTokenInfo {
-            subject: &i.subject,
-            client_id: &i.client_id,
-            username: &i.username,
-            scopes: &i.scopes,
-            audiences: &i.audiences,
-            issuer: &i.issuer,
-            expires_at: i.expires_at,
-            issued_at: i.issued_at,
-            not_before: i.not_before,
-            jti: &i.jti,
-            token_type: &i.token_type,
-            source: i.source.as_str(),
-            claims: &i.claims,
+            subject,
+            client_id,
+            username,
+            scopes,
+            audiences,
+            issuer,
+            expires_at: *expires_at,
+            issued_at: *issued_at,
+            not_before: *not_before,
+            jti,
+            token_type,
+            source: source.as_str(),
+            claims,
         }
     }
 }
