@@ -26,32 +26,10 @@ fn rss_kib(field: &str) -> u64 {
 async fn a_million_distinct_tokens_keep_memory_bounded() {
     let total: usize = std::env::var("SOAK_TOKENS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let fake = FakeAs::start().await;
-    fake.expect_secret("rs", "secret");
-    let mut c = fake.config("api");
-    c.client_id = Some("rs".into());
-    c.client_secret = Some(Secret::new("secret"));
-    c.cache.max_entries = 10_000;
-    c.cache.negative_ttl_secs = 300; // every refusal stays cached: the worst case for memory
-    let v = Validator::new(c).unwrap();
+    // Every refusal stays cached: the worst case for memory.
+    let v = caching_validator(&fake, 10_000);
     let started = Instant::now();
-    let mut after_warmup = 0;
-    let mut done = 0usize;
-    let mut stream = futures_util::stream::iter(0..total)
-        .map(|i| {
-            let v = v.clone();
-            async move {
-                let token = format!("{:032x}{i}", rand_u128(i));
-                v.validate(&token).await.map(|_| ())
-            }
-        })
-        .buffer_unordered(32);
-    while let Some(result) = stream.next().await {
-        assert_eq!(result.unwrap_err().code(), "invalid_token");
-        done += 1;
-        if done == 20_000 {
-            after_warmup = rss_kib("VmRSS:");
-        }
-    }
+    let (done, after_warmup) = refuse_all(&v, (0..total).map(opaque_token), 20_000).await;
     let entries = v.cached_entries().await;
     let (rss, peak) = (rss_kib("VmRSS:"), rss_kib("VmHWM:"));
     println!(
@@ -77,41 +55,59 @@ async fn thirty_thousand_distinct_tokens_keep_memory_and_requests_bounded() {
     let fake = FakeAs::start().await;
     let rsa = support::TestKey::rsa();
     fake.set_keys(&[&rsa]);
-    fake.expect_secret("rs", "secret");
-    let mut c = fake.config("api");
-    c.client_id = Some("rs".into());
-    c.client_secret = Some(Secret::new("secret"));
-    c.cache.max_entries = 1_000;
-    c.cache.negative_ttl_secs = 300;
-    let v = Validator::new(c).unwrap();
+    let v = caching_validator(&fake, 1_000);
     let payload = b64(&fake.good_claims(serde_json::json!({})).to_string());
-    let mut after_warmup = 0;
-    let mut done = 0usize;
-    let mut stream = futures_util::stream::iter(0..total)
-        .map(|i| {
-            let v = v.clone();
-            let token = if i % 2 == 0 {
-                format!("{:032x}{i}", rand_u128(i))
-            } else {
-                let header = b64(&format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{:x}"}}"#, rand_u128(i)));
-                format!("{header}.{payload}.{}", b64(&format!("{:064x}", rand_u128(i + 1))))
-            };
-            async move { v.validate(&token).await.map(|_| ()) }
-        })
-        .buffer_unordered(32);
-    while let Some(result) = stream.next().await {
-        assert_eq!(result.unwrap_err().code(), "invalid_token");
-        done += 1;
-        if done == 5_000 {
-            after_warmup = rss_kib("VmRSS:");
+    let tokens = (0..total).map(|i| {
+        if i % 2 == 0 {
+            opaque_token(i)
+        } else {
+            let header = b64(&format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{:x}"}}"#, rand_u128(i)));
+            format!("{header}.{payload}.{}", b64(&format!("{:064x}", rand_u128(i + 1))))
         }
-    }
+    });
+    let (_, after_warmup) = refuse_all(&v, tokens, 5_000).await;
     let entries = v.cached_entries().await;
     let rss = rss_kib("VmRSS:");
     assert_eq!(fake.introspections(), total / 2, "each opaque token is introspected once, no JWT is");
     assert!(fake.jwks_fetches() <= 2, "the unknown-kid flood refetched {} times", fake.jwks_fetches());
     assert!(entries <= 1_000, "the cache is bounded: {entries}");
     assert!(rss < after_warmup + 32 * 1024, "RSS grew from {after_warmup} KiB to {rss} KiB");
+}
+
+/// A validator with the fake AS's client, caching up to `max_entries` verdicts and keeping
+/// every refusal for 5 minutes.
+fn caching_validator(fake: &FakeAs, max_entries: u64) -> Validator {
+    fake.expect_secret("rs", "secret");
+    let mut c = fake.config("api");
+    c.client_id = Some("rs".into());
+    c.client_secret = Some(Secret::new("secret"));
+    c.cache.max_entries = max_entries;
+    c.cache.negative_ttl_secs = 300;
+    Validator::new(c).unwrap()
+}
+
+fn opaque_token(i: usize) -> String {
+    format!("{:032x}{i}", rand_u128(i))
+}
+
+/// Validates every token, 32 at a time, asserting each is refused as `invalid_token`; returns
+/// how many ran and the RSS (KiB) once `warmup` of them had.
+async fn refuse_all(v: &Validator, tokens: impl Iterator<Item = String>, warmup: usize) -> (usize, u64) {
+    let mut stream = futures_util::stream::iter(tokens)
+        .map(|token| {
+            let v = v.clone();
+            async move { v.validate(&token).await.map(|_| ()) }
+        })
+        .buffer_unordered(32);
+    let (mut done, mut after_warmup) = (0, 0);
+    while let Some(result) = stream.next().await {
+        assert_eq!(result.unwrap_err().code(), "invalid_token");
+        done += 1;
+        if done == warmup {
+            after_warmup = rss_kib("VmRSS:");
+        }
+    }
+    (done, after_warmup)
 }
 
 fn rand_u128(i: usize) -> u128 {
