@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := token_parser jwks_parser introspection_parser header_parser
 
-.PHONY: help setup test test-rust test-python test-node lint lint-rust lint-deps fmt demo bench fuzz soak ci
+.PHONY: help setup test test-rust test-python test-node lint lint-rust lint-deps lint-python lint-js fmt demo bench fuzz soak ci
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,8 +54,10 @@ NODE_BUILD ?= release
 
 # `npm install`, not `npm ci`: the lock holds only this platform's optional packages of
 # @napi-rs/cli's helpers (the registry here serves no others), and `npm ci` refuses such a lock.
+# --ignore-scripts: the package's own install step would build the addon, which node-build does
+# (no dependency has an install script), so `make lint-js` needs the dev tools and not a build.
 node/node_modules/.installed: node/package.json node/package-lock.json
-	cd node && BEARERGUARD_BUILD=$(NODE_BUILD) npm install --no-audit --no-fund --loglevel=error
+	cd node && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Rebuilt when a Rust source, a manifest or the lock changed, or the other kind was built last.
@@ -83,10 +85,26 @@ lint-deps: ## cargo deny: bans, licenses, sources, and RustSec advisories when r
 	@if cargo deny fetch db >/dev/null 2>&1; then cargo deny check advisories; \
 	else echo "NOTE: RUSTSEC ADVISORIES NOT CHECKED: github.com/RustSec/advisory-db is unreachable from this machine"; fi
 
-lint: lint-rust lint-deps ## all linters
+# Python: ruff (pinned in python/requirements-dev.txt, configured in ruff.toml) over python/ and
+# tests/bench/report.py. JS/TS: Biome (pinned in node/package.json, configured in biome.jsonc)
+# over node/ and tests/. Both take well under a second; neither needs the native code built.
+RUFF := $(VENV)/bin/ruff
+BIOME := node/node_modules/.bin/biome
 
-fmt: ## format the Rust code
+lint-python: $(VENV)/.python-dev-installed ## ruff check and ruff format --check
+	$(RUFF) check python tests
+	$(RUFF) format --check python tests
+
+lint-js: node/node_modules/.installed ## biome: lint and format check of the JS/TS in node/ and tests/
+	$(BIOME) ci --error-on-warnings .
+
+lint: lint-rust lint-deps lint-python lint-js ## all linters
+
+fmt: $(VENV)/.python-dev-installed node/node_modules/.installed ## format the Rust, Python and JS/TS code
 	cargo fmt --all
+	$(RUFF) check --select I --fix --quiet python tests
+	$(RUFF) format --quiet python tests
+	$(BIOME) format --write .
 
 demo: setup python-dev node-build ## the main job: real AS + protected apps, one table of decisions
 	cargo build -q -p bearerguard --example protected_api

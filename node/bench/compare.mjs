@@ -87,7 +87,7 @@ async function jwtBenchmarks() {
       use: 'sig',
     })),
   };
-  const server = createServer((req, res) => {
+  const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(jwks));
   });

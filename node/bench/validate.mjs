@@ -47,10 +47,15 @@ const foreign = signer.sign({ iss: 'https://elsewhere.example', aud: 'api', exp:
 await perCall('refusal (JWT of another issuer): validate()', () => validator.validate(foreign).catch(() => {}));
 await perCall('refusal (JWT of another issuer): async round trip', () => native.validate(foreign, []).catch(() => {}));
 
-for (const [label, token] of [['JWT', jwt], ['new opaque token (one introspection)', null]]) {
+for (const [label, token] of [
+  ['JWT', jwt],
+  ['new opaque token (one introspection)', null],
+]) {
   const t = token ?? `fresh-${Date.now()}`;
   const start = performance.now();
   await Promise.all(Array.from({ length: 500 }, () => validator.validate(t)));
-  console.log(`${`500 concurrent validate(), ${label}`.padEnd(58)} ${(performance.now() - start).toFixed(1).padStart(7)} ms`);
+  console.log(
+    `${`500 concurrent validate(), ${label}`.padEnd(58)} ${(performance.now() - start).toFixed(1).padStart(7)} ms`,
+  );
 }
 await as.close();

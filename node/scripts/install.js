@@ -52,7 +52,11 @@ function napiCli() {
   const npmCli = process.env.npm_execpath;
   const [command, ...prefix] = npmCli && /\.[cm]?js$/.test(npmCli) ? [process.execPath, npmCli] : ['npm'];
   const args = [...prefix, 'install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'];
-  const run = spawnSync(command, args, { cwd: packageDir, stdio: 'inherit', shell: command === 'npm' && process.platform === 'win32' });
+  const run = spawnSync(command, args, {
+    cwd: packageDir,
+    stdio: 'inherit',
+    shell: command === 'npm' && process.platform === 'win32',
+  });
   const installed = run.status === 0 ? resolveCli() : null;
   if (installed === null) console.error('bearerguard: could not install @napi-rs/cli (see the npm output above)');
   return installed;

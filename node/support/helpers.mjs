@@ -29,7 +29,10 @@ export async function startAuthorizationServer({ shortTtl = 2 } = {}) {
   });
   const exited = once(child, 'exit');
   const line = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line in ${READY_TIMEOUT_MS} ms:\n${log}`)), READY_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`no ready line in ${READY_TIMEOUT_MS} ms:\n${log}`)),
+      READY_TIMEOUT_MS,
+    );
     child.on('exit', (code) => reject(new Error(`authorization server exited (${code}):\n${log}`)));
     createInterface({ input: child.stdout }).once('line', (l) => {
       clearTimeout(timer);

@@ -52,7 +52,15 @@ function options(extra = {}) {
 }
 
 function claims(extra = {}) {
-  return { iss: as.url, aud: 'https://api.example.test', sub: 'alice', exp: now() + 300, iat: now(), scope: 'read', ...extra };
+  return {
+    iss: as.url,
+    aud: 'https://api.example.test',
+    sub: 'alice',
+    exp: now() + 300,
+    iat: now(),
+    scope: 'read',
+    ...extra,
+  };
 }
 
 describe('construction', () => {
@@ -89,7 +97,11 @@ describe('construction', () => {
     for (const [extra, field] of cases) {
       assert.throws(
         () => new Validator(options(extra)),
-        (e) => e instanceof ConfigurationError && e.code === 'configuration' && e.status === 500 && e.message.includes(field),
+        (e) =>
+          e instanceof ConfigurationError &&
+          e.code === 'configuration' &&
+          e.status === 500 &&
+          e.message.includes(field),
         `${JSON.stringify(extra)} should name ${field}`,
       );
     }
@@ -118,10 +130,14 @@ describe('construction', () => {
   test('CommonJS and ESM see the same classes', () => {
     assert.equal(require('bearerguard').Validator, Validator);
     assert.equal(require('bearerguard/express').requireToken.name, 'requireToken');
-    const cjs = spawnSync(process.execPath, ['-e', "const b = require('bearerguard'); process.stdout.write(typeof b.Validator)"], {
-      cwd: nodeDir,
-      encoding: 'utf8',
-    });
+    const cjs = spawnSync(
+      process.execPath,
+      ['-e', "const b = require('bearerguard'); process.stdout.write(typeof b.Validator)"],
+      {
+        cwd: nodeDir,
+        encoding: 'utf8',
+      },
+    );
     assert.equal(cjs.stdout, 'function', cjs.stderr);
     const esmNames = Object.keys(bearerguard).filter((name) => name !== 'default');
     assert.deepEqual(esmNames.sort(), Object.keys(require('bearerguard')).sort());
@@ -131,7 +147,13 @@ describe('construction', () => {
 describe('TokenInfo', () => {
   test('is a plain object with typed camelCase fields and every claim', async () => {
     const v = new Validator(options());
-    const payload = claims({ client_id: 'svc', jti: 'j1', nbf: now() - 5, preferred_username: 'al', custom: { roles: ['a'] } });
+    const payload = claims({
+      client_id: 'svc',
+      jti: 'j1',
+      nbf: now() - 5,
+      preferred_username: 'al',
+      custom: { roles: ['a'] },
+    });
     const info = await v.validate(signer.sign(payload));
     assert.equal(Object.getPrototypeOf(info), Object.prototype);
     assert.deepEqual(info, {
@@ -224,10 +246,34 @@ describe('errors', () => {
     const bare = 'error_description=';
     const cases = [
       [() => v.validateHeader(undefined), MissingTokenError, 'missing_token', 401, 'Bearer realm="api"'],
-      [() => v.validateHeader('Bearer a b'), InvalidRequestError, 'invalid_request', 400, `Bearer realm="api", error="invalid_request", ${bare}"The request is malformed"`],
-      [() => v.validate(signer.sign(claims({ iss: 'https://other' }))), InvalidTokenError, 'invalid_token', 401, `Bearer realm="api", error="invalid_token", ${bare}"The access token is invalid"`],
-      [() => v.validate(signer.sign(claims({ exp: now() - 10 }))), TokenExpiredError, 'token_expired', 401, `Bearer realm="api", error="invalid_token", ${bare}"The access token expired"`],
-      [() => v.validate(signer.sign(claims()), { scopes: ['write'] }), InsufficientScopeError, 'insufficient_scope', 403, `Bearer realm="api", error="insufficient_scope", ${bare}"The request requires higher privileges than provided by the access token", scope="write"`],
+      [
+        () => v.validateHeader('Bearer a b'),
+        InvalidRequestError,
+        'invalid_request',
+        400,
+        `Bearer realm="api", error="invalid_request", ${bare}"The request is malformed"`,
+      ],
+      [
+        () => v.validate(signer.sign(claims({ iss: 'https://other' }))),
+        InvalidTokenError,
+        'invalid_token',
+        401,
+        `Bearer realm="api", error="invalid_token", ${bare}"The access token is invalid"`,
+      ],
+      [
+        () => v.validate(signer.sign(claims({ exp: now() - 10 }))),
+        TokenExpiredError,
+        'token_expired',
+        401,
+        `Bearer realm="api", error="invalid_token", ${bare}"The access token expired"`,
+      ],
+      [
+        () => v.validate(signer.sign(claims()), { scopes: ['write'] }),
+        InsufficientScopeError,
+        'insufficient_scope',
+        403,
+        `Bearer realm="api", error="insufficient_scope", ${bare}"The request requires higher privileges than provided by the access token", scope="write"`,
+      ],
       [() => down.validate('opaque-token'), UnavailableError, 'unavailable', 503, null],
     ];
     for (const [call, Class, code, status, www] of cases) {
@@ -287,11 +333,23 @@ describe('secrets and tokens stay out of messages', () => {
       await rejection(v.validateHeader(`Bearer ${opaque}`, { scopes: [] })),
       await rejection(v.validateHeader(`Bearer ${opaque} ${CANARY_CLAIM}`)),
     ];
-    assert.throws(() => new Validator(options({ leewaySecs: 9999 })), (e) => (errors.push(e), true));
-    assert.throws(() => new Validator(options({ privateKey: `-----BEGIN PRIVATE KEY-----${CANARY_SECRET}` })), (e) => (errors.push(e), true));
+    const collect = (e) => {
+      errors.push(e);
+      return true;
+    };
+    assert.throws(() => new Validator(options({ leewaySecs: 9999 })), collect);
+    assert.throws(() => new Validator(options({ privateKey: `-----BEGIN PRIVATE KEY-----${CANARY_SECRET}` })), collect);
     assert.deepEqual(
       errors.map((e) => e.code),
-      ['token_expired', 'invalid_token', 'configuration', 'configuration', 'invalid_request', 'configuration', 'configuration'],
+      [
+        'token_expired',
+        'invalid_token',
+        'configuration',
+        'configuration',
+        'invalid_request',
+        'configuration',
+        'configuration',
+      ],
     );
     for (const e of errors) {
       const shown = [e.message, e.stack, JSON.stringify(e), inspect(e), String(e.wwwAuthenticate)].join('\n');
@@ -311,13 +369,27 @@ describe('secrets and tokens stay out of messages', () => {
       await rejection(v.validate(signer.sign(claims({ client_id: 7, sub: CANARY_CLAIM })))),
       await rejection(v.validate(signer.sign(claims({ scope: CANARY_CLAIM })))),
     ];
-    for (const [field, value] of [['iss', CANARY_CLAIM], ['aud', CANARY_CLAIM], ['token_type', CANARY_CLAIM], ['active', CANARY_CLAIM]]) {
+    for (const [field, value] of [
+      ['iss', CANARY_CLAIM],
+      ['aud', CANARY_CLAIM],
+      ['token_type', CANARY_CLAIM],
+      ['active', CANARY_CLAIM],
+    ]) {
       state.introspection = { body: { active: true, scope: 'read', [field]: value } };
       errors.push(await rejection(v.validate(`opaque-${field}-${Date.now()}`)));
     }
     assert.deepEqual(
       errors.map((e) => e.code),
-      ['invalid_token', 'invalid_token', 'invalid_token', 'insufficient_scope', 'invalid_token', 'invalid_token', 'invalid_token', 'unavailable'],
+      [
+        'invalid_token',
+        'invalid_token',
+        'invalid_token',
+        'insufficient_scope',
+        'invalid_token',
+        'invalid_token',
+        'invalid_token',
+        'unavailable',
+      ],
     );
     for (const e of errors) {
       const shown = [e.message, e.stack, JSON.stringify(e), inspect(e), String(e.wwwAuthenticate)].join('\n');

@@ -12,15 +12,44 @@ import { listen, repoRoot } from '../support/helpers.mjs';
 
 const casesDir = process.env.BEARERGUARD_CASES_DIR ?? join(repoRoot, 'tests', 'cases');
 const only = process.env.BEARERGUARD_CASE;
-const files = existsSync(casesDir) ? readdirSync(casesDir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = existsSync(casesDir)
+  ? readdirSync(casesDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 // Every member a case may have; anything else fails the case (a misspelt expectation must
 // not pass silently).
 const KNOWN = {
-  case: ['name', 'description', 'now', 'config', 'server', 'token', 'token_file', 'scopes', 'expected', 'expected_requests'],
+  case: [
+    'name',
+    'description',
+    'now',
+    'config',
+    'server',
+    'token',
+    'token_file',
+    'scopes',
+    'expected',
+    'expected_requests',
+  ],
   server: ['jwks', 'jwks_status', 'jwks_headers', 'introspection'],
   introspection: ['status', 'content_type', 'headers', 'body', 'body_text'],
-  expected: ['ok', 'code', 'at', 'source', 'subject', 'client_id', 'username', 'issuer', 'token_type', 'scopes', 'audiences', 'expires_at', 'claims'],
+  expected: [
+    'ok',
+    'code',
+    'at',
+    'source',
+    'subject',
+    'client_id',
+    'username',
+    'issuer',
+    'token_type',
+    'scopes',
+    'audiences',
+    'expires_at',
+    'claims',
+  ],
   expected_requests: ['jwks', 'introspect', 'other'],
 };
 
@@ -79,7 +108,9 @@ function tokenOf(kase) {
 
 /** The error's text must not show the token, its long parts, or the client secret. */
 function checkSecrecy(error, token, config) {
-  const shown = [error.message, String(error), inspect(error), error.stack, String(error.wwwAuthenticate ?? '')].join('\n');
+  const shown = [error.message, String(error), inspect(error), error.stack, String(error.wwwAuthenticate ?? '')].join(
+    '\n',
+  );
   const secrets = token.split('.').filter((part) => part.length >= 12);
   if (token.length > 0) secrets.push(token);
   if (typeof config.client_secret === 'string' && config.client_secret.length > 0) secrets.push(config.client_secret);

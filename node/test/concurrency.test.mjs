@@ -68,7 +68,9 @@ test(`${CALLERS} concurrent calls, an AS in this very process that answers after
     const { result, maxGap, ticks, elapsed } = await withTicker(() =>
       Promise.all(Array.from({ length: CALLERS }, () => validator.validate('one-new-opaque-token'))),
     );
-    t.diagnostic(`largest gap between 1 ms timer ticks: ${maxGap.toFixed(1)} ms (${ticks} ticks in ${elapsed.toFixed(0)} ms)`);
+    t.diagnostic(
+      `largest gap between 1 ms timer ticks: ${maxGap.toFixed(1)} ms (${ticks} ticks in ${elapsed.toFixed(0)} ms)`,
+    );
     assert.equal(result.length, CALLERS);
     assert.equal(state.requests.introspection, 1);
     assert.equal(validator.stats().introspectionRequests, 1);

@@ -43,7 +43,10 @@ async function call(base, path, authorization) {
   return { status: res.status, www: res.headers.get('www-authenticate'), body: body ? JSON.parse(body) : null };
 }
 
-for (const [name, express] of [['Express 5', express5], ['Express 4', express4]]) {
+for (const [name, express] of [
+  ['Express 5', express5],
+  ['Express 4', express4],
+]) {
   describe(name, () => {
     let app;
     let validator;
@@ -53,12 +56,12 @@ for (const [name, express] of [['Express 5', express5], ['Express 4', express4]]
       api.get('/orders', requireToken({ validator, scopes: ['write'] }), (req, res) => {
         res.json({ subject: req.auth.subject, source: req.auth.source, scopes: req.auth.scopes });
       });
-      api.get('/passed', requireToken({ validator, scopes: ['write'], passErrors: true }), (req, res) => {
+      api.get('/passed', requireToken({ validator, scopes: ['write'], passErrors: true }), (_req, res) => {
         res.json({ ok: true });
       });
       const misconfigured = new Validator(rsBasicOptions(as, { clientSecret: 'wrong-secret' }));
-      api.get('/misconfigured', requireToken({ validator: misconfigured }), (req, res) => res.json({}));
-      api.use((err, req, res, next) => {
+      api.get('/misconfigured', requireToken({ validator: misconfigured }), (_req, res) => res.json({}));
+      api.use((err, _req, res, _next) => {
         res.status(599).json({ handled: err.code ?? 'other' });
       });
       app = await serve(api);
@@ -67,7 +70,11 @@ for (const [name, express] of [['Express 5', express5], ['Express 4', express4]]
 
     test('a JWT access token gets through, with req.auth set', async () => {
       const r = await call(app.url, '/orders', `Bearer ${tokens.jwt}`);
-      assert.deepEqual(r, { status: 200, www: null, body: { subject: 'svc-client', source: 'jwt', scopes: ['read', 'write'] } });
+      assert.deepEqual(r, {
+        status: 200,
+        www: null,
+        body: { subject: 'svc-client', source: 'jwt', scopes: ['read', 'write'] },
+      });
     });
 
     test('an opaque token gets through after introspection', async () => {
@@ -95,7 +102,10 @@ for (const [name, express] of [['Express 5', express5], ['Express 4', express4]]
     test('a garbage token: 401 invalid_token', async () => {
       const r = await call(app.url, '/orders', 'Bearer not-a-real-token');
       assert.equal(r.status, 401);
-      assert.equal(r.www, 'Bearer realm="orders", error="invalid_token", error_description="The access token is invalid"');
+      assert.equal(
+        r.www,
+        'Bearer realm="orders", error="invalid_token", error_description="The access token is invalid"',
+      );
       assert.deepEqual(r.body, { error: 'invalid_token' });
     });
 
@@ -146,7 +156,7 @@ describe('failures of the authorization server and of the setup', () => {
       http: { retry: false },
     };
     const api = express5();
-    api.get('/x', requireToken({ options }), (req, res) => res.json({}));
+    api.get('/x', requireToken({ options }), (_req, res) => res.json({}));
     const app = await serve(api);
     try {
       const r = await call(app.url, '/x', 'Bearer opaque-token');

@@ -49,11 +49,42 @@ describe('introspection of opaque tokens', () => {
   });
 
   const otherClients = [
-    ['client_secret_post (rs-post)', (c) => ({ clientId: c.rs_post.client_id, clientSecret: c.rs_post.client_secret, clientAuth: 'client_secret_post' })],
-    ['private_key_jwt with an EC PEM key', (c) => ({ clientId: c.rs_pkjwt.client_id, privateKey: readFileSync(c.rs_pkjwt.ec_key_pem, 'utf8'), privateKeyId: c.rs_pkjwt.ec_kid })],
-    ['private_key_jwt with an Ed25519 PEM key', (c) => ({ clientId: c.rs_pkjwt_ed.client_id, privateKey: readFileSync(c.rs_pkjwt_ed.key_pem, 'utf8'), privateKeyId: c.rs_pkjwt_ed.kid })],
-    ['client_secret_jwt (HS256)', (c) => ({ clientId: c.rs_secretjwt.client_id, clientSecret: c.rs_secretjwt.client_secret, clientAuth: 'client_secret_jwt' })],
-    ['the client with special characters in its id and secret', (c) => ({ clientId: c.rs_special.client_id, clientSecret: c.rs_special.client_secret })],
+    [
+      'client_secret_post (rs-post)',
+      (c) => ({
+        clientId: c.rs_post.client_id,
+        clientSecret: c.rs_post.client_secret,
+        clientAuth: 'client_secret_post',
+      }),
+    ],
+    [
+      'private_key_jwt with an EC PEM key',
+      (c) => ({
+        clientId: c.rs_pkjwt.client_id,
+        privateKey: readFileSync(c.rs_pkjwt.ec_key_pem, 'utf8'),
+        privateKeyId: c.rs_pkjwt.ec_kid,
+      }),
+    ],
+    [
+      'private_key_jwt with an Ed25519 PEM key',
+      (c) => ({
+        clientId: c.rs_pkjwt_ed.client_id,
+        privateKey: readFileSync(c.rs_pkjwt_ed.key_pem, 'utf8'),
+        privateKeyId: c.rs_pkjwt_ed.kid,
+      }),
+    ],
+    [
+      'client_secret_jwt (HS256)',
+      (c) => ({
+        clientId: c.rs_secretjwt.client_id,
+        clientSecret: c.rs_secretjwt.client_secret,
+        clientAuth: 'client_secret_jwt',
+      }),
+    ],
+    [
+      'the client with special characters in its id and secret',
+      (c) => ({ clientId: c.rs_special.client_id, clientSecret: c.rs_special.client_secret }),
+    ],
   ];
   for (const [name, auth] of otherClients) {
     test(name, async () => {
@@ -110,7 +141,11 @@ describe('introspection of opaque tokens', () => {
 });
 
 describe('JWT access tokens, validated locally through discovery and the JWKS', () => {
-  for (const [resource, alg] of [['jwt', 'RS256'], ['jwt_es256', 'ES256'], ['jwt_eddsa', 'EdDSA']]) {
+  for (const [resource, alg] of [
+    ['jwt', 'RS256'],
+    ['jwt_es256', 'ES256'],
+    ['jwt_eddsa', 'EdDSA'],
+  ]) {
     test(`${alg} (${resource})`, async () => {
       const validator = new Validator(rsBasicOptions(as));
       const token = await getToken(as, resource, 'read');

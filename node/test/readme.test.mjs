@@ -76,12 +76,18 @@ for (const [source, blocks] of sources) {
           return;
         }
         const port = await freePort();
-        const child = spawn(process.execPath, [file], { cwd: app, env: { ...env, PORT: String(port) }, stdio: 'inherit' });
+        const child = spawn(process.execPath, [file], {
+          cwd: app,
+          env: { ...env, PORT: String(port) },
+          stdio: 'inherit',
+        });
         try {
           const url = `http://127.0.0.1:${port}/orders`;
           let res;
           for (let attempt = 0; attempt < 100 && !res; attempt++) {
-            res = await fetch(url, { headers: { authorization: `Bearer ${env.ACCESS_TOKEN}` } }).catch(() => sleep(100));
+            res = await fetch(url, { headers: { authorization: `Bearer ${env.ACCESS_TOKEN}` } }).catch(() =>
+              sleep(100),
+            );
           }
           assert.ok(res, 'the example server never answered');
           assert.equal(res.status, 200, await res.clone().text());

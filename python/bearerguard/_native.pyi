@@ -3,7 +3,7 @@ from collections.abc import Awaitable, Generator, Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any, Literal, TypedDict, final
 
-__all__ = ["__version__", "Validator", "TokenInfo", "_Ready"]
+__all__ = ["TokenInfo", "Validator", "_Ready", "__version__"]
 
 __version__: str
 

@@ -43,8 +43,9 @@ class AuthServer:
 
     def revoke(self, token: str) -> None:
         svc = self.clients["svc"]
-        r = httpx.post(self.ready["revocation_endpoint"], data={"token": token},
-                       auth=(svc["client_id"], svc["client_secret"]))
+        r = httpx.post(
+            self.ready["revocation_endpoint"], data={"token": token}, auth=(svc["client_id"], svc["client_secret"])
+        )
         r.raise_for_status()
 
     def config(self, client: str = "rs_basic", **extra: Any) -> dict[str, Any]:
@@ -61,7 +62,10 @@ class AuthServer:
 def auth_server() -> Iterator[AuthServer]:
     proc = subprocess.Popen(
         ["node", str(SERVER), "--short-ttl", str(SHORT_TTL)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -110,7 +114,7 @@ class Canned:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _answer
+            do_GET = do_POST = _answer  # noqa: N815 - the names http.server dispatches to
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -119,8 +123,15 @@ class Canned:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
-    def route(self, path: str, body: Any, status: int = 200, content_type: str = "application/json",
-              delay: float = 0.0, headers: dict[str, str] | None = None) -> None:
+    def route(
+        self,
+        path: str,
+        body: Any,
+        status: int = 200,
+        content_type: str = "application/json",
+        delay: float = 0.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         self.routes[path] = (status, content_type, data, delay, headers or {})
 

@@ -49,6 +49,7 @@ both_paths = pytest.mark.parametrize("validate", [sync_validate, async_validate]
 
 # ---- construction --------------------------------------------------------------------------
 
+
 def test_keyword_names_are_the_core_config_fields() -> None:
     with pytest.raises(ConfigurationError) as info:
         Validator(issuer="https://as.example", audience="api", leway_secs=1)
@@ -83,9 +84,15 @@ def test_bad_config_raises_at_construction_naming_the_field(config: dict[str, An
 def test_from_config_and_files(tmp_path: Path) -> None:
     config = {"issuer": "https://as.example", "audience": ["a", "b"], "cache": {"max_ttl_secs": 7}}
     (tmp_path / "c.json").write_text(json.dumps(config))
-    (tmp_path / "c.toml").write_text('issuer = "https://as.example"\naudience = ["a", "b"]\n[cache]\nmax_ttl_secs = 7\n')
-    for v in (Validator(**config), Validator.from_config(config), Validator.from_file(tmp_path / "c.json"),
-              Validator.from_file(str(tmp_path / "c.toml"))):
+    (tmp_path / "c.toml").write_text(
+        'issuer = "https://as.example"\naudience = ["a", "b"]\n[cache]\nmax_ttl_secs = 7\n'
+    )
+    for v in (
+        Validator(**config),
+        Validator.from_config(config),
+        Validator.from_file(tmp_path / "c.json"),
+        Validator.from_file(str(tmp_path / "c.toml")),
+    ):
         assert repr(v) == "Validator(issuer='https://as.example')"
     with pytest.raises(ConfigurationError, match="cannot read"):
         Validator.from_file(tmp_path / "missing.toml")
@@ -113,6 +120,7 @@ def test_scopes_must_be_an_iterable_of_strings(auth_server: Any) -> None:
 
 
 # ---- validation and TokenInfo ----------------------------------------------------------------
+
 
 @both_paths
 def test_jwt_access_token(auth_server: Any, validate: Any) -> None:
@@ -162,6 +170,7 @@ def test_validate_header(auth_server: Any) -> None:
 
 # ---- exceptions --------------------------------------------------------------------------------
 
+
 def refusals(auth_server: Any, expired_jwt: str) -> list[tuple[type[BearerGuardError], Any]]:
     good = Validator(**auth_server.config(leeway_secs=0))
     down = Validator(issuer="http://127.0.0.1:9", audience="api", http={"connect_timeout_ms": 200, "retry": False})
@@ -206,7 +215,12 @@ def test_every_code_raises_its_class_with_attributes(auth_server: Any, expired_j
         clone = pickle.loads(pickle.dumps(e))
         assert type(clone) is cls
         assert (clone.code, clone.status_code, clone.www_authenticate, clone.detail, clone.required_scopes) == (
-            e.code, e.status_code, e.www_authenticate, e.detail, e.required_scopes)
+            e.code,
+            e.status_code,
+            e.www_authenticate,
+            e.detail,
+            e.required_scopes,
+        )
         assert str(clone) == str(e)
     assert issubclass(TokenExpiredError, InvalidTokenError)
 
@@ -231,8 +245,13 @@ def test_async_path_raises_the_same_classes(auth_server: Any, expired_jwt: str) 
             await code_of(v.validate_async(opaque, ["admin"])),
         ]
 
-    assert asyncio.run(run()) == [MissingTokenError, InvalidRequestError, InvalidTokenError,
-                                  TokenExpiredError, InsufficientScopeError]
+    assert asyncio.run(run()) == [
+        MissingTokenError,
+        InvalidRequestError,
+        InvalidTokenError,
+        TokenExpiredError,
+        InsufficientScopeError,
+    ]
 
 
 def test_answers_known_at_once_behave_like_futures(auth_server: Any, expired_jwt: str) -> None:
@@ -246,8 +265,7 @@ def test_answers_known_at_once_behave_like_futures(auth_server: Any, expired_jwt
         ready = v.validate_async(opaque)
         first, again = await ready, await ready
         assert first.subject == again.subject and first.source == "introspection"
-        gathered = await asyncio.gather(v.validate_async(opaque), v.validate_async(expired_jwt),
-                                        return_exceptions=True)
+        gathered = await asyncio.gather(v.validate_async(opaque), v.validate_async(expired_jwt), return_exceptions=True)
         assert gathered[0].scopes == ("read",) and isinstance(gathered[1], TokenExpiredError)
         assert (await asyncio.wait_for(v.validate_async(opaque), 1)).scopes == ("read",)
         assert (await asyncio.shield(v.validate_async(opaque))).scopes == ("read",)
@@ -267,7 +285,8 @@ def test_insufficient_scope_names_the_required_scopes(auth_server: Any) -> None:
     assert info.value.required_scopes == ("read", "admin")
     assert info.value.www_authenticate == (
         'Bearer realm="orders", error="insufficient_scope", error_description="The request requires higher '
-        'privileges than provided by the access token", scope="read admin"')
+        'privileges than provided by the access token", scope="read admin"'
+    )
 
 
 def test_exceptions_can_be_built_and_pickled_by_hand() -> None:
@@ -308,11 +327,29 @@ def test_tokens_stay_out_of_exceptions_and_logs(auth_server: Any, caplog: pytest
 
 # ---- the GIL and the event loop --------------------------------------------------------------
 
+
 def slow_introspection(canned: Any, delay: float) -> dict[str, Any]:
-    canned.route("/introspect", {"active": True, "sub": "alice", "iss": canned.url, "aud": "api",
-                                 "exp": int(time.time()) + 60, "scope": "read"}, delay=delay)
-    return {"issuer": canned.url, "audience": "api", "discovery": False, "strategy": "introspection",
-            "introspection_endpoint": canned.url + "/introspect", "client_id": "c", "client_secret": "s"}
+    canned.route(
+        "/introspect",
+        {
+            "active": True,
+            "sub": "alice",
+            "iss": canned.url,
+            "aud": "api",
+            "exp": int(time.time()) + 60,
+            "scope": "read",
+        },
+        delay=delay,
+    )
+    return {
+        "issuer": canned.url,
+        "audience": "api",
+        "discovery": False,
+        "strategy": "introspection",
+        "introspection_endpoint": canned.url + "/introspect",
+        "client_id": "c",
+        "client_secret": "s",
+    }
 
 
 def test_sync_validate_releases_the_gil(canned: Any) -> None:

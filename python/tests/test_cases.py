@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Canned
 
 from bearerguard import BearerGuardError, TokenInfo, Validator
+from conftest import Canned
 
 TESTS = Path(__file__).resolve().parents[2] / "tests"
 CASES = sorted(
@@ -101,6 +101,7 @@ def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: boo
         return
     try:
         if asynchronous:
+
             async def run() -> TokenInfo:
                 return await v.validate_async(token, case.get("scopes"))
 

@@ -30,9 +30,7 @@ def test_demo_app_decisions(auth_server: Any, expired_jwt: str) -> None:
             (f"Bearer {expired_jwt}", 401),
             (f"Bearer {auth_server.token('opaque', 'read')}", 403),
         ]
-        statuses = [
-            httpx.get(base, headers={"Authorization": a} if a else {}).status_code for a, _ in requests
-        ]
+        statuses = [httpx.get(base, headers={"Authorization": a} if a else {}).status_code for a, _ in requests]
         assert statuses == [status for _, status in requests]
     finally:
         app.terminate()

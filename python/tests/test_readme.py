@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from test_frameworks import serve_fastapi
 
 README = Path(__file__).resolve().parents[1] / "README.md"

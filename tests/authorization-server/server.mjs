@@ -111,8 +111,9 @@ const files = {
 };
 function publicJwk(pem, kid) {
   const { kty, n, e, crv, x, y } = createPublicKey(createPrivateKey(pem)).export({ format: 'jwk' });
-  return Object.fromEntries(Object.entries({ kty, kid, use: 'sig', n, e, crv, x, y })
-    .filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries({ kty, kid, use: 'sig', n, e, crv, x, y }).filter(([, v]) => v !== undefined),
+  );
 }
 let zitadelKeyFile;
 try {
@@ -126,10 +127,7 @@ if (zitadelKeyFile.type !== 'application' || zitadelKeyFile.clientId !== 'rs-pkj
 const EC_KID = 'rs-pkjwt-ec';
 const ED_KID = 'rs-pkjwt-ed';
 const pkjwtJwks = {
-  keys: [
-    publicJwk(zitadelKeyFile.key, zitadelKeyFile.keyId),
-    publicJwk(readFileSync(files.ec, 'utf8'), EC_KID),
-  ],
+  keys: [publicJwk(zitadelKeyFile.key, zitadelKeyFile.keyId), publicJwk(readFileSync(files.ec, 'utf8'), EC_KID)],
 };
 const pkjwtEdJwks = { keys: [publicJwk(readFileSync(files.ed, 'utf8'), ED_KID)] };
 
@@ -143,14 +141,16 @@ const RESOURCES = {
   short_jwt: 'https://api.example.test/short-jwt',
   short_opaque: 'https://api.example.test/short-opaque',
 };
-const resourceServers = new Map([
-  [RESOURCES.opaque, { accessTokenFormat: 'opaque', accessTokenTTL: DEFAULT_TTL }],
-  [RESOURCES.jwt, { accessTokenFormat: 'jwt', accessTokenTTL: DEFAULT_TTL, jwt: { sign: { alg: 'RS256' } } }],
-  [RESOURCES.jwt_es256, { accessTokenFormat: 'jwt', accessTokenTTL: DEFAULT_TTL, jwt: { sign: { alg: 'ES256' } } }],
-  [RESOURCES.jwt_eddsa, { accessTokenFormat: 'jwt', accessTokenTTL: DEFAULT_TTL, jwt: { sign: { alg: 'EdDSA' } } }],
-  [RESOURCES.short_jwt, { accessTokenFormat: 'jwt', accessTokenTTL: shortTtl, jwt: { sign: { alg: 'RS256' } } }],
-  [RESOURCES.short_opaque, { accessTokenFormat: 'opaque', accessTokenTTL: shortTtl }],
-].map(([url, info]) => [url, { ...info, scope: SCOPE, audience: url }]));
+const resourceServers = new Map(
+  [
+    [RESOURCES.opaque, { accessTokenFormat: 'opaque', accessTokenTTL: DEFAULT_TTL }],
+    [RESOURCES.jwt, { accessTokenFormat: 'jwt', accessTokenTTL: DEFAULT_TTL, jwt: { sign: { alg: 'RS256' } } }],
+    [RESOURCES.jwt_es256, { accessTokenFormat: 'jwt', accessTokenTTL: DEFAULT_TTL, jwt: { sign: { alg: 'ES256' } } }],
+    [RESOURCES.jwt_eddsa, { accessTokenFormat: 'jwt', accessTokenTTL: DEFAULT_TTL, jwt: { sign: { alg: 'EdDSA' } } }],
+    [RESOURCES.short_jwt, { accessTokenFormat: 'jwt', accessTokenTTL: shortTtl, jwt: { sign: { alg: 'RS256' } } }],
+    [RESOURCES.short_opaque, { accessTokenFormat: 'opaque', accessTokenTTL: shortTtl }],
+  ].map(([url, info]) => [url, { ...info, scope: SCOPE, audience: url }]),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Clients.
@@ -229,7 +229,7 @@ const provider = new Provider(issuer, {
       enabled: true,
       // RFC 7009: only the client the token was issued to may revoke it (oidc-provider's default
       // answers other clients with 400 invalid_request).
-      allowedPolicy: async (ctx, client, token) => {
+      allowedPolicy: async (_ctx, client, token) => {
         if (token.clientId !== client.clientId) {
           throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
         }
@@ -240,7 +240,7 @@ const provider = new Provider(issuer, {
       enabled: true,
       defaultResource: async () => undefined,
       useGrantedResource: async () => false,
-      getResourceServerInfo: async (ctx, resourceIndicator) => {
+      getResourceServerInfo: async (_ctx, resourceIndicator) => {
         const info = resourceServers.get(resourceIndicator);
         if (!info) throw new errors.InvalidTarget();
         return structuredClone(info);
@@ -248,8 +248,8 @@ const provider = new Provider(issuer, {
     },
   },
   ttl: {
-    AccessToken: (ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_TTL,
-    ClientCredentials: (ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_TTL,
+    AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_TTL,
+    ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_TTL,
   },
   // No login UI: a test AS for client_credentials only.
   interactions: { url: async () => '/interaction-not-supported' },
@@ -259,11 +259,13 @@ const provider = new Provider(issuer, {
     ctx.body = out;
   },
 });
-provider.on('server_error', (ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
+provider.on('server_error', (_ctx, err) => process.stderr.write(`server_error: ${err.stack}\n`));
 if (process.env.AS_DEBUG) {
   for (const event of ['grant.error', 'introspection.error', 'revocation.error']) {
-    provider.on(event, (ctx, err) => {
-      process.stderr.write(`${event}: ${err.message} ${err.error_description ?? ''} ${err.error_detail ?? ''} ${err.cause ? `(cause: ${err.cause.message})` : ''}\n`);
+    provider.on(event, (_ctx, err) => {
+      process.stderr.write(
+        `${event}: ${err.message} ${err.error_description ?? ''} ${err.error_detail ?? ''} ${err.cause ? `(cause: ${err.cause.message})` : ''}\n`,
+      );
     });
   }
 }

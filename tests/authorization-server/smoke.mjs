@@ -9,9 +9,7 @@ import { createPrivateKey, createSecretKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  SignJWT, createRemoteJWKSet, decodeProtectedHeader, importJWK, jwtVerify,
-} from 'jose';
+import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
@@ -27,13 +25,19 @@ const child = spawn(process.execPath, [join(here, 'server.mjs'), '--short-ttl', 
 });
 let serverLog = '';
 child.stderr.setEncoding('utf8');
-child.stderr.on('data', (d) => { serverLog += d; });
+child.stderr.on('data', (d) => {
+  serverLog += d;
+});
 let childExited = false;
-const childExit = new Promise((ok) => child.on('exit', (code, signal) => {
-  childExited = true;
-  ok({ code, signal });
-}));
-process.on('exit', () => { if (!childExited) child.kill('SIGKILL'); });
+const childExit = new Promise((ok) =>
+  child.on('exit', (code, signal) => {
+    childExited = true;
+    ok({ code, signal });
+  }),
+);
+process.on('exit', () => {
+  if (!childExited) child.kill('SIGKILL');
+});
 
 async function stopServer() {
   if (childExited) return;
@@ -61,7 +65,7 @@ function readReadyLine() {
         clearTimeout(timer);
         try {
           ok(JSON.parse(buf.slice(0, nl)));
-        } catch (err) {
+        } catch {
           ko(new Error(`ready line is not JSON: ${buf.slice(0, nl)}`));
         }
       }
@@ -97,7 +101,11 @@ async function post(url, form, headers = {}) {
   });
   const text = await res.text();
   let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
   return { status: res.status, headers: res.headers, text, json };
 }
 
@@ -131,17 +139,26 @@ const C = clients;
 const jwks = createRemoteJWKSet(new URL(ready.jwks_uri), { timeoutDuration: FETCH_TIMEOUT_MS });
 
 async function getToken(resource, scope = 'read write') {
-  const r = await post(ready.token_endpoint, { grant_type: 'client_credentials', scope, resource }, {
-    authorization: basic(C.svc.client_id, C.svc.client_secret),
-  });
+  const r = await post(
+    ready.token_endpoint,
+    { grant_type: 'client_credentials', scope, resource },
+    {
+      authorization: basic(C.svc.client_id, C.svc.client_secret),
+    },
+  );
   eq(r.status, 200, `token for ${resource}: status (${r.text})`);
   eq(r.json.token_type, 'Bearer', 'token_type');
   return r.json;
 }
 function introspectBasic(token, client = C.rs_basic, headers = {}) {
-  return post(ready.introspection_endpoint, { token }, {
-    authorization: basic(client.client_id, client.client_secret), ...headers,
-  });
+  return post(
+    ready.introspection_endpoint,
+    { token },
+    {
+      authorization: basic(client.client_id, client.client_secret),
+      ...headers,
+    },
+  );
 }
 function expectActive(r, { aud, scope = 'read write', clientId = C.svc.client_id }, who) {
   eq(r.status, 200, `${who}: status (${r.text})`);
@@ -163,7 +180,7 @@ async function assertion(clientId, key, alg, kid, extra = {}) {
     .setExpirationTime(now + 60)
     .sign(key);
 }
-function introspectWithAssertion(token, clientId, clientAssertion) {
+function introspectWithAssertion(token, clientAssertion) {
   return post(ready.introspection_endpoint, {
     token,
     client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
@@ -186,55 +203,76 @@ try {
 let opaque;
 const jwtTokens = {};
 
-await check(1, 'client_credentials tokens for every resource (discovery, JWKS, opaque, RS256/ES256/EdDSA at+jwt)', async () => {
-  const disc = await fetch(ready.openid_configuration, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  eq(disc.status, 200, 'discovery status');
-  const meta = await disc.json();
-  eq(meta.issuer, issuer, 'discovery issuer');
-  eq(meta.jwks_uri, ready.jwks_uri, 'discovery jwks_uri');
-  eq(meta.introspection_endpoint, ready.introspection_endpoint, 'discovery introspection_endpoint');
-  eq(meta.revocation_endpoint, ready.revocation_endpoint, 'discovery revocation_endpoint');
-  eq(meta.token_endpoint, ready.token_endpoint, 'discovery token_endpoint');
+await check(
+  1,
+  'client_credentials tokens for every resource (discovery, JWKS, opaque, RS256/ES256/EdDSA at+jwt)',
+  async () => {
+    const disc = await fetch(ready.openid_configuration, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    eq(disc.status, 200, 'discovery status');
+    const meta = await disc.json();
+    eq(meta.issuer, issuer, 'discovery issuer');
+    eq(meta.jwks_uri, ready.jwks_uri, 'discovery jwks_uri');
+    eq(meta.introspection_endpoint, ready.introspection_endpoint, 'discovery introspection_endpoint');
+    eq(meta.revocation_endpoint, ready.revocation_endpoint, 'discovery revocation_endpoint');
+    eq(meta.token_endpoint, ready.token_endpoint, 'discovery token_endpoint');
 
-  const jwksRes = await fetch(ready.jwks_uri, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  const { keys } = await jwksRes.json();
-  const byKid = Object.fromEntries(keys.map((k) => [k.kid, k]));
-  for (const [kid, kty, alg] of [['as-rsa-1', 'RSA', 'RS256'], ['as-ec-1', 'EC', 'ES256'], ['as-ed-1', 'OKP', 'EdDSA']]) {
-    assert(byKid[kid], `JWKS lacks ${kid}`);
-    eq(byKid[kid].kty, kty, `${kid} kty`);
-    eq(byKid[kid].alg, alg, `${kid} alg`);
-    eq(byKid[kid].use, 'sig', `${kid} use`);
-    assert(byKid[kid].d === undefined, `${kid} leaks private part`);
-  }
+    const jwksRes = await fetch(ready.jwks_uri, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    const { keys } = await jwksRes.json();
+    const byKid = Object.fromEntries(keys.map((k) => [k.kid, k]));
+    for (const [kid, kty, alg] of [
+      ['as-rsa-1', 'RSA', 'RS256'],
+      ['as-ec-1', 'EC', 'ES256'],
+      ['as-ed-1', 'OKP', 'EdDSA'],
+    ]) {
+      assert(byKid[kid], `JWKS lacks ${kid}`);
+      eq(byKid[kid].kty, kty, `${kid} kty`);
+      eq(byKid[kid].alg, alg, `${kid} alg`);
+      eq(byKid[kid].use, 'sig', `${kid} use`);
+      assert(byKid[kid].d === undefined, `${kid} leaks private part`);
+    }
 
-  opaque = await getToken(resources.opaque);
-  assert(!opaque.access_token.includes('.'), 'opaque token looks like a JWT');
-  eq(opaque.expires_in, 600, 'opaque expires_in');
+    opaque = await getToken(resources.opaque);
+    assert(!opaque.access_token.includes('.'), 'opaque token looks like a JWT');
+    eq(opaque.expires_in, 600, 'opaque expires_in');
 
-  for (const [name, alg, kid] of [['jwt', 'RS256', 'as-rsa-1'], ['jwt_es256', 'ES256', 'as-ec-1'], ['jwt_eddsa', 'EdDSA', 'as-ed-1']]) {
-    const t = await getToken(resources[name]);
-    const header = decodeProtectedHeader(t.access_token);
-    eq(header.typ, 'at+jwt', `${name} typ`);
-    eq(header.alg, alg, `${name} alg`);
-    eq(header.kid, kid, `${name} kid`);
-    const { payload } = await jwtVerify(t.access_token, jwks, {
-      issuer, audience: resources[name], typ: 'at+jwt', algorithms: [alg],
-    });
-    eq(payload.aud, resources[name], `${name} aud`);
-    eq(payload.client_id, C.svc.client_id, `${name} client_id`);
-    eq(payload.sub, C.svc.client_id, `${name} sub`);
-    eq(payload.scope, 'read write', `${name} scope`);
-    eq(payload.exp - payload.iat, 600, `${name} lifetime`);
-    jwtTokens[name] = t.access_token;
-  }
+    for (const [name, alg, kid] of [
+      ['jwt', 'RS256', 'as-rsa-1'],
+      ['jwt_es256', 'ES256', 'as-ec-1'],
+      ['jwt_eddsa', 'EdDSA', 'as-ed-1'],
+    ]) {
+      const t = await getToken(resources[name]);
+      const header = decodeProtectedHeader(t.access_token);
+      eq(header.typ, 'at+jwt', `${name} typ`);
+      eq(header.alg, alg, `${name} alg`);
+      eq(header.kid, kid, `${name} kid`);
+      const { payload } = await jwtVerify(t.access_token, jwks, {
+        issuer,
+        audience: resources[name],
+        typ: 'at+jwt',
+        algorithms: [alg],
+      });
+      eq(payload.aud, resources[name], `${name} aud`);
+      eq(payload.client_id, C.svc.client_id, `${name} client_id`);
+      eq(payload.sub, C.svc.client_id, `${name} sub`);
+      eq(payload.scope, 'read write', `${name} scope`);
+      eq(payload.exp - payload.iat, 600, `${name} lifetime`);
+      jwtTokens[name] = t.access_token;
+    }
 
-  const unknown = await post(ready.token_endpoint, {
-    grant_type: 'client_credentials', scope: 'read', resource: 'https://api.example.test/unknown',
-  }, { authorization: basic(C.svc.client_id, C.svc.client_secret) });
-  eq(unknown.status, 400, 'unknown resource status');
-  eq(unknown.json.error, 'invalid_target', 'unknown resource error');
-  return 'opaque + 3 verified JWTs; unknown resource -> 400 invalid_target';
-});
+    const unknown = await post(
+      ready.token_endpoint,
+      {
+        grant_type: 'client_credentials',
+        scope: 'read',
+        resource: 'https://api.example.test/unknown',
+      },
+      { authorization: basic(C.svc.client_id, C.svc.client_secret) },
+    );
+    eq(unknown.status, 400, 'unknown resource status');
+    eq(unknown.json.error, 'invalid_target', 'unknown resource error');
+    return 'opaque + 3 verified JWTs; unknown resource -> 400 invalid_target';
+  },
+);
 
 await check(2, 'introspection of an opaque token with rs-basic (client_secret_basic)', async () => {
   assert(opaque, 'no opaque token from check 1');
@@ -248,7 +286,9 @@ await check(2, 'introspection of an opaque token with rs-basic (client_secret_ba
 
 await check(3, 'introspection with rs-post (client_secret_post)', async () => {
   const r = await post(ready.introspection_endpoint, {
-    token: opaque.access_token, client_id: C.rs_post.client_id, client_secret: C.rs_post.client_secret,
+    token: opaque.access_token,
+    client_id: C.rs_post.client_id,
+    client_secret: C.rs_post.client_secret,
   });
   expectActive(r, { aud: resources.opaque }, 'rs-post');
   // Informational: oidc-provider treats client_secret_basic and client_secret_post as
@@ -257,55 +297,78 @@ await check(3, 'introspection with rs-post (client_secret_post)', async () => {
   return `active; same client via Basic -> ${viaBasic.status}`;
 });
 
-await check(4, 'introspection with JWT client auth: rs-pkjwt RS256 (ZITADEL key file) + ES256, rs-pkjwt-ed EdDSA, rs-secretjwt HS256', async () => {
-  const keyFile = JSON.parse(readFileSync(C.rs_pkjwt.key_file, 'utf8'));
-  eq(keyFile.type, 'application', 'key file type');
-  eq(keyFile.clientId, C.rs_pkjwt.client_id, 'key file clientId');
-  assert(keyFile.key.startsWith('-----BEGIN RSA PRIVATE KEY-----\n'), 'key file key is not PKCS#1');
-  const rsaKey = createPrivateKey(keyFile.key);
-  const rsaPkcs8 = createPrivateKey(readFileSync(C.rs_pkjwt.rsa_pkcs8_pem, 'utf8'));
-  const rsaJwk = JSON.parse(readFileSync(C.rs_pkjwt.rsa_jwk_file, 'utf8'));
-  eq(rsaJwk.kid, keyFile.keyId, 'JWK kid');
-  eq(rsaJwk.n, rsaKey.export({ format: 'jwk' }).n, 'JWK modulus == key file modulus');
-  eq(rsaPkcs8.export({ format: 'jwk' }).n, rsaJwk.n, 'PKCS#8 modulus == key file modulus');
-  const ecKey = createPrivateKey(readFileSync(C.rs_pkjwt.ec_key_pem, 'utf8'));
-  const edKey = createPrivateKey(readFileSync(C.rs_pkjwt_ed.key_pem, 'utf8'));
+await check(
+  4,
+  'introspection with JWT client auth: rs-pkjwt RS256 (ZITADEL key file) + ES256, rs-pkjwt-ed EdDSA, rs-secretjwt HS256',
+  async () => {
+    const keyFile = JSON.parse(readFileSync(C.rs_pkjwt.key_file, 'utf8'));
+    eq(keyFile.type, 'application', 'key file type');
+    eq(keyFile.clientId, C.rs_pkjwt.client_id, 'key file clientId');
+    assert(keyFile.key.startsWith('-----BEGIN RSA PRIVATE KEY-----\n'), 'key file key is not PKCS#1');
+    const rsaKey = createPrivateKey(keyFile.key);
+    const rsaPkcs8 = createPrivateKey(readFileSync(C.rs_pkjwt.rsa_pkcs8_pem, 'utf8'));
+    const rsaJwk = JSON.parse(readFileSync(C.rs_pkjwt.rsa_jwk_file, 'utf8'));
+    eq(rsaJwk.kid, keyFile.keyId, 'JWK kid');
+    eq(rsaJwk.n, rsaKey.export({ format: 'jwk' }).n, 'JWK modulus == key file modulus');
+    eq(rsaPkcs8.export({ format: 'jwk' }).n, rsaJwk.n, 'PKCS#8 modulus == key file modulus');
+    const ecKey = createPrivateKey(readFileSync(C.rs_pkjwt.ec_key_pem, 'utf8'));
+    const edKey = createPrivateKey(readFileSync(C.rs_pkjwt_ed.key_pem, 'utf8'));
 
-  const id = C.rs_pkjwt.client_id;
-  const cases = [
-    ['RS256 key file', id, rsaKey, 'RS256', keyFile.keyId],
-    ['RS256 PKCS#8', id, rsaPkcs8, 'RS256', keyFile.keyId],
-    ['RS256 JWK', id, await importJWK(rsaJwk, 'RS256'), 'RS256', rsaJwk.kid],
-    ['ES256', id, ecKey, 'ES256', C.rs_pkjwt.ec_kid],
-    ['EdDSA', C.rs_pkjwt_ed.client_id, edKey, 'EdDSA', C.rs_pkjwt_ed.kid],
-    ['HS256', C.rs_secretjwt.client_id, createSecretKey(Buffer.from(C.rs_secretjwt.client_secret)), 'HS256', undefined],
-  ];
-  for (const [label, clientId, key, alg, kid] of cases) {
-    const r = await introspectWithAssertion(opaque.access_token, clientId, await assertion(clientId, key, alg, kid));
-    expectActive(r, { aud: resources.opaque }, `${label} assertion`);
-  }
+    const id = C.rs_pkjwt.client_id;
+    const cases = [
+      ['RS256 key file', id, rsaKey, 'RS256', keyFile.keyId],
+      ['RS256 PKCS#8', id, rsaPkcs8, 'RS256', keyFile.keyId],
+      ['RS256 JWK', id, await importJWK(rsaJwk, 'RS256'), 'RS256', rsaJwk.kid],
+      ['ES256', id, ecKey, 'ES256', C.rs_pkjwt.ec_kid],
+      ['EdDSA', C.rs_pkjwt_ed.client_id, edKey, 'EdDSA', C.rs_pkjwt_ed.kid],
+      [
+        'HS256',
+        C.rs_secretjwt.client_id,
+        createSecretKey(Buffer.from(C.rs_secretjwt.client_secret)),
+        'HS256',
+        undefined,
+      ],
+    ];
+    for (const [label, clientId, key, alg, kid] of cases) {
+      const r = await introspectWithAssertion(opaque.access_token, await assertion(clientId, key, alg, kid));
+      expectActive(r, { aud: resources.opaque }, `${label} assertion`);
+    }
 
-  // Rules the library must follow: a fresh jti per request (replay -> 401), jti required.
-  const once = await assertion(id, rsaKey, 'RS256', keyFile.keyId);
-  eq((await introspectWithAssertion(opaque.access_token, id, once)).status, 200, 'first use');
-  const replay = await introspectWithAssertion(opaque.access_token, id, once);
-  eq(replay.status, 401, 'replayed assertion status');
-  eq(replay.json.error, 'invalid_client', 'replayed assertion error');
-  const now = Math.floor(Date.now() / 1000);
-  const noJti = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: keyFile.keyId })
-    .setIssuer(id).setSubject(id).setAudience(issuer).setIssuedAt(now).setExpirationTime(now + 60)
-    .sign(rsaKey);
-  eq((await introspectWithAssertion(opaque.access_token, id, noJti)).status, 401, 'assertion without jti');
-  const wrongKid = await assertion(id, rsaKey, 'RS256', 'no-such-kid');
-  eq((await introspectWithAssertion(opaque.access_token, id, wrongKid)).status, 401, 'assertion with unknown kid');
-  return `${cases.length} assertions accepted; replay, missing jti, unknown kid -> 401`;
-});
+    // Rules the library must follow: a fresh jti per request (replay -> 401), jti required.
+    const once = await assertion(id, rsaKey, 'RS256', keyFile.keyId);
+    eq((await introspectWithAssertion(opaque.access_token, once)).status, 200, 'first use');
+    const replay = await introspectWithAssertion(opaque.access_token, once);
+    eq(replay.status, 401, 'replayed assertion status');
+    eq(replay.json.error, 'invalid_client', 'replayed assertion error');
+    const now = Math.floor(Date.now() / 1000);
+    const noJti = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: keyFile.keyId })
+      .setIssuer(id)
+      .setSubject(id)
+      .setAudience(issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(rsaKey);
+    eq((await introspectWithAssertion(opaque.access_token, noJti)).status, 401, 'assertion without jti');
+    const wrongKid = await assertion(id, rsaKey, 'RS256', 'no-such-kid');
+    eq((await introspectWithAssertion(opaque.access_token, wrongKid)).status, 401, 'assertion with unknown kid');
+    return `${cases.length} assertions accepted; replay, missing jti, unknown kid -> 401`;
+  },
+);
 
 await check(5, 'special-character client: form-urlencoded Basic -> 200, raw Basic -> 400', async () => {
   const { client_id: id, client_secret: secret } = C.rs_special;
-  const good = await post(ready.introspection_endpoint, { token: opaque.access_token }, { authorization: basic(id, secret) });
+  const good = await post(
+    ready.introspection_endpoint,
+    { token: opaque.access_token },
+    { authorization: basic(id, secret) },
+  );
   expectActive(good, { aud: resources.opaque }, 'encoded');
-  const raw = await post(ready.introspection_endpoint, { token: opaque.access_token }, { authorization: rawBasic(id, secret) });
+  const raw = await post(
+    ready.introspection_endpoint,
+    { token: opaque.access_token },
+    { authorization: rawBasic(id, secret) },
+  );
   eq(raw.status, 400, `raw status (${raw.text})`);
   eq(raw.json.error, 'invalid_request', 'raw error');
   return `raw -> 400 "${raw.json.error_description}"`;
@@ -327,9 +390,13 @@ await check(6, 'wrong secret -> 401 invalid_client', async () => {
 await check(7, 'revocation then introspection -> active:false', async () => {
   const t = await getToken(resources.opaque, 'read');
   expectActive(await introspectBasic(t.access_token), { aud: resources.opaque, scope: 'read' }, 'before');
-  const rev = await post(ready.revocation_endpoint, { token: t.access_token, token_type_hint: 'access_token' }, {
-    authorization: basic(C.svc.client_id, C.svc.client_secret),
-  });
+  const rev = await post(
+    ready.revocation_endpoint,
+    { token: t.access_token, token_type_hint: 'access_token' },
+    {
+      authorization: basic(C.svc.client_id, C.svc.client_secret),
+    },
+  );
   eq(rev.status, 200, `revocation status (${rev.text})`);
   const after = await introspectBasic(t.access_token);
   eq(after.status, 200, 'after status');
@@ -343,7 +410,10 @@ await check(8, `short-lived tokens expire after short_ttl (${SHORT_TTL} s)`, asy
   eq(shortOpaque.expires_in, SHORT_TTL, 'short-opaque expires_in');
   eq(shortJwt.expires_in, SHORT_TTL, 'short-jwt expires_in');
   const { payload } = await jwtVerify(shortJwt.access_token, jwks, {
-    issuer, audience: resources.short_jwt, typ: 'at+jwt', currentDate: new Date(shortIssuedAt),
+    issuer,
+    audience: resources.short_jwt,
+    typ: 'at+jwt',
+    currentDate: new Date(shortIssuedAt),
   });
   eq(payload.exp - payload.iat, SHORT_TTL, 'short-jwt lifetime');
   const wait = shortIssuedAt + (SHORT_TTL + 1) * 1000 - Date.now();
@@ -366,7 +436,10 @@ await check(9, 'RFC 9701 JWT introspection response (Accept: application/token-i
   const ct = r.headers.get('content-type');
   assert(ct.split(';')[0].trim() === 'application/token-introspection+jwt', `content-type ${ct}`);
   const { payload, protectedHeader } = await jwtVerify(r.text, jwks, {
-    issuer, audience: C.rs_basic.client_id, typ: 'token-introspection+jwt', algorithms: ['RS256'],
+    issuer,
+    audience: C.rs_basic.client_id,
+    typ: 'token-introspection+jwt',
+    algorithms: ['RS256'],
   });
   eq(protectedHeader.kid, 'as-rsa-1', 'kid');
   eq(payload.token_introspection.active, true, 'token_introspection.active');

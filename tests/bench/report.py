@@ -98,20 +98,24 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
     if scaling:
         lines += [
             "",
-            f"Scaling ({scaling['alg']} `validate_now`, key cached): "
-            f"{scaling['ops_1_thread']:,.0f} ops/s on 1 thread, {scaling['ops_2_threads']:,.0f} on 2 "
-            f"= **{scaling['scaling']:.2f}×**.",
+            (
+                f"Scaling ({scaling['alg']} `validate_now`, key cached): "
+                f"{scaling['ops_1_thread']:,.0f} ops/s on 1 thread, {scaling['ops_2_threads']:,.0f} on 2 "
+                f"= **{scaling['scaling']:.2f}×**."
+            ),
         ]
     memory = extra.get("memory")
     if memory:
         lines += [
             "",
-            f"Memory: {memory['entries']:,} cached introspection verdicts (distinct active tokens, "
-            f"9 claims each): RSS {memory['rss_before_kib'] / 1024:.1f} → {memory['rss_after_kib'] / 1024:.1f} "
-            f"MiB, peak {memory['peak_rss_kib'] / 1024:.1f} MiB, **{memory['bytes_per_entry']:,} bytes per "
-            "entry** (claims map, typed fields, cache key and moka's bookkeeping, malloc overhead included).",
+            (
+                f"Memory: {memory['entries']:,} cached introspection verdicts (distinct active tokens, "
+                f"9 claims each): RSS {memory['rss_before_kib'] / 1024:.1f} → {memory['rss_after_kib'] / 1024:.1f} "
+                f"MiB, peak {memory['peak_rss_kib'] / 1024:.1f} MiB, **{memory['bytes_per_entry']:,} bytes per "
+                "entry** (claims map, typed fields, cache key and moka's bookkeeping, malloc overhead included)."
+            ),
         ]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def jwt_table(title: str, jwt: dict[str, Any], goals: dict[str, float], scaling: bool) -> list[str]:
@@ -131,7 +135,7 @@ def jwt_table(title: str, jwt: dict[str, Any], goals: dict[str, float], scaling:
         if scaling:
             row += " " + " / ".join(f"{libs[p]['scaling']:.2f}" for p in ["bearerguard", *peers] if p in libs) + " |"
         lines.append(row)
-    return lines + [""]
+    return [*lines, ""]
 
 
 def introspection_table(title: str, data: dict[str, Any], pairs: dict[str, tuple[str, str]]) -> list[str]:
@@ -171,9 +175,11 @@ def main() -> None:
     lines = [
         "# Benchmarks",
         "",
-        "Written by `make bench` (tests/bench/report.py); every figure is from one run on the machine "
-        "below, medians over several runs each. Ratios are how many times faster bearerguard is "
-        "than the peer (peer time / our time); ✅/❌ mark the goals of the performance issue.",
+        (
+            "Written by `make bench` (tests/bench/report.py); every figure is from one run on the machine "
+            "below, medians over several runs each. Ratios are how many times faster bearerguard is "
+            "than the peer (peer time / our time); ✅/❌ mark the goals of the performance issue."
+        ),
         "",
         *machine(),
     ]

@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const children = [];
-process.on('exit', () => children.forEach((c) => c.kill()));
+process.on('exit', () => {
+  for (const c of children) c.kill();
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 
 function start(cmd, args, env = {}) {
@@ -31,7 +33,12 @@ function start(cmd, args, env = {}) {
 }
 
 const apps = [
-  { name: 'Rust (axum)', cmd: 'cargo', args: ['run', '-q', '-p', 'bearerguard', '--example', 'protected_api'], ready: () => true },
+  {
+    name: 'Rust (axum)',
+    cmd: 'cargo',
+    args: ['run', '-q', '-p', 'bearerguard', '--example', 'protected_api'],
+    ready: () => true,
+  },
   {
     name: 'Python (FastAPI)',
     cmd: join(root, '.venv/bin/python'),
@@ -49,7 +56,9 @@ const apps = [
 const as = await start(process.execPath, [join(root, 'tests/authorization-server/server.mjs')]);
 const svc = as.clients.svc;
 async function token(resource, scope) {
-  const basic = Buffer.from(`${encodeURIComponent(svc.client_id)}:${encodeURIComponent(svc.client_secret)}`).toString('base64');
+  const basic = Buffer.from(`${encodeURIComponent(svc.client_id)}:${encodeURIComponent(svc.client_secret)}`).toString(
+    'base64',
+  );
   const res = await fetch(as.token_endpoint, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
