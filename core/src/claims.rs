@@ -113,6 +113,10 @@ pub(crate) struct Demands {
     pub registered_claims_required: bool,
     /// RFC 9068 §2.2: `sub`, `client_id`, `iat`, `jti` required.
     pub rfc9068_strict: bool,
+    /// A time claim of the wrong type or out of range means the *sender* is broken:
+    /// `unavailable` rather than `invalid_token`, never cached (an introspection answer's
+    /// times are the authorization server's own word; a JWT's are the token's).
+    pub malformed_is_unavailable: bool,
 }
 
 impl ClaimRules {
@@ -130,9 +134,16 @@ impl ClaimRules {
         let required = demands.registered_claims_required;
         let leeway = self.leeway as f64;
 
-        let exp = timestamp(&claims, "exp")?;
-        let nbf = timestamp(&claims, "nbf")?;
-        let iat = timestamp(&claims, "iat")?;
+        let malformed = |e: Error| {
+            if demands.malformed_is_unavailable {
+                Error::unavailable(format!("introspection: the answer is malformed ({})", e.detail()))
+            } else {
+                e
+            }
+        };
+        let exp = timestamp(&claims, "exp").map_err(malformed)?;
+        let nbf = timestamp(&claims, "nbf").map_err(malformed)?;
+        let iat = timestamp(&claims, "iat").map_err(malformed)?;
         match exp {
             None if required => return Err(Error::invalid_token("the exp claim is missing")),
             Some(exp) if now >= exp + leeway => return Err(Error::expired()),
@@ -233,9 +244,9 @@ impl ClaimRules {
     }
 }
 
-/// Refuses `info` unless it carries every scope in `required`.
-pub(crate) fn check_scopes(info: &TokenInfo, required: &[String]) -> Result<()> {
-    if info.has_scopes(required) { Ok(()) } else { Err(Error::insufficient_scope(required)) }
+/// Whether `scope` is one RFC 6749 §3.3 `scope-token`: `1*( %x21 / %x23-5B / %x5D-7E )`.
+pub(crate) fn is_scope_token(scope: &str) -> bool {
+    !scope.is_empty() && scope.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 fn timestamp(claims: &Map<String, Value>, name: &'static str) -> Result<Option<f64>> {
@@ -270,7 +281,6 @@ fn string_list(value: &Value) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
     use serde_json::json;
 
     fn rules() -> ClaimRules {
@@ -283,7 +293,8 @@ mod tests {
         }
     }
 
-    const JWT: Demands = Demands { registered_claims_required: true, rfc9068_strict: false };
+    const JWT: Demands =
+        Demands { registered_claims_required: true, rfc9068_strict: false, malformed_is_unavailable: false };
     const NOW: Duration = Duration::from_secs(1_800_000_000);
 
     fn check(v: Value) -> Result<TokenInfo> {
@@ -370,6 +381,16 @@ mod tests {
     }
 
     #[test]
+    fn scope_tokens_are_rfc6749_characters() {
+        for ok in ["read", "urn:x:y", "a!#[]~", "x/y"] {
+            assert!(is_scope_token(ok), "{ok}");
+        }
+        for bad in ["", "a b", "a\"b", "a\\b", "é", "a\u{7f}", "a\tb"] {
+            assert!(!is_scope_token(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn scopes_come_from_scope_or_scp_only_when_well_typed() {
         let base = json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100});
         let scopes = |extra: Value| {
@@ -385,7 +406,7 @@ mod tests {
         assert!(scopes(json!({"scp":["a",1]})).is_empty());
         assert_eq!(scopes(json!({"scope":"x","scp":["y"]})), ["x"]);
         let info = check(base).unwrap();
-        let err = check_scopes(&info, &["read".into()]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InsufficientScope);
+        assert!(!info.has_scopes(&["read"]));
+        assert!(info.has_scopes::<&str>(&[]));
     }
 }

@@ -10,14 +10,15 @@
 use std::fmt;
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{self as sig, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::EncodingKey;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::algorithms::{self, Alg, KeyFamily};
 use crate::config::{ClientAuthMethod, Config, Secret};
 use crate::error::{Error, Result};
 
@@ -28,78 +29,51 @@ pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-t
 /// ours (ZITADEL tolerates 1 s) does not see it as issued in the future.
 const IAT_BACKDATE: u64 = 5;
 
-/// A private key ready to sign client assertions.
-#[expect(clippy::large_enum_variant, reason = "built once per validator, never moved in a hot path")]
-pub(crate) enum SigningKey {
-    Rsa(RsaKeyPair),
-    Ec(EcdsaKeyPair, Curve),
-    Ed(Ed25519KeyPair),
-    Hmac(aws_lc_rs::hmac::Key, &'static str),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Curve {
-    P256,
-    P384,
+/// A key ready to sign client assertions: checked and classified by aws-lc-rs at build time,
+/// then handed to `jsonwebtoken`, which mints the assertions (off the hot path: once per
+/// introspection request).
+pub(crate) struct SigningKey {
+    family: KeyFamily,
+    key: EncodingKey,
 }
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            SigningKey::Rsa(_) => "SigningKey::Rsa([redacted])",
-            SigningKey::Ec(..) => "SigningKey::Ec([redacted])",
-            SigningKey::Ed(_) => "SigningKey::Ed([redacted])",
-            SigningKey::Hmac(..) => "SigningKey::Hmac([redacted])",
-        })
+        write!(f, "SigningKey({:?}, [redacted])", self.family)
     }
 }
 
 impl SigningKey {
-    fn default_alg(&self) -> &'static str {
-        match self {
-            SigningKey::Rsa(_) => "RS256",
-            SigningKey::Ec(_, Curve::P256) => "ES256",
-            SigningKey::Ec(_, Curve::P384) => "ES384",
-            SigningKey::Ed(_) => "EdDSA",
-            SigningKey::Hmac(_, alg) => alg,
-        }
+    fn new(family: KeyFamily, key: EncodingKey) -> Self {
+        SigningKey { family, key }
     }
 
-    fn check_alg(&self, alg: &str) -> Result<()> {
-        let fits = match self {
-            SigningKey::Rsa(_) => {
-                matches!(alg, "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512")
-            }
-            SigningKey::Ec(_, Curve::P256) => alg == "ES256",
-            SigningKey::Ec(_, Curve::P384) => alg == "ES384",
-            SigningKey::Ed(_) => alg == "EdDSA",
-            SigningKey::Hmac(..) => matches!(alg, "HS256" | "HS384" | "HS512"),
+    /// The algorithm used when `assertion_alg` is not set.
+    fn default_alg(&self) -> Alg {
+        let name = match self.family {
+            KeyFamily::Rsa => "RS256",
+            KeyFamily::P256 => "ES256",
+            KeyFamily::P384 => "ES384",
+            KeyFamily::Ed25519 => "EdDSA",
+            KeyFamily::Hmac => "HS256",
         };
-        if fits { Ok(()) } else { Err(Error::config("`assertion_alg` does not fit the configured key")) }
+        algorithms::by_name(name).unwrap_or(&algorithms::ALGORITHMS[0])
     }
 
-    fn sign(&self, alg: &str, message: &[u8]) -> Result<Vec<u8>> {
-        let failed = |_| Error::config("signing the client assertion failed");
-        match self {
-            SigningKey::Rsa(key) => {
-                let padding: &'static dyn sig::RsaEncoding = match alg {
-                    "RS384" => &sig::RSA_PKCS1_SHA384,
-                    "RS512" => &sig::RSA_PKCS1_SHA512,
-                    "PS256" => &sig::RSA_PSS_SHA256,
-                    "PS384" => &sig::RSA_PSS_SHA384,
-                    "PS512" => &sig::RSA_PSS_SHA512,
-                    _ => &sig::RSA_PKCS1_SHA256,
-                };
-                let mut out = vec![0; key.public_modulus_len()];
-                key.sign(padding, &SystemRandom::new(), message, &mut out).map_err(failed)?;
-                Ok(out)
-            }
-            SigningKey::Ec(key, _) => {
-                Ok(key.sign(&SystemRandom::new(), message).map_err(failed)?.as_ref().to_vec())
-            }
-            SigningKey::Ed(key) => Ok(key.sign(message).as_ref().to_vec()),
-            SigningKey::Hmac(key, _) => Ok(aws_lc_rs::hmac::sign(key, message).as_ref().to_vec()),
+    fn check_alg(&self, alg: Alg) -> Result<()> {
+        if alg.family == self.family {
+            Ok(())
+        } else {
+            Err(Error::config("`assertion_alg` does not fit the configured key"))
         }
+    }
+
+    fn sign(&self, alg: Alg, kid: Option<&str>, claims: &Value) -> Result<String> {
+        let mut header = jsonwebtoken::Header::new(alg.alg);
+        header.typ = Some("JWT".to_owned());
+        header.kid = kid.map(str::to_owned);
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map_err(|_| Error::config("signing the client assertion failed"))
     }
 }
 
@@ -114,26 +88,38 @@ pub(crate) fn parse_private_key(text: &str) -> Result<(SigningKey, Option<String
         .map_err(|_| Error::config("`private_key` is neither PEM nor a JWK"))?;
     let der = block.contents();
     let bad = || Error::config("`private_key` could not be parsed as a supported private key");
+    let ec = |family, key: EcdsaKeyPair| -> Result<SigningKey> {
+        let pkcs8 = key.to_pkcs8v1().map_err(|_| bad())?;
+        Ok(SigningKey::new(family, EncodingKey::from_ec_der(pkcs8.as_ref())))
+    };
     let key = match block.tag() {
-        "RSA PRIVATE KEY" => SigningKey::Rsa(RsaKeyPair::from_der(der).map_err(|_| bad())?),
+        "RSA PRIVATE KEY" => {
+            RsaKeyPair::from_der(der).map_err(|_| bad())?;
+            SigningKey::new(KeyFamily::Rsa, EncodingKey::from_rsa_der(der))
+        }
         "EC PRIVATE KEY" => {
             if let Ok(k) = EcdsaKeyPair::from_private_key_der(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, der) {
-                SigningKey::Ec(k, Curve::P256)
+                ec(KeyFamily::P256, k)?
             } else {
                 let k = EcdsaKeyPair::from_private_key_der(&sig::ECDSA_P384_SHA384_FIXED_SIGNING, der)
                     .map_err(|_| bad())?;
-                SigningKey::Ec(k, Curve::P384)
+                ec(KeyFamily::P384, k)?
             }
         }
         "PRIVATE KEY" => {
-            if let Ok(k) = RsaKeyPair::from_pkcs8(der) {
-                SigningKey::Rsa(k)
-            } else if let Ok(k) = EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, der) {
-                SigningKey::Ec(k, Curve::P256)
-            } else if let Ok(k) = EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P384_SHA384_FIXED_SIGNING, der) {
-                SigningKey::Ec(k, Curve::P384)
+            if RsaKeyPair::from_pkcs8(der).is_ok() {
+                SigningKey::new(
+                    KeyFamily::Rsa,
+                    EncodingKey::from_rsa_pem(trimmed.as_bytes()).map_err(|_| bad())?,
+                )
+            } else if EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, der).is_ok() {
+                SigningKey::new(KeyFamily::P256, EncodingKey::from_ec_der(der))
+            } else if EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P384_SHA384_FIXED_SIGNING, der).is_ok() {
+                SigningKey::new(KeyFamily::P384, EncodingKey::from_ec_der(der))
             } else {
-                SigningKey::Ed(Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| bad())?)
+                let k = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| bad())?;
+                let pkcs8 = k.to_pkcs8v1().map_err(|_| bad())?;
+                SigningKey::new(KeyFamily::Ed25519, EncodingKey::from_ed_der(pkcs8.as_ref()))
             }
         }
         _ => return Err(Error::config("`private_key` PEM block is not a private key")),
@@ -158,22 +144,27 @@ fn parse_private_jwk(text: &str) -> Result<(SigningKey, Option<String>)> {
                 .iter()
                 .map(|n| field(n))
                 .collect::<Result<Vec<_>>>()?;
-            SigningKey::Rsa(RsaKeyPair::from_der(&pkcs1_der(&parts)).map_err(bad)?)
+            let der = pkcs1_der(&parts);
+            RsaKeyPair::from_der(&der).map_err(bad)?;
+            SigningKey::new(KeyFamily::Rsa, EncodingKey::from_rsa_der(&der))
         }
         Some("EC") => {
-            let (alg, curve) = match jwk.get("crv").and_then(Value::as_str) {
-                Some("P-256") => (&sig::ECDSA_P256_SHA256_FIXED_SIGNING, Curve::P256),
-                Some("P-384") => (&sig::ECDSA_P384_SHA384_FIXED_SIGNING, Curve::P384),
+            let (alg, family) = match jwk.get("crv").and_then(Value::as_str) {
+                Some("P-256") => (&sig::ECDSA_P256_SHA256_FIXED_SIGNING, KeyFamily::P256),
+                Some("P-384") => (&sig::ECDSA_P384_SHA384_FIXED_SIGNING, KeyFamily::P384),
                 _ => return Err(Error::config("`private_key` JWK curve is not supported")),
             };
             let mut public = vec![4];
             public.extend(field("x")?);
             public.extend(field("y")?);
             let k = EcdsaKeyPair::from_private_key_and_public_key(alg, &field("d")?, &public).map_err(bad)?;
-            SigningKey::Ec(k, curve)
+            let pkcs8 = k.to_pkcs8v1().map_err(|_| Error::config("`private_key` JWK is not a valid key"))?;
+            SigningKey::new(family, EncodingKey::from_ec_der(pkcs8.as_ref()))
         }
         Some("OKP") if jwk.get("crv").and_then(Value::as_str) == Some("Ed25519") => {
-            SigningKey::Ed(Ed25519KeyPair::from_seed_and_public_key(&field("d")?, &field("x")?).map_err(bad)?)
+            let k = Ed25519KeyPair::from_seed_and_public_key(&field("d")?, &field("x")?).map_err(bad)?;
+            let pkcs8 = k.to_pkcs8v1().map_err(|_| Error::config("`private_key` JWK is not a valid key"))?;
+            SigningKey::new(KeyFamily::Ed25519, EncodingKey::from_ed_der(pkcs8.as_ref()))
         }
         _ => return Err(Error::config("`private_key` JWK key type is not supported")),
     };
@@ -262,38 +253,39 @@ pub(crate) struct AudienceTargets<'a> {
 }
 
 /// A configured client authentication method, ready to apply to requests.
-#[expect(clippy::large_enum_variant, reason = "built once per validator, held in an Arc")]
-pub(crate) enum ClientAuth {
-    Basic(HeaderValue),
+pub(crate) struct ClientAuth {
+    /// The client id we introspect as, under every method that has one (RFC 9701: the `aud`
+    /// a signed answer must name).
+    client_id: Option<String>,
+    /// The method actually used (configured or inferred).
+    method: ClientAuthMethod,
+    credential: Credential,
+}
+
+enum Credential {
+    /// `Authorization: Basic` or `Authorization: Bearer`, ready to send.
+    Header(HeaderValue),
     Post {
-        client_id: String,
         client_secret: Secret,
     },
     Jwt {
-        client_id: String,
         key: SigningKey,
-        alg: &'static str,
+        alg: Alg,
         kid: Option<String>,
         audience: AssertionAudience,
         lifetime: u64,
     },
-    Bearer(HeaderValue),
-    None {
-        client_id: Option<String>,
-    },
+    None,
 }
 
 impl fmt::Debug for ClientAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ClientAuth::Basic(_) => f.write_str("ClientAuth::Basic([redacted])"),
-            ClientAuth::Post { client_id, .. } => write!(f, "ClientAuth::Post({client_id:?}, [redacted])"),
-            ClientAuth::Jwt { client_id, alg, kid, .. } => {
-                write!(f, "ClientAuth::Jwt({client_id:?}, {alg}, kid={kid:?}, [redacted])")
-            }
-            ClientAuth::Bearer(_) => f.write_str("ClientAuth::Bearer([redacted])"),
-            ClientAuth::None { client_id } => write!(f, "ClientAuth::None({client_id:?})"),
+        let mut d = f.debug_struct("ClientAuth");
+        d.field("method", &self.method).field("client_id", &self.client_id);
+        if let Credential::Jwt { alg, kid, .. } = &self.credential {
+            d.field("alg", alg).field("kid", kid);
         }
+        d.finish_non_exhaustive()
     }
 }
 
@@ -307,11 +299,6 @@ fn sensitive(value: String) -> Result<HeaderValue> {
     v.set_sensitive(true);
     Ok(v)
 }
-
-const ALG_NAMES: &[&str] = &[
-    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "HS256", "HS384",
-    "HS512",
-];
 
 impl ClientAuth {
     /// Builds the method the config asks for (or implies), loading keys now.
@@ -359,15 +346,16 @@ impl ClientAuth {
                 .clone()
                 .ok_or_else(|| Error::config("`client_secret` is required for this `client_auth`"))
         };
-        Ok(match method {
+        let credential = match method {
             ClientAuthMethod::ClientSecretBasic => {
                 let id = need_id()?;
                 let secret = need_secret()?;
                 let pair = format!("{}:{}", form_encode(&id), form_encode(secret.expose()));
-                ClientAuth::Basic(sensitive(format!("Basic {}", STANDARD.encode(pair)))?)
+                Credential::Header(sensitive(format!("Basic {}", STANDARD.encode(pair)))?)
             }
             ClientAuthMethod::ClientSecretPost => {
-                ClientAuth::Post { client_id: need_id()?, client_secret: need_secret()? }
+                need_id()?;
+                Credential::Post { client_secret: need_secret()? }
             }
             ClientAuthMethod::PrivateKeyJwt | ClientAuthMethod::ClientSecretJwt => {
                 let (key, jwk_kid) = if method == ClientAuthMethod::PrivateKeyJwt {
@@ -376,34 +364,35 @@ impl ClientAuth {
                     })?
                 } else {
                     let secret = need_secret()?;
-                    let alg = config.assertion_alg.as_deref().unwrap_or("HS256");
-                    let (hmac_alg, name) = match alg {
-                        "HS256" => (aws_lc_rs::hmac::HMAC_SHA256, "HS256"),
-                        "HS384" => (aws_lc_rs::hmac::HMAC_SHA384, "HS384"),
-                        "HS512" => (aws_lc_rs::hmac::HMAC_SHA512, "HS512"),
-                        _ => {
-                            return Err(Error::config(
-                                "`assertion_alg` must be HS256, HS384 or HS512 for `client_secret_jwt`",
-                            ));
-                        }
-                    };
                     (
-                        SigningKey::Hmac(
-                            aws_lc_rs::hmac::Key::new(hmac_alg, secret.expose().as_bytes()),
-                            name,
+                        SigningKey::new(
+                            KeyFamily::Hmac,
+                            EncodingKey::from_secret(secret.expose().as_bytes()),
                         ),
                         None,
                     )
                 };
                 let alg = match &config.assertion_alg {
-                    Some(a) => ALG_NAMES
-                        .iter()
-                        .find(|n| **n == a.as_str())
-                        .copied()
+                    Some(a) => algorithms::by_name(a)
                         .ok_or_else(|| Error::config("`assertion_alg` is not a supported algorithm"))?,
                     None => key.default_alg(),
                 };
-                key.check_alg(alg)?;
+                key.check_alg(alg).map_err(|e| {
+                    if method == ClientAuthMethod::ClientSecretJwt {
+                        Error::config("`assertion_alg` must be HS256, HS384 or HS512 for `client_secret_jwt`")
+                    } else {
+                        e
+                    }
+                })?;
+                if method == ClientAuthMethod::ClientSecretJwt
+                    && need_secret()?.expose().len() < alg.min_secret_bytes
+                {
+                    // RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
+                    return Err(Error::config(format!(
+                        "`client_secret` is too short for `client_secret_jwt` with {}: at least {} bytes",
+                        alg.name, alg.min_secret_bytes
+                    )));
+                }
                 let audience = match config.assertion_audience.as_deref() {
                     None | Some("issuer") => AssertionAudience::Issuer,
                     Some("token_endpoint") => AssertionAudience::TokenEndpoint,
@@ -411,8 +400,8 @@ impl ClientAuth {
                     Some("") => return Err(Error::config("`assertion_audience` must not be empty")),
                     Some(other) => AssertionAudience::Custom(other.to_owned()),
                 };
-                ClientAuth::Jwt {
-                    client_id: need_id()?,
+                need_id()?;
+                Credential::Jwt {
                     key,
                     alg,
                     kid: config.private_key_id.clone().or(jwk_kid),
@@ -424,19 +413,22 @@ impl ClientAuth {
                 let token = config.introspection_bearer_token.as_ref().ok_or_else(|| {
                     Error::config("`introspection_bearer_token` is required for `client_auth` bearer")
                 })?;
-                ClientAuth::Bearer(sensitive(format!("Bearer {}", token.expose()))?)
+                Credential::Header(sensitive(format!("Bearer {}", token.expose()))?)
             }
-            ClientAuthMethod::None => ClientAuth::None { client_id },
-        })
+            ClientAuthMethod::None => Credential::None,
+        };
+        Ok(ClientAuth { client_id, method, credential })
     }
 
-    /// The client id we introspect as, if known (the RFC 9701 response's `aud`).
+    /// The client id we introspect as, if known (the RFC 9701 response's `aud`), under every
+    /// method.
     pub fn client_id(&self) -> Option<&str> {
-        match self {
-            ClientAuth::Post { client_id, .. } | ClientAuth::Jwt { client_id, .. } => Some(client_id),
-            ClientAuth::None { client_id } => client_id.as_deref(),
-            ClientAuth::Basic(_) | ClientAuth::Bearer(_) => None,
-        }
+        self.client_id.as_deref()
+    }
+
+    /// The method actually used: configured, or inferred from the credentials given.
+    pub fn method(&self) -> ClientAuthMethod {
+        self.method
     }
 
     /// Adds our credentials to a request: headers and form fields. Assertions are minted
@@ -448,15 +440,16 @@ impl ClientAuth {
         headers: &mut HeaderMap,
         form: &mut form_urlencoded::Serializer<'_, String>,
     ) -> Result<()> {
-        match self {
-            ClientAuth::Basic(value) | ClientAuth::Bearer(value) => {
+        match &self.credential {
+            Credential::Header(value) => {
                 headers.insert(AUTHORIZATION, value.clone());
             }
-            ClientAuth::Post { client_id, client_secret } => {
-                form.append_pair("client_id", client_id);
+            Credential::Post { client_secret } => {
+                form.append_pair("client_id", self.client_id.as_deref().unwrap_or_default());
                 form.append_pair("client_secret", client_secret.expose());
             }
-            ClientAuth::Jwt { client_id, key, alg, kid, audience, lifetime } => {
+            Credential::Jwt { key, alg, kid, audience, lifetime } => {
+                let client_id = self.client_id.as_deref().unwrap_or_default();
                 let aud = match audience {
                     AssertionAudience::Issuer => targets.issuer,
                     AssertionAudience::TokenEndpoint => targets.token_endpoint.ok_or_else(|| {
@@ -466,30 +459,20 @@ impl ClientAuth {
                     AssertionAudience::Custom(aud) => aud,
                 };
                 let now = now.as_secs();
-                let mut header = json!({"alg": alg, "typ": "JWT"});
-                if let Some(kid) = kid {
-                    header["kid"] = json!(kid);
-                }
                 let claims = json!({
                     "iss": client_id,
                     "sub": client_id,
                     "aud": aud,
                     "iat": now.saturating_sub(IAT_BACKDATE),
-                    "exp": now + lifetime,
+                    "exp": now.saturating_add(*lifetime),
                     "jti": uuid::Uuid::new_v4().to_string(),
                 });
-                let signing_input = format!(
-                    "{}.{}",
-                    URL_SAFE_NO_PAD.encode(header.to_string()),
-                    URL_SAFE_NO_PAD.encode(claims.to_string())
-                );
-                let signature = key.sign(alg, signing_input.as_bytes())?;
-                let assertion = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature));
+                let assertion = key.sign(alg, kid.as_deref(), &claims)?;
                 form.append_pair("client_assertion_type", JWT_BEARER_ASSERTION);
                 form.append_pair("client_assertion", &assertion);
             }
-            ClientAuth::None { client_id } => {
-                if let Some(id) = client_id {
+            Credential::None => {
+                if let Some(id) = &self.client_id {
                     form.append_pair("client_id", id);
                 }
             }
@@ -508,7 +491,8 @@ mod tests {
         c.client_id = Some("rs special@client:%+/".into());
         c.client_secret = Some(Secret::new("s3cr@t:%+/ x!"));
         let auth = ClientAuth::from_config(&c).unwrap();
-        let ClientAuth::Basic(value) = &auth else { panic!("expected Basic") };
+        let Credential::Header(value) = &auth.credential else { panic!("expected Basic") };
+        assert_eq!(auth.client_id(), Some("rs special@client:%+/"), "kept for RFC 9701");
         let b64 = value.to_str().unwrap().strip_prefix("Basic ").unwrap();
         let decoded = String::from_utf8(STANDARD.decode(b64).unwrap()).unwrap();
         assert_eq!(decoded, "rs+special%40client%3A%25%2B%2F:s3cr%40t%3A%25%2B%2F+x%21");
@@ -545,5 +529,17 @@ mod tests {
         assert!(ClientAuth::from_config(&c).is_ok());
         c.assertion_alg = Some("RS256".into());
         assert!(ClientAuth::from_config(&c).is_err());
+        // RFC 7518 §3.2: the secret is at least the hash size.
+        for (alg, ok, short) in [("HS256", 32, 31), ("HS384", 48, 47), ("HS512", 64, 63)] {
+            c.assertion_alg = Some(alg.into());
+            c.client_secret = Some(Secret::new("k".repeat(ok)));
+            assert!(ClientAuth::from_config(&c).is_ok(), "{alg} {ok}");
+            c.client_secret = Some(Secret::new("k".repeat(short)));
+            let e = ClientAuth::from_config(&c).unwrap_err();
+            assert!(e.detail().contains("too short") && !e.detail().contains("kkk"), "{e}");
+        }
+        c.assertion_alg = None;
+        c.client_secret = Some(Secret::new("short"));
+        assert!(ClientAuth::from_config(&c).is_err(), "a 5-byte secret");
     }
 }

@@ -136,6 +136,35 @@ impl Default for CacheConfig {
     }
 }
 
+/// How introspection answers are judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntrospectionConfig {
+    /// Refuse an active answer that has no `exp`. Default `true`: such a token cannot be
+    /// bounded, and servers answer refresh tokens that way (Doorkeeper: `active`, no
+    /// `token_type`, no `exp`). Turn it off only for a server that never sends `exp` for
+    /// access tokens.
+    pub require_exp: bool,
+    /// Oldest RFC 9701 signed answer accepted, by its outer `iat`, in seconds (1 to 3 600).
+    /// Default 300.
+    pub signed_response_max_age_secs: u64,
+    /// Most introspection requests per second for tokens not seen before (a cache miss);
+    /// past it such tokens are refused as `unavailable` until the rate drops. 0 (default)
+    /// means no limit. In `auto`, every distinct opaque token costs one request, so a flood of
+    /// garbage tokens is a flood of requests to the authorization server; this bounds it.
+    pub max_new_tokens_per_sec: u64,
+}
+
+impl Default for IntrospectionConfig {
+    fn default() -> Self {
+        IntrospectionConfig {
+            require_exp: true,
+            signed_response_max_age_secs: 300,
+            max_new_tokens_per_sec: 0,
+        }
+    }
+}
+
 /// HTTP behaviour towards the authorization server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -288,6 +317,8 @@ pub struct Config {
     pub introspection_bearer_token: Option<Secret>,
     /// Ask for plain JSON or an RFC 9701 signed introspection response. Default `json`.
     pub introspection_response: IntrospectionResponseFormat,
+    /// How introspection answers are judged.
+    pub introspection: IntrospectionConfig,
     /// Accepted JWS algorithms, all of one kind (asymmetric only; HMAC is refused for
     /// remote keys). Default: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA.
     pub algorithms: Vec<String>,
@@ -364,6 +395,7 @@ impl Default for Config {
             assertion_lifetime_secs: 60,
             introspection_bearer_token: None,
             introspection_response: IntrospectionResponseFormat::default(),
+            introspection: IntrospectionConfig::default(),
             algorithms: DEFAULT_ALGORITHMS.iter().map(|s| (*s).to_owned()).collect(),
             leeway_secs: 60,
             max_token_lifetime_secs: None,
@@ -402,6 +434,7 @@ impl Config {
         "assertion_lifetime_secs",
         "introspection_bearer_token",
         "introspection_response",
+        "introspection",
         "algorithms",
         "leeway_secs",
         "max_token_lifetime_secs",
@@ -484,41 +517,53 @@ impl Config {
                 ));
             }
         }
-        if self.max_token_bytes < 16 || self.max_token_bytes > 1024 * 1024 {
-            return Err(Error::config("`max_token_bytes` must be between 16 and 1048576"));
+        // Every duration and size has a bound, so no arithmetic on it can overflow.
+        let bounds: [(&str, u64, u64, u64); 16] = [
+            ("max_token_bytes", self.max_token_bytes as u64, 16, 1024 * 1024),
+            ("leeway_secs", self.leeway_secs, 0, 600),
+            ("assertion_lifetime_secs", self.assertion_lifetime_secs, 1, 3_600),
+            // The latest timestamp a claim may hold (9999-12-31) bounds any lifetime.
+            ("max_token_lifetime_secs", self.max_token_lifetime_secs.unwrap_or(1), 1, 253_402_300_799),
+            ("cache.max_ttl_secs", self.cache.max_ttl_secs, 0, 86_400),
+            ("cache.negative_ttl_secs", self.cache.negative_ttl_secs, 0, 300),
+            ("cache.max_entries", self.cache.max_entries, u64::from(self.cache.enabled), 100_000_000),
+            ("http.timeout_ms", self.http.timeout_ms, 1, 300_000),
+            ("http.connect_timeout_ms", self.http.connect_timeout_ms, 1, 300_000),
+            ("http.max_concurrent_requests", self.http.max_concurrent_requests as u64, 1, 65_536),
+            ("http.max_response_bytes", self.http.max_response_bytes as u64, 64, 16 * 1024 * 1024),
+            ("jwks.default_ttl_secs", self.jwks.default_ttl_secs, 0, 7 * 86_400),
+            ("jwks.min_ttl_secs", self.jwks.min_ttl_secs, 0, 7 * 86_400),
+            ("jwks.max_ttl_secs", self.jwks.max_ttl_secs, 0, 7 * 86_400),
+            ("jwks.refresh_cooldown_secs", self.jwks.refresh_cooldown_secs, 10, 86_400),
+            ("jwks.stale_secs", self.jwks.stale_secs, 0, 7 * 86_400),
+        ];
+        for (field, value, min, max) in bounds {
+            if value < min || value > max {
+                return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
+            }
         }
-        if self.leeway_secs > 600 {
-            return Err(Error::config("`leeway_secs` must be at most 600"));
-        }
-        if self.assertion_lifetime_secs == 0 || self.assertion_lifetime_secs > 3_600 {
-            return Err(Error::config("`assertion_lifetime_secs` must be between 1 and 3600"));
-        }
-        if self.cache.negative_ttl_secs > 300 {
-            return Err(Error::config("`cache.negative_ttl_secs` must be at most 300"));
-        }
-        if self.cache.enabled && self.cache.max_entries == 0 {
-            return Err(Error::config("`cache.max_entries` must be at least 1"));
-        }
-        if self.http.timeout_ms == 0 || self.http.connect_timeout_ms == 0 {
-            return Err(Error::config("`http.timeout_ms` and `http.connect_timeout_ms` must be > 0"));
-        }
-        if self.http.max_concurrent_requests == 0 {
-            return Err(Error::config("`http.max_concurrent_requests` must be at least 1"));
-        }
-        if self.http.max_response_bytes < 64 || self.http.max_response_bytes > 16 * 1024 * 1024 {
-            return Err(Error::config("`http.max_response_bytes` must be between 64 and 16777216"));
-        }
-        if self.jwks.refresh_cooldown_secs < 10 {
-            return Err(Error::config("`jwks.refresh_cooldown_secs` must be at least 10"));
+        for (field, value, min, max) in [
+            ("jwks.max_bytes", self.jwks.max_bytes as u64, 64, 16 * 1024 * 1024),
+            (
+                "introspection.signed_response_max_age_secs",
+                self.introspection.signed_response_max_age_secs,
+                1,
+                3_600,
+            ),
+            ("introspection.max_new_tokens_per_sec", self.introspection.max_new_tokens_per_sec, 0, 1_000_000),
+        ] {
+            if value < min || value > max {
+                return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
+            }
         }
         if self.jwks.min_ttl_secs > self.jwks.max_ttl_secs {
             return Err(Error::config("`jwks.min_ttl_secs` must not exceed `jwks.max_ttl_secs`"));
         }
-        if self.jwks.stale_secs > 7 * 86_400 {
-            return Err(Error::config("`jwks.stale_secs` must be at most 604800"));
-        }
-        if self.required_scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
-            return Err(Error::config("`required_scopes` entries must be single, non-empty scopes"));
+        if self.required_scopes.iter().any(|s| !crate::claims::is_scope_token(s)) {
+            return Err(Error::config(
+                "`required_scopes` entries must be single RFC 6749 scope tokens (printable ASCII, no \
+                 space, quote or backslash)",
+            ));
         }
         Ok(())
     }

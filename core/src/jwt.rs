@@ -6,13 +6,15 @@
 //! `jsonwebtoken` and rustls use here) with a key chosen from the JWKS and parsed when the set
 //! was fetched, never per token; claims are only believed after that.
 
+use std::borrow::Cow;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
+use crate::algorithms::{self, Alg};
 use crate::error::{Error, Result};
-use crate::jwks::{MAX_KID_LEN, VerifyKey, supported_alg};
+use crate::jwks::{MAX_KID_LEN, VerifyKey};
 
 /// Which `typ` header values are acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,13 +37,28 @@ pub struct ParsedJws<'a> {
     /// The payload as a strict JSON object (not yet trusted).
     pub payload: Map<String, Value>,
     /// The signing algorithm, from the allow-list.
-    pub alg: Algorithm,
+    pub alg: Alg,
     /// The `kid` header, if any.
     pub kid: Option<String>,
     /// The `typ` header, if any.
     pub typ: Option<String>,
-    signing_input: &'a str,
+    signing_input: Cow<'a, str>,
     signature: Vec<u8>,
+}
+
+impl ParsedJws<'_> {
+    /// The same JWS, owning its signing input (for a decision that must wait for I/O).
+    pub fn into_owned(self) -> ParsedJws<'static> {
+        ParsedJws {
+            header: self.header,
+            payload: self.payload,
+            alg: self.alg,
+            kid: self.kid,
+            typ: self.typ,
+            signing_input: Cow::Owned(self.signing_input.into_owned()),
+            signature: self.signature,
+        }
+    }
 }
 
 impl std::fmt::Debug for ParsedJws<'_> {
@@ -57,23 +74,54 @@ impl std::fmt::Debug for ParsedJws<'_> {
 /// Header members that only make sense for JWE; their presence on a JWS is refused.
 const JWE_ONLY: &[&str] = &["enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c"];
 
-/// Whether `token` has the shape of a compact JWS (three parts, a header that decodes to a
-/// JSON object with `alg`). Used to route tokens in `auto` mode; cheap and keyless.
-pub fn looks_like_jws(token: &str) -> bool {
-    let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    // `{"` base64url-encodes to `eyJ`, the prefix of every real JWS header.
-    if !header.starts_with("eyJ") {
-        return false;
+/// What a token looks like from the outside, before any strict parsing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A dotted token whose first segment decodes to a JSON object's `{`, without the JWE
+    /// number of dots: a compact JWS, well formed or not (a JWS JSON serialization, or a
+    /// 2- or 4-part form, is refused by [`parse_compact`]).
+    Jws,
+    /// Four dots and such a first segment: a compact JWE.
+    Jwe,
+    /// Anything else: an opaque token.
+    Opaque,
+}
+
+/// Routes a token by its shape alone. A JOSE object is judged locally even when its header is
+/// malformed (duplicate members, too deep, trailing bytes, bad UTF-8, no `alg`): sending it to
+/// introspection would let the authorization server's answer decide about a token we can
+/// already refuse, with our credentials attached (docs/security.md, routing by shape).
+pub fn shape(token: &str) -> Shape {
+    let dots = token.bytes().filter(|b| *b == b'.').count();
+    if dots == 0 {
+        return Shape::Opaque;
     }
-    URL_SAFE_NO_PAD
-        .decode(header)
-        .ok()
-        .and_then(|h| crate::json::parse_object(&h).ok())
-        .is_some_and(|h| h.contains_key("alg"))
+    let first = token.split('.').next().unwrap_or_default();
+    if !opens_an_object(first) {
+        return Shape::Opaque;
+    }
+    if dots == 4 { Shape::Jwe } else { Shape::Jws }
+}
+
+/// Whether a base64url segment decodes to bytes whose first non-whitespace byte is `{`. The
+/// segment is decoded leniently up to its first character outside the alphabet: a segment
+/// that is broken later still counts.
+fn opens_an_object(segment: &str) -> bool {
+    let valid = segment.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_').count();
+    let whole = valid - valid % 4;
+    let prefix = &segment[..if valid % 4 >= 2 { valid } else { whole }];
+    decode_lenient(prefix).iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')) == Some(&b'{')
+}
+
+fn decode_lenient(chunk: &str) -> Vec<u8> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
+    LENIENT.decode(chunk).unwrap_or_default()
 }
 
 /// Parses and checks a compact JWS without any key.
@@ -81,7 +129,7 @@ pub fn looks_like_jws(token: &str) -> bool {
 /// `algorithms` is the allow-list; `max_bytes` the size cap, applied before any decoding.
 pub fn parse_compact<'a>(
     token: &'a str,
-    algorithms: &[Algorithm],
+    algorithms: &[Alg],
     max_bytes: usize,
     typ_policy: TypPolicy,
 ) -> Result<ParsedJws<'a>> {
@@ -122,7 +170,7 @@ pub fn parse_compact<'a>(
         .map_err(|_| Error::invalid_token("the token payload is not a strict JSON object"))?;
 
     let alg = match header.get("alg") {
-        Some(Value::String(name)) => supported_alg(name)
+        Some(Value::String(name)) => algorithms::for_remote_keys(name)
             .filter(|a| algorithms.contains(a))
             .ok_or(Error::invalid_token("the token algorithm is not accepted"))?,
         _ => return Err(Error::invalid_token("the token header has no alg")),
@@ -159,7 +207,7 @@ pub fn parse_compact<'a>(
     check_typ(typ.as_deref(), typ_policy)?;
     // `jwk`, `jku`, `x5u`, `x5c` are deliberately ignored: keys come only from the
     // configured issuer's JWKS, and nothing in a header causes a request.
-    Ok(ParsedJws { header, payload, alg, kid, typ, signing_input, signature })
+    Ok(ParsedJws { header, payload, alg, kid, typ, signing_input: Cow::Borrowed(signing_input), signature })
 }
 
 fn check_crit(header: &Map<String, Value>) -> Result<()> {
@@ -209,7 +257,7 @@ mod tests {
         format!("{}.{}.{}", b64(header), b64(payload), b64("sig"))
     }
 
-    const ALGS: &[Algorithm] = &[Algorithm::RS256, Algorithm::ES256];
+    const ALGS: &[Alg] = &[&algorithms::ALGORITHMS[0], &algorithms::ALGORITHMS[6]];
     const AT: TypPolicy = TypPolicy::AccessToken { strict: false };
 
     fn check(t: &str) -> std::result::Result<(), String> {
@@ -293,10 +341,26 @@ mod tests {
     }
 
     #[test]
-    fn routing_recognises_jws_shapes() {
-        assert!(looks_like_jws(&token(r#"{"alg":"RS256"}"#, "{}")));
-        assert!(!looks_like_jws("3ZMBE9YiA2qtWTMS7apNLotBwNAdsait54qhIsvqS_e"));
-        assert!(!looks_like_jws("a.b.c"));
-        assert!(!looks_like_jws(&token(r#"{"typ":"JWT"}"#, "{}")));
+    fn routing_goes_by_shape() {
+        assert_eq!(shape(&token(r#"{"alg":"RS256"}"#, "{}")), Shape::Jws);
+        assert_eq!(shape("3ZMBE9YiA2qtWTMS7apNLotBwNAdsait54qhIsvqS_e"), Shape::Opaque);
+        assert_eq!(shape("a.b.c"), Shape::Opaque);
+        // Malformed headers are still JOSE objects: judged locally, never introspected.
+        for header in [
+            r#"{"typ":"JWT"}"#,
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            r#"{"alg":"RS256"} trailing"#,
+            r#" {"alg":"RS256"}"#,
+            "{",
+        ] {
+            assert_eq!(shape(&token(header, "{}")), Shape::Jws, "{header}");
+        }
+        let jwe = format!("{}.a.b.c.d", b64(r#"{"alg":"dir","enc":"A256GCM"}"#));
+        assert_eq!(shape(&jwe), Shape::Jwe);
+        assert_eq!(shape(&format!("{}.a.b.c", b64(r#"{"alg":"none"}"#))), Shape::Jws, "4 parts");
+        assert_eq!(shape(&format!("{}.a", b64(r#"{"alg":"none"}"#))), Shape::Jws, "2 parts");
+        assert_eq!(shape(&format!("{}x.e30.sig", &b64(r#"{"alg":"RS256"}"#))), Shape::Jws, "bad tail");
+        assert_eq!(shape("e.b.c"), Shape::Opaque, "too short to decode");
+        assert_eq!(shape("ey.b.c"), Shape::Jws);
     }
 }

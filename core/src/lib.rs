@@ -30,12 +30,15 @@
 //! # Ok(()) }
 //! ```
 
+pub mod algorithms;
+mod builder;
 mod cache;
 pub mod claims;
 mod client_auth;
 mod clock;
 pub mod config;
 pub mod discovery;
+mod endpoints;
 mod error;
 mod header;
 mod http;
@@ -43,17 +46,23 @@ pub mod introspection;
 mod json;
 pub mod jwks;
 pub mod jwt;
+mod request;
+mod route;
 mod validator;
+mod verdict;
 
+pub use builder::ValidatorBuilder;
 pub use claims::{TokenInfo, TokenSource};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
-    CacheConfig, ClientAuthMethod, Config, HttpConfig, IntrospectionResponseFormat, JwksConfig, OneOrMany,
-    ScopeClaim, Secret, Strategy,
+    CacheConfig, ClientAuthMethod, Config, HttpConfig, IntrospectionConfig, IntrospectionResponseFormat,
+    JwksConfig, OneOrMany, ScopeClaim, Secret, Strategy,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};
-pub use validator::{Stats, Validator, ValidatorBuilder};
+pub use request::{ClientCertificate, Decision, Pending, Request};
+pub use validator::{Stats, Validator};
+pub use verdict::token_type_accepted;
 
 /// Strict JSON parsing for untrusted documents (exposed for fuzzing and tests).
 pub mod strict_json {

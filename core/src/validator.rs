@@ -1,28 +1,30 @@
-//! [`Validator`]: one `validate(token)` for JWTs and opaque tokens.
+//! [`Validator`]: one decision about a request, whatever its token.
+//!
+//! Every entry point — [`decide`](Validator::decide) for a whole request, the
+//! [`validate`](Validator::validate) conveniences for a bare token — reaches one place,
+//! `Inner::decide`, which answers at once when no I/O is needed ([`Decision::Ready`]) and
+//! hands back a future otherwise ([`Decision::Pending`]). Every decision, ready or awaited,
+//! passes `Inner::finish`, the one place that logs and counts. The path runs downward:
+//! request → header → route → jwt | cache → introspection → http.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use jsonwebtoken::Algorithm;
-use tokio::sync::{OnceCell, Semaphore};
-use url::Url;
-
-use crate::cache::{Entry, Verdict, VerdictCache, identity_digest, log_tag, token_key};
-use crate::claims::{ClaimRules, Demands, TokenInfo, TokenSource, check_scopes};
+use crate::algorithms::{self, Alg};
+use crate::builder::ValidatorBuilder;
+use crate::cache::{VerdictCache, log_tag, token_key};
+use crate::claims::{ClaimRules, TokenInfo, is_scope_token};
 use crate::client_auth::ClientAuth;
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, IntrospectionResponseFormat, Secret, Strategy};
+use crate::config::{Config, IntrospectionResponseFormat};
+use crate::endpoints::{Endpoints, Resolved};
 use crate::error::{Error, ErrorKind, Result};
-use crate::http::{HttpClient, check_url};
-use crate::introspection::{Answer, Introspector, token_type_accepted};
-use crate::jwks::{Jwks, supported_alg};
-use crate::jwt::{TypPolicy, looks_like_jws, parse_compact};
-
-/// Introspection responses larger than this are used but not cached.
-const MAX_CACHED_RESPONSE_BYTES: usize = 16 * 1024;
-
-/// After discovery fails, calls within this window fail fast instead of retrying it.
-const DISCOVERY_BACKOFF: Duration = Duration::from_secs(2);
+use crate::http::HttpClient;
+use crate::introspection::Introspector;
+use crate::jwks::Selection;
+use crate::request::{Decision, Pending, Request};
+use crate::route::{Route, Router};
+use crate::verdict::VerdictPolicy;
 
 /// Validates bearer tokens for one issuer. Cheap to clone; share it across threads and
 /// tasks.
@@ -54,33 +56,54 @@ impl std::fmt::Debug for Validator {
 struct Inner {
     config: Config,
     clock: SharedClock,
-    http: HttpClient,
     auth: Arc<ClientAuth>,
-    algorithms: Vec<Algorithm>,
     rules: ClaimRules,
-    resolved: OnceCell<Arc<Resolved>>,
-    discovery_failure: Mutex<Option<(Duration, Error)>>,
+    router: Router,
+    policy: VerdictPolicy,
+    endpoints: Endpoints,
     cache: VerdictCache,
-}
-
-struct Resolved {
-    jwks: Option<Arc<Jwks>>,
-    introspector: Option<Arc<Introspector>>,
-    identity: [u8; 32],
+    outcomes: Outcomes,
 }
 
 /// Counters for tests, benchmarks and metrics.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     /// HTTP requests made to the introspection endpoint (retries included).
     pub introspection_requests: u64,
     /// HTTP fetches of the JWKS.
     pub jwks_fetches: u64,
+    /// Decisions that accepted a token.
+    pub accepted: u64,
+    /// Decisions that refused a request, for any reason.
+    pub refused: u64,
+}
+
+/// Decisions by outcome: index 0 accepted, then one per [`ErrorKind::ALL`] entry.
+#[derive(Default)]
+struct Outcomes([AtomicU64; 1 + ErrorKind::ALL.len()]);
+
+impl Outcomes {
+    fn count(&self, result: &Result<Arc<TokenInfo>>) {
+        let slot = match result {
+            Ok(_) => 0,
+            Err(e) => 1 + ErrorKind::ALL.iter().position(|k| *k == e.kind()).unwrap_or(0),
+        };
+        self.0[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn accepted(&self) -> u64 {
+        self.0[0].load(Ordering::Relaxed)
+    }
+
+    fn refused(&self) -> u64 {
+        self.0[1..].iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
 }
 
 impl Validator {
     /// Builds a validator from `config`, checking it and loading keys now. No I/O happens
-    /// until the first `validate`.
+    /// until the first decision.
     pub fn new(config: Config) -> Result<Self> {
         Validator::with_clock(config, Arc::new(SystemClock))
     }
@@ -89,24 +112,13 @@ impl Validator {
     /// [`ManualClock`](crate::ManualClock)).
     pub fn with_clock(config: Config, clock: SharedClock) -> Result<Self> {
         config.check()?;
-        let mut algorithms = Vec::with_capacity(config.algorithms.len());
-        for name in &config.algorithms {
-            if name.eq_ignore_ascii_case("none") || name.starts_with("HS") {
-                return Err(Error::config(
-                    "`algorithms` may hold only asymmetric algorithms: `none` and HMAC are refused \
-                     for keys from a remote JWKS",
-                ));
-            }
-            let alg = supported_alg(name)
-                .ok_or_else(|| Error::config("`algorithms` holds an unsupported algorithm"))?;
-            if !algorithms.contains(&alg) {
-                algorithms.push(alg);
-            }
-        }
-        if algorithms.is_empty() {
-            return Err(Error::config("`algorithms` must not be empty"));
-        }
+        let algorithms = accepted_algorithms(&config.algorithms)?;
         let auth = Arc::new(ClientAuth::from_config(&config)?);
+        if config.introspection_response == IntrospectionResponseFormat::Jwt && auth.client_id().is_none() {
+            return Err(Error::config(
+                "signed introspection responses need a `client_id`: their `aud` must name us",
+            ));
+        }
         let http = HttpClient::new(&config.http)?;
         let rules = ClaimRules {
             issuer: config.issuer.clone(),
@@ -115,23 +127,30 @@ impl Validator {
             max_lifetime: config.max_token_lifetime_secs,
             scope_claim: config.scope_claim,
         };
+        let policy = VerdictPolicy::from_config(&config);
+        let router = Router::new(&config, algorithms.clone());
+        let endpoints = Endpoints::new(
+            &config,
+            http,
+            Arc::clone(&auth),
+            Arc::clone(&clock),
+            algorithms,
+            rules.clone(),
+            policy.clone(),
+        )?;
         let cache = VerdictCache::new(config.cache.max_entries, Arc::clone(&clock));
-        let inner = Arc::new(Inner {
+        let inner = Inner {
             config,
             clock,
-            http,
             auth,
-            algorithms,
             rules,
-            resolved: OnceCell::new(),
-            discovery_failure: Mutex::new(None),
+            router,
+            policy,
+            endpoints,
             cache,
-        });
-        if !inner.needs_discovery() {
-            let resolved = inner.assemble(None)?;
-            let _ = inner.resolved.set(resolved);
-        }
-        Ok(Validator { inner })
+            outcomes: Outcomes::default(),
+        };
+        Ok(Validator { inner: Arc::new(inner) })
     }
 
     /// Starts a builder for `issuer` and one `audience`.
@@ -144,59 +163,55 @@ impl Validator {
         &self.inner.config
     }
 
+    /// Decides about a whole request: its one `Authorization` header (two are
+    /// `invalid_request`), and the scopes it requires. The one entry framework adapters call.
+    pub fn decide(&self, request: &Request) -> Decision {
+        match request.bearer_token() {
+            Ok(token) => self.decide_token(token, &request.scopes),
+            Err(e) => Decision::Ready(self.inner.finish("", Err(e))),
+        }
+    }
+
+    /// Decides about a bare `token`, requiring every scope in `scopes` (plus the configured
+    /// `required_scopes`): at once when no I/O is needed, else as a future. Scopes are
+    /// checked on every call, cache hit or not.
+    pub fn decide_token<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Decision {
+        Inner::decide(&self.inner, token, scopes)
+    }
+
     /// Validates `token` and returns what it says, or a typed refusal.
     pub async fn validate(&self, token: &str) -> Result<Arc<TokenInfo>> {
-        self.validate_with_scopes::<&str>(token, &[]).await
+        self.decide_token::<&str>(token, &[]).await
     }
 
     /// Validates `token` and requires every scope in `scopes` (plus the configured
-    /// `required_scopes`). Scopes are checked on every call, cache hit or not.
+    /// `required_scopes`).
     pub async fn validate_with_scopes<S: AsRef<str>>(
         &self,
         token: &str,
         scopes: &[S],
     ) -> Result<Arc<TokenInfo>> {
-        let result = self.inner.decide(token).await;
-        let info = match result {
-            Ok(info) => info,
-            Err(e) => {
-                tracing::debug!(token = %log_tag(token), code = e.code(), detail = e.detail(), "token refused");
-                return Err(e);
-            }
-        };
-        let required = self.inner.required_scopes(scopes);
-        if !required.is_empty() {
-            check_scopes(&info, &required)?;
-        }
-        Ok(info)
+        self.decide_token(token, scopes).await
     }
 
-    /// Answers at once, without I/O or waiting, when the answer is already known: a
-    /// refusal that needs no network, a JWT whose key is in the fresh key set, or a cached
-    /// introspection verdict. `None` means "call [`validate_with_scopes`](Self::validate_with_scopes)".
-    ///
-    /// Bindings use it to skip the thread hop of an async call when nothing would wait; the
-    /// rules applied are exactly those of `validate_with_scopes`.
+    /// The answer if it needs no I/O (see [`Decision::Ready`]); `None` means the decision
+    /// would wait for the network.
     pub fn validate_now<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Option<Result<Arc<TokenInfo>>> {
-        let result = self.inner.decide_now(token)?;
-        Some(result.and_then(|info| {
-            let required = self.inner.required_scopes(scopes);
-            if !required.is_empty() {
-                check_scopes(&info, &required)?;
-            }
-            Ok(info)
-        }))
+        self.decide_token(token, scopes).ready()
     }
 
-    /// Reads the bearer token from an `Authorization` header value and validates it: the
-    /// one call a framework adapter needs.
+    /// Reads the bearer token from one `Authorization` header value and validates it.
+    /// Adapters that can see every header line should build a [`Request`] and call
+    /// [`decide`](Self::decide), which also refuses a request with two.
     pub async fn validate_header<S: AsRef<str>>(
         &self,
         authorization: Option<&str>,
         scopes: &[S],
     ) -> Result<Arc<TokenInfo>> {
-        let token = crate::header::bearer_token(authorization)?;
-        self.validate_with_scopes(token, scopes).await
+        match crate::header::bearer_token(authorization) {
+            Ok(token) => self.decide_token(token, scopes).await,
+            Err(e) => self.inner.finish("", Err(e)),
+        }
     }
 
     /// The `WWW-Authenticate` value for `error` with this validator's realm.
@@ -204,12 +219,17 @@ impl Validator {
         error.www_authenticate(self.inner.config.realm.as_deref())
     }
 
-    /// Counters of the requests this validator made.
+    /// Counters of the requests this validator made and the decisions it took.
     pub fn stats(&self) -> Stats {
-        let Some(resolved) = self.inner.resolved.get() else { return Stats::default() };
+        let resolved = self.inner.endpoints.get();
+        let outcomes = &self.inner.outcomes;
         Stats {
-            introspection_requests: resolved.introspector.as_ref().map_or(0, |i| i.request_count()),
-            jwks_fetches: resolved.jwks.as_ref().map_or(0, |j| j.fetch_count()),
+            introspection_requests: resolved
+                .and_then(|r| r.introspector.as_ref())
+                .map_or(0, |i| i.request_count()),
+            jwks_fetches: resolved.and_then(|r| r.jwks.as_ref()).map_or(0, |j| j.fetch_count()),
+            accepted: outcomes.accepted(),
+            refused: outcomes.refused(),
         }
     }
 
@@ -219,215 +239,141 @@ impl Validator {
     }
 }
 
-impl Inner {
-    fn wants_jwks(&self) -> bool {
-        !matches!(self.config.strategy, Strategy::Introspection)
-            || self.config.introspection_response == IntrospectionResponseFormat::Jwt
-    }
-
-    fn wants_introspection(&self) -> bool {
-        !matches!(self.config.strategy, Strategy::Jwt)
-    }
-
-    fn needs_discovery(&self) -> bool {
-        self.config.discovery
-            && ((self.wants_jwks() && self.config.jwks_uri.is_none())
-                || (self.wants_introspection() && self.config.introspection_endpoint.is_none()))
-    }
-
-    fn required_scopes<S: AsRef<str>>(&self, scopes: &[S]) -> Vec<String> {
-        let mut all = self.config.required_scopes.clone();
-        for s in scopes {
-            let s = s.as_ref();
-            if !all.iter().any(|a| a == s) {
-                all.push(s.to_owned());
-            }
-        }
-        all
-    }
-
-    /// Builds the JWKS cache and introspector from configured and discovered endpoints.
-    fn assemble(&self, discovered: Option<crate::discovery::Metadata>) -> Result<Arc<Resolved>> {
-        let c = &self.config;
-        let insecure = c.http.allow_insecure_http;
-        let discovered = discovered.unwrap_or_default();
-        let pick = |field: &str, configured: &Option<String>, found: Option<Url>| -> Result<Option<Url>> {
-            match configured {
-                Some(u) => check_url(field, u, insecure).map(Some),
-                None => Ok(found),
-            }
-        };
-        let jwks_uri = pick("jwks_uri", &c.jwks_uri, discovered.jwks_uri)?;
-        let introspection =
-            pick("introspection_endpoint", &c.introspection_endpoint, discovered.introspection_endpoint)?;
-        let token_endpoint = pick("token_endpoint", &c.token_endpoint, discovered.token_endpoint)?;
-
-        if c.strategy == Strategy::Jwt && jwks_uri.is_none() {
-            return Err(Error::config("strategy `jwt` needs a `jwks_uri` (configured or discovered)"));
-        }
-        if matches!(c.strategy, Strategy::Introspection | Strategy::IntrospectAll) && introspection.is_none()
-        {
+/// The configured allow-list, resolved: asymmetric algorithms only.
+fn accepted_algorithms(names: &[String]) -> Result<Vec<Alg>> {
+    let mut accepted: Vec<Alg> = Vec::with_capacity(names.len());
+    for name in names {
+        let alg = algorithms::by_name(name)
+            .ok_or_else(|| Error::config("`algorithms` holds an unsupported algorithm"))?;
+        if !alg.verifies_remote_keys() || name.eq_ignore_ascii_case("none") {
             return Err(Error::config(
-                "this strategy needs an `introspection_endpoint` (configured or discovered)",
+                "`algorithms` may hold only asymmetric algorithms: `none` and HMAC are refused for keys \
+                 from a remote JWKS",
             ));
         }
-        if jwks_uri.is_none() && introspection.is_none() {
-            return Err(Error::config("neither a `jwks_uri` nor an `introspection_endpoint` is known"));
+        if !accepted.contains(&alg) {
+            accepted.push(alg);
         }
-        let jwks = jwks_uri
-            .filter(|_| self.wants_jwks())
-            .map(|url| Arc::new(Jwks::new(url, self.http.clone(), Arc::clone(&self.clock), c.jwks.clone())));
-        let signed = match c.introspection_response {
-            IntrospectionResponseFormat::Json => None,
-            IntrospectionResponseFormat::Jwt => Some((
-                jwks.clone()
-                    .ok_or_else(|| Error::config("signed introspection responses need a `jwks_uri`"))?,
-                self.algorithms.clone(),
-            )),
+    }
+    if accepted.is_empty() {
+        return Err(Error::config("`algorithms` must not be empty"));
+    }
+    Ok(accepted)
+}
+
+impl Inner {
+    /// The one decision path.
+    fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S]) -> Decision {
+        let routed = this
+            .check_scope_names(scopes)
+            .and_then(|()| this.router.route(token, &this.rules, this.clock.now()));
+        let route = match routed {
+            Ok(route) => route,
+            Err(e) => return Decision::Ready(this.finish(token, Err(e))),
         };
-        let introspector = introspection.filter(|_| self.wants_introspection()).map(|endpoint| {
-            Arc::new(Introspector {
-                endpoint,
-                http: self.http.clone(),
-                auth: Arc::clone(&self.auth),
-                issuer: c.issuer.clone(),
-                token_endpoint,
-                semaphore: Semaphore::new(c.http.max_concurrent_requests),
-                retry: c.http.retry,
-                max_bytes: c.http.max_response_bytes,
-                signed,
-                clock: Arc::clone(&self.clock),
-                requests: Default::default(),
-            })
-        });
-        // Two validators share a cached verdict only if everything that shapes it agrees.
-        let audiences = c.audience.0.join("\n");
-        let endpoint = introspector.as_ref().map(|i| i.endpoint.to_string()).unwrap_or_default();
-        let client = self.auth.client_id().unwrap_or("");
-        let auth_kind = format!("{:?}", c.client_auth);
-        let identity = identity_digest(&[&c.issuer, &endpoint, client, &auth_kind, &audiences]);
-        Ok(Arc::new(Resolved { jwks, introspector, identity }))
-    }
-
-    async fn resolve(&self) -> Result<Arc<Resolved>> {
-        if let Some(r) = self.resolved.get() {
-            return Ok(Arc::clone(r));
-        }
-        if let Some((at, e)) = &*self.discovery_failure.lock().unwrap_or_else(|p| p.into_inner())
-            && self.clock.now() < *at + DISCOVERY_BACKOFF
-        {
-            return Err(Error::new(e.kind(), e.detail().to_owned()));
-        }
-        let result = self
-            .resolved
-            .get_or_try_init(|| async {
-                let metadata = crate::discovery::discover(
-                    &self.http,
-                    &self.config.issuer,
-                    self.config.http.allow_insecure_http,
-                )
-                .await?;
-                self.assemble(Some(metadata))
-            })
-            .await;
-        match result {
-            Ok(r) => Ok(Arc::clone(r)),
-            Err(e) => {
-                tracing::warn!(issuer = %self.config.issuer, error = %e, "discovery failed");
-                *self.discovery_failure.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some((self.clock.now(), Error::new(e.kind(), e.detail().to_owned())));
-                Err(e)
-            }
-        }
-    }
-
-    /// Everything `decide` does before any I/O: the cheap refusals, and for JWTs the
-    /// keyless parse and the claim checks.
-    fn precheck<'t>(&self, token: &'t str) -> Result<Option<(crate::jwt::ParsedJws<'t>, TokenInfo)>> {
-        if token.is_empty() {
-            return Err(Error::new(ErrorKind::MissingToken, "no bearer token in the request"));
-        }
-        if token.len() > self.config.max_token_bytes {
-            return Err(Error::invalid_token("the token is over the size limit"));
-        }
-        if !crate::header::is_b64token(token) {
-            return Err(Error::invalid_token("the token has characters a bearer token cannot have"));
-        }
-        let strategy = self.config.strategy;
-        let parse = || parse_compact(token, &self.algorithms, self.config.max_token_bytes, self.typ_policy());
-        // Route without parsing twice: a token that parses is a JWS; one that fails is refused
-        // if it looks like a JWS (its header names an `alg`) and introspected otherwise.
-        let parsed = match strategy {
-            Strategy::Introspection => None,
-            _ => match parse() {
-                Ok(jws) => Some(jws),
-                // `jwt` only: the parser's refusal says what is wrong (JWE, JSON, ...).
-                Err(e) if strategy == Strategy::Jwt || looks_like_jws(token) => return Err(e),
-                Err(_) => None,
+        let route = match this.endpoints.get() {
+            Some(resolved) => match this.answer_now(resolved, route, token) {
+                Ok(answer) => return Decision::Ready(this.finish(token, this.require(answer, scopes))),
+                Err(route) => route,
             },
+            None => route,
         };
-        let checked = if let Some(mut jws) = parsed {
-            let demands =
-                Demands { registered_claims_required: true, rfc9068_strict: self.config.rfc9068_strict };
-            // Claims are read before the signature only to reject early; the info built
-            // here is returned only after the signature verifies.
-            let info = self.rules.check(
-                std::mem::take(&mut jws.payload),
-                self.clock.now(),
-                demands,
-                TokenSource::Jwt,
-                jws.typ.clone(),
-            )?;
-            Some((jws, info))
-        } else {
-            None
-        };
-        Ok(checked)
+        let (this, route, token) = (Arc::clone(this), route.into_owned(), token.to_owned());
+        let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
+        Decision::Pending(Pending::new(async move {
+            let answer = this.answer(route, &token).await;
+            this.finish(&token, this.require(answer, &scopes))
+        }))
     }
 
-    fn decide_now(&self, token: &str) -> Option<Result<Arc<TokenInfo>>> {
-        let checked = match self.precheck(token) {
-            Ok(c) => c,
-            Err(e) => return Some(Err(e)),
-        };
-        let resolved = self.resolved.get()?;
-        if let (Some((jws, info)), Some(jwks)) = (checked, &resolved.jwks) {
-            if self.config.strategy == Strategy::IntrospectAll {
-                return None;
-            }
-            let set = jwks.fresh_set()?;
-            return match set.select(jws.alg, jws.kid.as_deref()) {
-                crate::jwks::Selection::Found(key) => Some(jws.verify(key).map(|()| Arc::new(info))),
-                crate::jwks::Selection::Ambiguous => {
-                    Some(Err(Error::invalid_token("more than one key fits the token")))
-                }
-                crate::jwks::Selection::NotFound => None,
-            };
+    /// The one place every decision passes: it logs refusals (with a hash tag, never the
+    /// token) and counts outcomes.
+    fn finish(&self, token: &str, result: Result<Arc<TokenInfo>>) -> Result<Arc<TokenInfo>> {
+        self.outcomes.count(&result);
+        if let Err(e) = &result {
+            tracing::debug!(token = %log_tag(token), code = e.code(), detail = e.detail(), "request refused");
         }
+        result
+    }
+
+    /// Per-call scopes are the app's own strings: one outside the RFC 6749 character set is a
+    /// programming error, refused before it can reach a response header.
+    fn check_scope_names<S: AsRef<str>>(&self, scopes: &[S]) -> Result<()> {
+        if scopes.iter().all(|s| is_scope_token(s.as_ref())) {
+            Ok(())
+        } else {
+            Err(Error::config("a required scope is not an RFC 6749 scope token"))
+        }
+    }
+
+    /// Refuses `answer` unless it grants the configured and the per-call scopes.
+    fn require<S: AsRef<str>>(&self, answer: Result<Arc<TokenInfo>>, scopes: &[S]) -> Result<Arc<TokenInfo>> {
+        let info = answer?;
+        let configured = &self.config.required_scopes;
+        let granted = |s: &str| info.scopes.iter().any(|g| g == s);
+        if configured.iter().all(|s| granted(s)) && scopes.iter().all(|s| granted(s.as_ref())) {
+            return Ok(info);
+        }
+        let mut all = configured.clone();
+        for s in scopes {
+            if !all.iter().any(|a| a == s.as_ref()) {
+                all.push(s.as_ref().to_owned());
+            }
+        }
+        Err(Error::insufficient_scope(&all))
+    }
+
+    /// The answer without I/O, or the route back when the decision must wait.
+    fn answer_now<'t>(
+        &self,
+        resolved: &Resolved,
+        route: Route<'t>,
+        token: &str,
+    ) -> std::result::Result<Result<Arc<TokenInfo>>, Route<'t>> {
+        let (jws, info) = match (route, &resolved.jwks) {
+            (Route::Jwt { jws, info, then_introspect: false }, Some(_)) => (jws, info),
+            (route @ Route::Jwt { then_introspect: true, .. }, Some(_)) => return Err(route),
+            (route, _) => return self.cached(resolved, token).ok_or(route),
+        };
+        let back = |jws, info| Route::Jwt { jws, info, then_introspect: false };
+        let Some((set, rotation_possible)) = resolved.jwks.as_ref().and_then(|j| j.fresh_set()) else {
+            return Err(back(jws, info));
+        };
+        match set.select(jws.alg, jws.kid.as_deref()) {
+            Selection::Found(key) => match jws.verify(key) {
+                Ok(()) => Ok(Ok(Arc::new(*info))),
+                // Maybe the key was replaced under its kid: the async path may refetch.
+                Err(_) if rotation_possible => Err(back(jws, info)),
+                Err(e) => Ok(Err(e)),
+            },
+            Selection::Ambiguous => Ok(Err(Error::invalid_token("more than one key fits the token"))),
+            Selection::NotFound => Err(back(jws, info)),
+        }
+    }
+
+    /// A cached introspection verdict, or the refusal of a validator that cannot introspect.
+    fn cached(&self, resolved: &Resolved, token: &str) -> Option<Result<Arc<TokenInfo>>> {
         match &resolved.introspector {
             None => Some(Err(Error::invalid_token("this validator accepts only JWTs it can verify"))),
             Some(_) => self.cache.get_now(&token_key(&resolved.identity, token)).map(|v| v.to_result()),
         }
     }
 
-    async fn decide(&self, token: &str) -> Result<Arc<TokenInfo>> {
-        let checked = self.precheck(token)?;
-        let strategy = self.config.strategy;
-        let resolved = self.resolve().await?;
-        if let (Some((jws, info)), Some(jwks)) = (checked, &resolved.jwks) {
+    /// The answer that needs I/O: discovery, the JWKS, introspection.
+    async fn answer(&self, route: Route<'static>, token: &str) -> Result<Arc<TokenInfo>> {
+        let resolved = self.endpoints.resolve().await?;
+        if let Route::Jwt { jws, info, then_introspect } = route
+            && let Some(jwks) = &resolved.jwks
+        {
             jwks.with_key(jws.alg, jws.kid.as_deref(), |key| jws.verify(key)).await?;
-            if strategy != Strategy::IntrospectAll {
-                return Ok(Arc::new(info));
+            if !then_introspect {
+                return Ok(Arc::new(*info));
             }
         }
         match &resolved.introspector {
             Some(introspector) => self.introspect(&resolved, introspector, token).await,
             None => Err(Error::invalid_token("this validator accepts only JWTs it can verify")),
         }
-    }
-
-    fn typ_policy(&self) -> TypPolicy {
-        TypPolicy::AccessToken { strict: self.config.rfc9068_strict }
     }
 
     async fn introspect(
@@ -439,133 +385,8 @@ impl Inner {
         let key = token_key(&resolved.identity, token);
         let fetch = async {
             let (answer, size) = introspector.introspect(token).await?;
-            let now = self.clock.now();
-            let cache = &self.config.cache;
-            let negative = Duration::from_secs(cache.negative_ttl_secs);
-            let (verdict, mut ttl) = match answer {
-                Answer::Inactive => {
-                    (Verdict::Refused(ErrorKind::InvalidToken, "the token is not active".into()), negative)
-                }
-                Answer::Active(claims) => {
-                    let checked = token_type_accepted(claims.get("token_type")).and_then(|token_type| {
-                        let demands = Demands { registered_claims_required: false, rfc9068_strict: false };
-                        self.rules.check(claims, now, demands, TokenSource::Introspection, token_type)
-                    });
-                    match checked {
-                        Ok(mut info) => {
-                            // The parsed map has room to grow; a cached verdict never will.
-                            info.claims = std::mem::take(&mut info.claims).into_iter().collect();
-                            let until_exp = info
-                                .expires_at
-                                .map(|exp| {
-                                    Duration::from_secs(u64::try_from(exp).unwrap_or(0)).saturating_sub(now)
-                                })
-                                .unwrap_or(Duration::MAX);
-                            let ttl = Duration::from_secs(cache.max_ttl_secs).min(until_exp);
-                            (Verdict::Active(Arc::new(info)), ttl)
-                        }
-                        Err(e) if matches!(e.kind(), ErrorKind::InvalidToken | ErrorKind::TokenExpired) => {
-                            (Verdict::Refused(e.kind(), e.detail().to_owned().into()), negative)
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-            };
-            if !cache.enabled || size > MAX_CACHED_RESPONSE_BYTES {
-                ttl = Duration::ZERO;
-            }
-            Ok(Entry { verdict: Arc::new(verdict), expires_at: now + ttl, ttl })
+            self.policy.entry(&self.rules, answer, size, self.clock.now())
         };
         self.cache.get_or_fetch(key, fetch).await?.to_result()
-    }
-}
-
-/// Builds a [`Validator`] step by step; every setter maps to one [`Config`] field.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct ValidatorBuilder {
-    config: Config,
-    clock: Option<SharedClock>,
-}
-
-impl ValidatorBuilder {
-    /// Adds an accepted audience.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.config.audience.0.push(audience.into());
-        self
-    }
-    /// Sets the strategy.
-    pub fn strategy(mut self, strategy: Strategy) -> Self {
-        self.config.strategy = strategy;
-        self
-    }
-    /// Turns discovery on or off.
-    pub fn discovery(mut self, on: bool) -> Self {
-        self.config.discovery = on;
-        self
-    }
-    /// Sets the introspection endpoint.
-    pub fn introspection_endpoint(mut self, url: impl Into<String>) -> Self {
-        self.config.introspection_endpoint = Some(url.into());
-        self
-    }
-    /// Sets the JWKS location.
-    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
-        self.config.jwks_uri = Some(url.into());
-        self
-    }
-    /// Authenticates with HTTP Basic.
-    pub fn client_secret_basic(mut self, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.config.client_id = Some(client_id.into());
-        self.config.client_secret = Some(Secret::new(secret));
-        self.config.client_auth = Some(crate::ClientAuthMethod::ClientSecretBasic);
-        self
-    }
-    /// Authenticates with `client_id`/`client_secret` in the form body.
-    pub fn client_secret_post(mut self, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.config.client_id = Some(client_id.into());
-        self.config.client_secret = Some(Secret::new(secret));
-        self.config.client_auth = Some(crate::ClientAuthMethod::ClientSecretPost);
-        self
-    }
-    /// Authenticates with a private key (PEM or private JWK).
-    pub fn private_key_jwt(mut self, client_id: impl Into<String>, private_key: impl Into<String>) -> Self {
-        self.config.client_id = Some(client_id.into());
-        self.config.private_key = Some(Secret::new(private_key));
-        self.config.client_auth = Some(crate::ClientAuthMethod::PrivateKeyJwt);
-        self
-    }
-    /// Authenticates with a ZITADEL application key file.
-    pub fn key_file(mut self, path: impl Into<String>) -> Self {
-        self.config.key_file = Some(path.into());
-        self.config.client_auth = Some(crate::ClientAuthMethod::PrivateKeyJwt);
-        self
-    }
-    /// Sets the clock skew allowed, in seconds.
-    pub fn leeway_secs(mut self, secs: u64) -> Self {
-        self.config.leeway_secs = secs;
-        self
-    }
-    /// Requires these scopes on every call.
-    pub fn required_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
-        self.config.required_scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-    /// Uses `clock` instead of the system clock.
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = Some(clock);
-        self
-    }
-    /// Changes any other field.
-    pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        f(&mut self.config);
-        self
-    }
-    /// Checks the config and builds the validator.
-    pub fn build(self) -> Result<Validator> {
-        match self.clock {
-            Some(clock) => Validator::with_clock(self.config, clock),
-            None => Validator::new(self.config),
-        }
     }
 }

@@ -1,7 +1,8 @@
 #![no_main]
 //! Introspection responses and discovery documents: never panic; only `"active": true` (a
 //! boolean) is ever active.
-use bearerguard::introspection::{Answer, parse_json_response, token_type_accepted};
+use bearerguard::introspection::{Answer, parse_json_response};
+use bearerguard::token_type_accepted;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,21 +1,21 @@
 #![no_main]
-//! Compact JWS parsing and routing: never panics, and anything accepted has a signature
-//! part and an allowed algorithm.
-use bearerguard::jwt::{TypPolicy, looks_like_jws, parse_compact};
-use jsonwebtoken::Algorithm;
+//! Compact JWS parsing and routing: never panics; anything accepted has a signature part and
+//! an allowed algorithm, and is a JWS by shape (so it is never sent to introspection).
+use bearerguard::algorithms::{Alg, by_name};
+use bearerguard::jwt::{Shape, TypPolicy, parse_compact, shape};
 use libfuzzer_sys::fuzz_target;
-
-const ALGS: &[Algorithm] = &[Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA, Algorithm::PS256];
 
 fuzz_target!(|data: &[u8]| {
     let Ok(token) = std::str::from_utf8(data) else { return };
-    let _ = looks_like_jws(token);
+    let algs: Vec<Alg> = ["RS256", "ES256", "EdDSA", "PS256"].iter().filter_map(|n| by_name(n)).collect();
+    let routed = shape(token);
     for policy in [TypPolicy::AccessToken { strict: false }, TypPolicy::AccessToken { strict: true }, TypPolicy::IntrospectionResponse] {
-        if let Ok(jws) = parse_compact(token, ALGS, 16 * 1024, policy) {
-            assert!(ALGS.contains(&jws.alg));
+        if let Ok(jws) = parse_compact(token, &algs, 16 * 1024, policy) {
+            assert!(algs.contains(&jws.alg));
             assert_eq!(token.matches('.').count(), 2);
             assert!(!token.ends_with('.'));
             assert!(!jws.header.contains_key("crit"));
+            assert_eq!(routed, Shape::Jws, "a parsable JWS is routed as one");
         }
     }
 });

@@ -1,0 +1,97 @@
+//! [`ValidatorBuilder`]: a [`Validator`] step by step, for Rust users; every setter maps to
+//! one [`Config`] field, so the builder and a config file can never disagree.
+
+use crate::clock::SharedClock;
+use crate::config::{Config, Secret, Strategy};
+use crate::error::Result;
+use crate::validator::Validator;
+
+/// Builds a [`Validator`] step by step; every setter maps to one [`Config`] field.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ValidatorBuilder {
+    pub(crate) config: Config,
+    pub(crate) clock: Option<SharedClock>,
+}
+
+impl ValidatorBuilder {
+    /// Adds an accepted audience.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.config.audience.0.push(audience.into());
+        self
+    }
+    /// Sets the strategy.
+    pub fn strategy(mut self, strategy: Strategy) -> Self {
+        self.config.strategy = strategy;
+        self
+    }
+    /// Turns discovery on or off.
+    pub fn discovery(mut self, on: bool) -> Self {
+        self.config.discovery = on;
+        self
+    }
+    /// Sets the introspection endpoint.
+    pub fn introspection_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.config.introspection_endpoint = Some(url.into());
+        self
+    }
+    /// Sets the JWKS location.
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> Self {
+        self.config.jwks_uri = Some(url.into());
+        self
+    }
+    /// Authenticates with HTTP Basic.
+    pub fn client_secret_basic(mut self, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.client_id = Some(client_id.into());
+        self.config.client_secret = Some(Secret::new(secret));
+        self.config.client_auth = Some(crate::ClientAuthMethod::ClientSecretBasic);
+        self
+    }
+    /// Authenticates with `client_id`/`client_secret` in the form body.
+    pub fn client_secret_post(mut self, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.config.client_id = Some(client_id.into());
+        self.config.client_secret = Some(Secret::new(secret));
+        self.config.client_auth = Some(crate::ClientAuthMethod::ClientSecretPost);
+        self
+    }
+    /// Authenticates with a private key (PEM or private JWK).
+    pub fn private_key_jwt(mut self, client_id: impl Into<String>, private_key: impl Into<String>) -> Self {
+        self.config.client_id = Some(client_id.into());
+        self.config.private_key = Some(Secret::new(private_key));
+        self.config.client_auth = Some(crate::ClientAuthMethod::PrivateKeyJwt);
+        self
+    }
+    /// Authenticates with a ZITADEL application key file.
+    pub fn key_file(mut self, path: impl Into<String>) -> Self {
+        self.config.key_file = Some(path.into());
+        self.config.client_auth = Some(crate::ClientAuthMethod::PrivateKeyJwt);
+        self
+    }
+    /// Sets the clock skew allowed, in seconds.
+    pub fn leeway_secs(mut self, secs: u64) -> Self {
+        self.config.leeway_secs = secs;
+        self
+    }
+    /// Requires these scopes on every call.
+    pub fn required_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
+        self.config.required_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Uses `clock` instead of the system clock.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Changes any other field.
+    pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.config);
+        self
+    }
+    /// Checks the config and builds the validator.
+    pub fn build(self) -> Result<Validator> {
+        match self.clock {
+            Some(clock) => Validator::with_clock(self.config, clock),
+            None => Validator::new(self.config),
+        }
+    }
+}
