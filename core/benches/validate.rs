@@ -21,8 +21,8 @@ fn bench(c: &mut Criterion) {
     fake.set_keys(&[&rsa, &ec, &ed]);
     fake.expect_secret("rs", "secret");
     let mut config = fake.config("api");
-    config.client_id = Some("rs".into());
-    config.client_secret = Some(Secret::new("secret"));
+    config.client_auth.client_id = Some("rs".into());
+    config.client_auth.client_secret = Some(Secret::new("secret"));
     let validator = Validator::new(config.clone()).unwrap();
 
     // The floor per algorithm: aws-lc-rs verifying the same signature with a key parsed once.

@@ -56,8 +56,8 @@ async fn memory() -> serde_json::Value {
     let mut config = bearerguard::Config::new(issuer.clone(), "bench-api");
     config.discovery = false;
     config.introspection_endpoint = Some(format!("{issuer}/introspect"));
-    config.client_id = Some("bench".into());
-    config.client_secret = Some(Secret::new("bench-secret"));
+    config.client_auth.client_id = Some("bench".into());
+    config.client_auth.client_secret = Some(Secret::new("bench-secret"));
     config.cache.max_entries = ENTRIES as u64 * 2;
     let v = Validator::new(config).unwrap();
     // Warm up: connection pool, runtime, allocator arenas, the cache's first segments.

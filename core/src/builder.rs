@@ -42,29 +42,29 @@ impl ValidatorBuilder {
     }
     /// Authenticates with HTTP Basic.
     pub fn client_secret_basic(mut self, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.config.client_id = Some(client_id.into());
-        self.config.client_secret = Some(Secret::new(secret));
-        self.config.client_auth = Some(crate::ClientAuthMethod::ClientSecretBasic);
+        self.config.client_auth.client_id = Some(client_id.into());
+        self.config.client_auth.client_secret = Some(Secret::new(secret));
+        self.config.client_auth.method = Some(crate::ClientAuthMethod::ClientSecretBasic);
         self
     }
     /// Authenticates with `client_id`/`client_secret` in the form body.
     pub fn client_secret_post(mut self, client_id: impl Into<String>, secret: impl Into<String>) -> Self {
-        self.config.client_id = Some(client_id.into());
-        self.config.client_secret = Some(Secret::new(secret));
-        self.config.client_auth = Some(crate::ClientAuthMethod::ClientSecretPost);
+        self.config.client_auth.client_id = Some(client_id.into());
+        self.config.client_auth.client_secret = Some(Secret::new(secret));
+        self.config.client_auth.method = Some(crate::ClientAuthMethod::ClientSecretPost);
         self
     }
     /// Authenticates with a private key (PEM or private JWK).
     pub fn private_key_jwt(mut self, client_id: impl Into<String>, private_key: impl Into<String>) -> Self {
-        self.config.client_id = Some(client_id.into());
-        self.config.private_key = Some(Secret::new(private_key));
-        self.config.client_auth = Some(crate::ClientAuthMethod::PrivateKeyJwt);
+        self.config.client_auth.client_id = Some(client_id.into());
+        self.config.client_auth.private_key = Some(Secret::new(private_key));
+        self.config.client_auth.method = Some(crate::ClientAuthMethod::PrivateKeyJwt);
         self
     }
     /// Authenticates with a ZITADEL application key file.
     pub fn key_file(mut self, path: impl Into<String>) -> Self {
-        self.config.key_file = Some(path.into());
-        self.config.client_auth = Some(crate::ClientAuthMethod::PrivateKeyJwt);
+        self.config.client_auth.key_file = Some(path.into());
+        self.config.client_auth.method = Some(crate::ClientAuthMethod::PrivateKeyJwt);
         self
     }
     /// Sets the clock skew allowed, in seconds.

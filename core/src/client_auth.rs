@@ -304,7 +304,7 @@ impl ClientAuth {
     /// Builds the method the config asks for (or implies), loading keys now.
     pub fn from_config(config: &Config) -> Result<ClientAuth> {
         // A key file supplies the key, its kid and (unless given) the client id.
-        let key_file_text = match (&config.key_file, &config.key_json) {
+        let key_file_text = match (&config.client_auth.key_file, &config.client_auth.key_json) {
             (Some(_), Some(_)) => return Err(Error::config("set `key_file` or `key_json`, not both")),
             (Some(path), None) => Some(Secret::new(
                 std::fs::read_to_string(path)
@@ -313,10 +313,10 @@ impl ClientAuth {
             (None, Some(json)) => Some(json.clone()),
             (None, None) => None,
         };
-        let mut client_id = config.client_id.clone();
+        let mut client_id = config.client_auth.client_id.clone();
         let mut key: Option<(SigningKey, Option<String>)> = None;
         if let Some(text) = key_file_text {
-            if config.private_key.is_some() {
+            if config.client_auth.private_key.is_some() {
                 return Err(Error::config("set `key_file`/`key_json` or `private_key`, not both"));
             }
             let (k, kid, file_client) = load_zitadel_key(text.expose())?;
@@ -324,15 +324,15 @@ impl ClientAuth {
                 client_id = file_client;
             }
             key = Some((k, Some(kid)));
-        } else if let Some(pk) = &config.private_key {
+        } else if let Some(pk) = &config.client_auth.private_key {
             key = Some(parse_private_key(pk.expose())?);
         }
 
-        let method = config.client_auth.unwrap_or(if key.is_some() {
+        let method = config.client_auth.method.unwrap_or(if key.is_some() {
             ClientAuthMethod::PrivateKeyJwt
-        } else if config.client_secret.is_some() {
+        } else if config.client_auth.client_secret.is_some() {
             ClientAuthMethod::ClientSecretBasic
-        } else if config.introspection_bearer_token.is_some() {
+        } else if config.client_auth.bearer_token.is_some() {
             ClientAuthMethod::Bearer
         } else {
             ClientAuthMethod::None
@@ -342,6 +342,7 @@ impl ClientAuth {
         };
         let need_secret = || {
             config
+                .client_auth
                 .client_secret
                 .clone()
                 .ok_or_else(|| Error::config("`client_secret` is required for this `client_auth`"))
@@ -372,7 +373,7 @@ impl ClientAuth {
                         None,
                     )
                 };
-                let alg = match &config.assertion_alg {
+                let alg = match &config.client_auth.assertion_alg {
                     Some(a) => algorithms::by_name(a)
                         .ok_or_else(|| Error::config("`assertion_alg` is not a supported algorithm"))?,
                     None => key.default_alg(),
@@ -393,7 +394,7 @@ impl ClientAuth {
                         alg.name, alg.min_secret_bytes
                     )));
                 }
-                let audience = match config.assertion_audience.as_deref() {
+                let audience = match config.client_auth.assertion_audience.as_deref() {
                     None | Some("issuer") => AssertionAudience::Issuer,
                     Some("token_endpoint") => AssertionAudience::TokenEndpoint,
                     Some("introspection_endpoint") => AssertionAudience::IntrospectionEndpoint,
@@ -404,13 +405,13 @@ impl ClientAuth {
                 Credential::Jwt {
                     key,
                     alg,
-                    kid: config.private_key_id.clone().or(jwk_kid),
+                    kid: config.client_auth.private_key_id.clone().or(jwk_kid),
                     audience,
-                    lifetime: config.assertion_lifetime_secs,
+                    lifetime: config.client_auth.assertion_lifetime_secs,
                 }
             }
             ClientAuthMethod::Bearer => {
-                let token = config.introspection_bearer_token.as_ref().ok_or_else(|| {
+                let token = config.client_auth.bearer_token.as_ref().ok_or_else(|| {
                     Error::config("`introspection_bearer_token` is required for `client_auth` bearer")
                 })?;
                 Credential::Header(sensitive(format!("Bearer {}", token.expose()))?)
@@ -488,8 +489,8 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_encoded_before_base64() {
         let mut c = Config::new("https://as.example", "api");
-        c.client_id = Some("rs special@client:%+/".into());
-        c.client_secret = Some(Secret::new("s3cr@t:%+/ x!"));
+        c.client_auth.client_id = Some("rs special@client:%+/".into());
+        c.client_auth.client_secret = Some(Secret::new("s3cr@t:%+/ x!"));
         let auth = ClientAuth::from_config(&c).unwrap();
         let Credential::Header(value) = &auth.credential else { panic!("expected Basic") };
         assert_eq!(auth.client_id(), Some("rs special@client:%+/"), "kept for RFC 9701");
@@ -522,24 +523,24 @@ mod tests {
     #[test]
     fn secret_jwt_needs_a_secret_and_an_hmac_alg() {
         let mut c = Config::new("https://as.example", "api");
-        c.client_id = Some("c".into());
-        c.client_auth = Some(ClientAuthMethod::ClientSecretJwt);
+        c.client_auth.client_id = Some("c".into());
+        c.client_auth.method = Some(ClientAuthMethod::ClientSecretJwt);
         assert!(ClientAuth::from_config(&c).is_err());
-        c.client_secret = Some(Secret::new("0123456789abcdef0123456789abcdef"));
+        c.client_auth.client_secret = Some(Secret::new("0123456789abcdef0123456789abcdef"));
         assert!(ClientAuth::from_config(&c).is_ok());
-        c.assertion_alg = Some("RS256".into());
+        c.client_auth.assertion_alg = Some("RS256".into());
         assert!(ClientAuth::from_config(&c).is_err());
         // RFC 7518 §3.2: the secret is at least the hash size.
         for (alg, ok, short) in [("HS256", 32, 31), ("HS384", 48, 47), ("HS512", 64, 63)] {
-            c.assertion_alg = Some(alg.into());
-            c.client_secret = Some(Secret::new("k".repeat(ok)));
+            c.client_auth.assertion_alg = Some(alg.into());
+            c.client_auth.client_secret = Some(Secret::new("k".repeat(ok)));
             assert!(ClientAuth::from_config(&c).is_ok(), "{alg} {ok}");
-            c.client_secret = Some(Secret::new("k".repeat(short)));
+            c.client_auth.client_secret = Some(Secret::new("k".repeat(short)));
             let e = ClientAuth::from_config(&c).unwrap_err();
             assert!(e.detail().contains("too short") && !e.detail().contains("kkk"), "{e}");
         }
-        c.assertion_alg = None;
-        c.client_secret = Some(Secret::new("short"));
+        c.client_auth.assertion_alg = None;
+        c.client_auth.client_secret = Some(Secret::new("short"));
         assert!(ClientAuth::from_config(&c).is_err(), "a 5-byte secret");
     }
 }

@@ -231,6 +231,61 @@ impl Default for JwksConfig {
     }
 }
 
+/// How bearerguard authenticates itself to the introspection endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientAuthConfig {
+    /// The method. Default: `private_key_jwt` when a key is configured, else
+    /// `client_secret_basic` when a secret is, else `bearer` when `bearer_token` is, else
+    /// `none`.
+    pub method: Option<ClientAuthMethod>,
+    /// Our client id at the authorization server.
+    pub client_id: Option<String>,
+    /// Our client secret (for `client_secret_basic`, `client_secret_post`,
+    /// `client_secret_jwt`).
+    pub client_secret: Option<Secret>,
+    /// Path to a ZITADEL application key file
+    /// (`{"type":"application","keyId","key","appId","clientId"}`); sets the key, its `kid`
+    /// and, when not given, `client_id`.
+    pub key_file: Option<String>,
+    /// The contents of a ZITADEL application key file, as an alternative to `key_file`.
+    pub key_json: Option<Secret>,
+    /// A private key for `private_key_jwt`: PEM (PKCS#1 or PKCS#8, RSA, EC P-256/P-384 or
+    /// Ed25519) or a private JWK as JSON.
+    pub private_key: Option<Secret>,
+    /// The `kid` header of client assertions (defaults to the key file's `keyId` or the
+    /// JWK's `kid`).
+    pub private_key_id: Option<String>,
+    /// Client-assertion algorithm. Default: RS256 for RSA keys, ES256/ES384 for EC keys by
+    /// curve, EdDSA for Ed25519, HS256 for `client_secret_jwt`.
+    pub assertion_alg: Option<String>,
+    /// Client-assertion `aud`: `"issuer"` (default), `"token_endpoint"`,
+    /// `"introspection_endpoint"`, or any other string, used as is.
+    pub assertion_audience: Option<String>,
+    /// Client-assertion lifetime in seconds. Default 60.
+    pub assertion_lifetime_secs: u64,
+    /// A static credential sent as `Authorization: Bearer` to the introspection endpoint.
+    pub bearer_token: Option<Secret>,
+}
+
+impl Default for ClientAuthConfig {
+    fn default() -> Self {
+        ClientAuthConfig {
+            method: None,
+            client_id: None,
+            client_secret: None,
+            key_file: None,
+            key_json: None,
+            private_key: None,
+            private_key_id: None,
+            assertion_alg: None,
+            assertion_audience: None,
+            assertion_lifetime_secs: 60,
+            bearer_token: None,
+        }
+    }
+}
+
 /// A string or a list of strings (for `audience`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
@@ -266,7 +321,9 @@ impl<'de> Deserialize<'de> for OneOrMany {
 /// assert!(!format!("{config:?}").contains("s3cret"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+// `remote = "Self"`: the derived code becomes `Config::serialize`/`Config::deserialize`, and the
+// trait impls below wrap them, so the aliases of earlier versions are folded in one place.
+#[serde(remote = "Self", default, deny_unknown_fields)]
 pub struct Config {
     /// The issuer identifier, compared byte for byte with `iss` and the discovery
     /// document's `issuer`. Required.
@@ -284,37 +341,11 @@ pub struct Config {
     pub jwks_uri: Option<String>,
     /// Token endpoint (only used as a client-assertion audience). Default: from discovery.
     pub token_endpoint: Option<String>,
-    /// Our client id at the authorization server, for introspection.
-    pub client_id: Option<String>,
-    /// Our client secret (for `client_secret_basic`, `client_secret_post`,
-    /// `client_secret_jwt`).
-    pub client_secret: Option<Secret>,
-    /// How we authenticate to the introspection endpoint. Default: `private_key_jwt` when a
-    /// key is configured, else `client_secret_basic` when a secret is, else `bearer` when
-    /// `introspection_bearer_token` is, else `none`.
-    pub client_auth: Option<ClientAuthMethod>,
-    /// Path to a ZITADEL application key file
-    /// (`{"type":"application","keyId","key","appId","clientId"}`); sets the key, its `kid`
-    /// and, when not given, `client_id`.
-    pub key_file: Option<String>,
-    /// The contents of a ZITADEL application key file, as an alternative to `key_file`.
-    pub key_json: Option<Secret>,
-    /// A private key for `private_key_jwt`: PEM (PKCS#1 or PKCS#8, RSA, EC P-256/P-384 or
-    /// Ed25519) or a private JWK as JSON.
-    pub private_key: Option<Secret>,
-    /// The `kid` header of client assertions (defaults to the key file's `keyId` or the
-    /// JWK's `kid`).
-    pub private_key_id: Option<String>,
-    /// Client-assertion algorithm. Default: RS256 for RSA keys, ES256/ES384 for EC keys by
-    /// curve, EdDSA for Ed25519, HS256 for `client_secret_jwt`.
-    pub assertion_alg: Option<String>,
-    /// Client-assertion `aud`: `"issuer"` (default), `"token_endpoint"`,
-    /// `"introspection_endpoint"`, or any other string, used as is.
-    pub assertion_audience: Option<String>,
-    /// Client-assertion lifetime in seconds. Default 60.
-    pub assertion_lifetime_secs: u64,
-    /// A static credential sent as `Authorization: Bearer` to the introspection endpoint.
-    pub introspection_bearer_token: Option<Secret>,
+    /// How bearerguard authenticates itself to the introspection endpoint. In a config
+    /// file, an object; a bare string is the `method`, and the flat keys of earlier versions
+    /// (`client_id`, `client_secret`, `key_file`, … `introspection_bearer_token`) are accepted
+    /// as aliases of its fields ([`Config::ALIASES`]).
+    pub client_auth: ClientAuthConfig,
     /// Ask for plain JSON or an RFC 9701 signed introspection response. Default `json`.
     pub introspection_response: IntrospectionResponseFormat,
     /// How introspection answers are judged.
@@ -369,6 +400,65 @@ fn config_error(path: String, inner: &serde_json::Error) -> Error {
     }
 }
 
+/// The derived, alias-free deserialization of [`Config`].
+struct Canonical(Config);
+
+impl<'de> Deserialize<'de> for Canonical {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Config::deserialize(d).map(Canonical)
+    }
+}
+
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let (value, _) = fold_aliases(value).map_err(|e| serde::de::Error::custom(e.detail().to_owned()))?;
+        Config::deserialize(value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Config {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        Config::serialize(self, s)
+    }
+}
+
+/// Folds the flat client-authentication keys of earlier versions, and a bare `client_auth`
+/// method string, into the `client_auth` object. Returns the aliases it moved, so errors can
+/// name the key the user wrote. Giving a field both ways is an error.
+fn fold_aliases(value: serde_json::Value) -> Result<(serde_json::Value, Vec<(&'static str, &'static str)>)> {
+    use serde_json::Value;
+    let Value::Object(mut top) = value else { return Ok((value, Vec::new())) };
+    let mut auth = match top.remove("client_auth") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::String(method)) => {
+            serde_json::Map::from_iter([("method".to_owned(), Value::String(method))])
+        }
+        Some(Value::Object(auth)) => auth,
+        Some(other) => {
+            // Let the typed deserialization name the field and the expected type.
+            top.insert("client_auth".to_owned(), other);
+            return Ok((Value::Object(top), Vec::new()));
+        }
+    };
+    let mut moved = Vec::new();
+    for &(alias, field) in Config::ALIASES {
+        let Some(v) = top.remove(alias) else { continue };
+        if v.is_null() {
+            continue;
+        }
+        if auth.contains_key(field) {
+            return Err(Error::config(format!(
+                "invalid config: `{alias}` is given twice (also as `client_auth.{field}`)"
+            )));
+        }
+        auth.insert(field.to_owned(), v);
+        moved.push((alias, field));
+    }
+    top.insert("client_auth".to_owned(), Value::Object(auth));
+    Ok((Value::Object(top), moved))
+}
+
 /// The JWS algorithms accepted when `algorithms` is not set.
 pub const DEFAULT_ALGORITHMS: &[&str] =
     &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
@@ -383,17 +473,7 @@ impl Default for Config {
             introspection_endpoint: None,
             jwks_uri: None,
             token_endpoint: None,
-            client_id: None,
-            client_secret: None,
-            client_auth: None,
-            key_file: None,
-            key_json: None,
-            private_key: None,
-            private_key_id: None,
-            assertion_alg: None,
-            assertion_audience: None,
-            assertion_lifetime_secs: 60,
-            introspection_bearer_token: None,
+            client_auth: ClientAuthConfig::default(),
             introspection_response: IntrospectionResponseFormat::default(),
             introspection: IntrospectionConfig::default(),
             algorithms: DEFAULT_ALGORITHMS.iter().map(|s| (*s).to_owned()).collect(),
@@ -422,17 +502,7 @@ impl Config {
         "introspection_endpoint",
         "jwks_uri",
         "token_endpoint",
-        "client_id",
-        "client_secret",
         "client_auth",
-        "key_file",
-        "key_json",
-        "private_key",
-        "private_key_id",
-        "assertion_alg",
-        "assertion_audience",
-        "assertion_lifetime_secs",
-        "introspection_bearer_token",
         "introspection_response",
         "introspection",
         "algorithms",
@@ -453,15 +523,58 @@ impl Config {
         Config { issuer: issuer.into(), audience: OneOrMany(vec![audience.into()]), ..Config::default() }
     }
 
-    /// Parses a config from JSON text; errors name the field.
-    pub fn from_json(text: &str) -> Result<Self> {
-        let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| config_error(e.path().to_string(), e.inner()))
+    /// The flat keys of earlier versions, still accepted, and the field of `client_auth` each
+    /// stands for (`client_auth` itself may also be a bare method string).
+    pub const ALIASES: &'static [(&'static str, &'static str)] = &[
+        ("client_id", "client_id"),
+        ("client_secret", "client_secret"),
+        ("key_file", "key_file"),
+        ("key_json", "key_json"),
+        ("private_key", "private_key"),
+        ("private_key_id", "private_key_id"),
+        ("assertion_alg", "assertion_alg"),
+        ("assertion_audience", "assertion_audience"),
+        ("assertion_lifetime_secs", "assertion_lifetime_secs"),
+        ("introspection_bearer_token", "bearer_token"),
+    ];
+
+    /// Every key path a config accepts, nested ones dotted (`"cache.max_ttl_secs"`), aliases
+    /// included: what the bindings' typed options are checked against.
+    pub fn field_paths() -> Vec<String> {
+        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        let mut paths = Vec::new();
+        if let serde_json::Value::Object(top) = defaults {
+            for (name, value) in top {
+                paths.push(name.clone());
+                if let serde_json::Value::Object(inner) = value {
+                    paths.extend(inner.keys().map(|k| format!("{name}.{k}")));
+                }
+            }
+        }
+        paths.extend(Config::ALIASES.iter().map(|(alias, _)| (*alias).to_owned()));
+        paths
     }
 
-    /// Parses a config from a JSON value; errors name the field.
+    /// Parses a config from JSON text; errors name the field.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| config_error(String::new(), &e))?;
+        Config::from_value(value)
+    }
+
+    /// Parses a config from a JSON value; errors name the field (as the user wrote it, alias
+    /// or not) and never echo a value.
     pub fn from_value(value: serde_json::Value) -> Result<Self> {
-        serde_path_to_error::deserialize(value).map_err(|e| config_error(e.path().to_string(), e.inner()))
+        let (value, moved) = fold_aliases(value)?;
+        serde_path_to_error::deserialize(value).map(|Canonical(c)| c).map_err(|e| {
+            let mut path = e.path().to_string();
+            if let Some(field) = path.strip_prefix("client_auth.")
+                && let Some((alias, _)) = moved.iter().find(|(_, f)| *f == field)
+            {
+                path = (*alias).to_owned();
+            }
+            config_error(path, e.inner())
+        })
     }
 
     /// Reads a config from a `.json` or `.toml` file.
@@ -521,7 +634,7 @@ impl Config {
         let bounds: [(&str, u64, u64, u64); 16] = [
             ("max_token_bytes", self.max_token_bytes as u64, 16, 1024 * 1024),
             ("leeway_secs", self.leeway_secs, 0, 600),
-            ("assertion_lifetime_secs", self.assertion_lifetime_secs, 1, 3_600),
+            ("client_auth.assertion_lifetime_secs", self.client_auth.assertion_lifetime_secs, 1, 3_600),
             // The latest timestamp a claim may hold (9999-12-31) bounds any lifetime.
             ("max_token_lifetime_secs", self.max_token_lifetime_secs.unwrap_or(1), 1, 253_402_300_799),
             ("cache.max_ttl_secs", self.cache.max_ttl_secs, 0, 86_400),
@@ -600,6 +713,57 @@ mod tests {
     }
 
     #[test]
+    fn client_auth_nests_and_the_flat_keys_of_earlier_versions_are_aliases() {
+        let nested = Config::from_json(
+            r#"{"issuer":"https://a","audience":"x","client_auth":{"method":"client_secret_post","client_id":"rs","client_secret":"s"}}"#,
+        )
+        .unwrap();
+        let flat = Config::from_json(
+            r#"{"issuer":"https://a","audience":"x","client_auth":"client_secret_post","client_id":"rs","client_secret":"s"}"#,
+        )
+        .unwrap();
+        assert_eq!(nested, flat);
+        assert_eq!(flat.client_auth.method, Some(ClientAuthMethod::ClientSecretPost));
+        let bearer =
+            Config::from_json(r#"{"issuer":"https://a","audience":"x","introspection_bearer_token":"t"}"#)
+                .unwrap();
+        assert_eq!(bearer.client_auth.bearer_token, Some(Secret::new("t")));
+        // serde's own entry point folds aliases too (the doc example above uses it).
+        let via_serde: Config =
+            serde_json::from_value(serde_json::json!({"issuer":"https://a","audience":"x","client_id":"rs"}))
+                .unwrap();
+        assert_eq!(via_serde.client_auth.client_id.as_deref(), Some("rs"));
+        let twice = Config::from_json(
+            r#"{"issuer":"https://a","audience":"x","client_id":"a","client_auth":{"client_id":"b"}}"#,
+        )
+        .unwrap_err();
+        assert!(twice.detail().contains("`client_id` is given twice"), "{twice}");
+        // Errors name the key as the user wrote it, and never its value.
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","client_secret":987654321}"#)
+            .unwrap_err();
+        assert!(e.detail().contains("`client_secret`") && !e.detail().contains("987654321"), "{e}");
+        let e =
+            Config::from_json(r#"{"issuer":"https://a","audience":"x","client_auth":{"client_secret":5}}"#)
+                .unwrap_err();
+        assert!(e.detail().contains("`client_auth.client_secret`"), "{e}");
+        let e = Config::from_json(r#"{"issuer":"https://a","audience":"x","client_auth":{"clientid":"x"}}"#)
+            .unwrap_err();
+        assert!(e.detail().contains("clientid"), "{e}");
+        let paths = Config::field_paths();
+        for p in [
+            "issuer",
+            "client_auth",
+            "client_auth.client_id",
+            "cache.max_ttl_secs",
+            "introspection.require_exp",
+            "client_id",
+            "introspection_bearer_token",
+        ] {
+            assert!(paths.iter().any(|x| x == p), "{p} in {paths:?}");
+        }
+    }
+
+    #[test]
     fn documented_defaults_hold() {
         let j = JwksConfig::default();
         assert_eq!(j.refresh_cooldown_secs, 30, "SECURITY: unknown-kid cooldown defaults to 30 s");
@@ -628,8 +792,8 @@ mod tests {
     #[test]
     fn secrets_are_redacted_in_debug_and_serialization() {
         let mut c = Config::new("https://as.example", "api");
-        c.client_secret = Some(Secret::new("canary-secret-123"));
-        c.private_key = Some(Secret::new("-----BEGIN PRIVATE KEY----- canary"));
+        c.client_auth.client_secret = Some(Secret::new("canary-secret-123"));
+        c.client_auth.private_key = Some(Secret::new("-----BEGIN PRIVATE KEY----- canary"));
         let dbg = format!("{c:?}");
         let json = serde_json::to_string(&c).unwrap();
         for out in [dbg, json] {

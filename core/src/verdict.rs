@@ -240,21 +240,25 @@ mod tests {
         let endpoint = Url::parse("https://as.example/introspect").unwrap();
         let identity = |f: &dyn Fn(&mut Config)| {
             let mut c = Config::new("https://as.example", "api");
-            c.client_id = Some("rs".into());
-            c.client_secret = Some(crate::Secret::new("0123456789abcdef0123456789abcdef"));
+            c.client_auth.client_id = Some("rs".into());
+            c.client_auth.client_secret = Some(crate::Secret::new("0123456789abcdef0123456789abcdef"));
             f(&mut c);
             let auth = ClientAuth::from_config(&c).unwrap();
             VerdictPolicy::from_config(&c).identity(&c, &rules(), &endpoint, &auth)
         };
         let base = identity(&|_| {});
-        assert_ne!(identity(&|c| c.client_id = Some("other".into())), base, "client id under basic");
         assert_ne!(
-            identity(&|c| c.client_auth = Some(crate::ClientAuthMethod::ClientSecretPost)),
+            identity(&|c| c.client_auth.client_id = Some("other".into())),
+            base,
+            "client id under basic"
+        );
+        assert_ne!(
+            identity(&|c| c.client_auth.method = Some(crate::ClientAuthMethod::ClientSecretPost)),
             base,
             "the method used"
         );
         assert_eq!(
-            identity(&|c| c.client_auth = Some(crate::ClientAuthMethod::ClientSecretBasic)),
+            identity(&|c| c.client_auth.method = Some(crate::ClientAuthMethod::ClientSecretBasic)),
             base,
             "the method used, not the option: basic is what an unset option infers here"
         );

@@ -16,8 +16,8 @@ use support::{FakeAs, Fault, TestKey, now, opaque};
 fn basic_config(fake: &FakeAs) -> Config {
     fake.expect_secret("rs special@client:%+/", "s3cr@t:%+/ x!");
     let mut c = fake.config("api");
-    c.client_id = Some("rs special@client:%+/".into());
-    c.client_secret = Some(Secret::new("s3cr@t:%+/ x!"));
+    c.client_auth.client_id = Some("rs special@client:%+/".into());
+    c.client_auth.client_secret = Some(Secret::new("s3cr@t:%+/ x!"));
     c
 }
 
@@ -68,9 +68,9 @@ async fn client_secret_post_sends_credentials_in_the_body() {
     let fake = FakeAs::start().await;
     fake.expect_secret("rs-post", "post-secret");
     let mut c = fake.config("api");
-    c.client_id = Some("rs-post".into());
-    c.client_secret = Some(Secret::new("post-secret"));
-    c.client_auth = Some(ClientAuthMethod::ClientSecretPost);
+    c.client_auth.client_id = Some("rs-post".into());
+    c.client_auth.client_secret = Some(Secret::new("post-secret"));
+    c.client_auth.method = Some(ClientAuthMethod::ClientSecretPost);
     let v = Validator::new(c).unwrap();
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
@@ -111,9 +111,9 @@ async fn private_key_jwt_from_pkcs8_and_jwk_with_other_audiences() {
     .unwrap();
     fake.expect_jwt_client("rs-ec", key, Algorithm::ES256);
     let mut c = fake.config("api");
-    c.client_id = Some("rs-ec".into());
-    c.private_key = Some(Secret::new(support::fixture("clients/rs-pkjwt-ec.pem")));
-    c.private_key_id = Some("rs-pkjwt-ec".into());
+    c.client_auth.client_id = Some("rs-ec".into());
+    c.client_auth.private_key = Some(Secret::new(support::fixture("clients/rs-pkjwt-ec.pem")));
+    c.client_auth.private_key_id = Some("rs-pkjwt-ec".into());
     let v = Validator::new(c.clone()).unwrap();
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
@@ -124,7 +124,7 @@ async fn private_key_jwt_from_pkcs8_and_jwk_with_other_audiences() {
     assert_eq!(claims["iss"], "rs-ec");
     // A server that wants the introspection endpoint as audience gets it (this fake then
     // refuses, which surfaces as a configuration error, never as an invalid token).
-    c.assertion_audience = Some("introspection_endpoint".into());
+    c.client_auth.assertion_audience = Some("introspection_endpoint".into());
     let v = Validator::new(c).unwrap();
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
@@ -241,8 +241,8 @@ async fn negative_answers_are_cached_briefly_and_errors_never() {
     let mut c = Config::new(format!("http://{addr}"), "api");
     c.discovery = false;
     c.introspection_endpoint = Some(format!("http://{addr}/introspect"));
-    c.client_id = Some("rs".into());
-    c.client_secret = Some(Secret::new("s"));
+    c.client_auth.client_id = Some("rs".into());
+    c.client_auth.client_secret = Some(Secret::new("s"));
     let v = Validator::with_clock(c, clock.clone()).unwrap();
     let token = opaque();
     assert_eq!(v.validate(&token).await.unwrap_err().code(), "unavailable");
@@ -279,8 +279,8 @@ async fn wrong_credentials_are_a_configuration_error() {
     let fake = FakeAs::start().await;
     fake.expect_secret("rs", "right");
     let mut c = fake.config("api");
-    c.client_id = Some("rs".into());
-    c.client_secret = Some(Secret::new("wrong"));
+    c.client_auth.client_id = Some("rs".into());
+    c.client_auth.client_secret = Some(Secret::new("wrong"));
     let v = Validator::new(c).unwrap();
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
@@ -569,8 +569,8 @@ async fn private_key_from_a_jwk_and_a_static_bearer_credential() {
         DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
     fake.expect_jwt_client("rs-jwk", key, Algorithm::RS256);
     let mut c = fake.config("api");
-    c.client_id = Some("rs-jwk".into());
-    c.private_key = Some(Secret::new(support::fixture("clients/rs-pkjwt-rsa.jwk.json")));
+    c.client_auth.client_id = Some("rs-jwk".into());
+    c.client_auth.private_key = Some(Secret::new(support::fixture("clients/rs-pkjwt-rsa.jwk.json")));
     let v = Validator::new(c).unwrap();
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
@@ -581,12 +581,12 @@ async fn private_key_from_a_jwk_and_a_static_bearer_credential() {
     let fake = FakeAs::start().await;
     *fake.state.bearer.lock().unwrap() = Some("static-credential".into());
     let mut c = fake.config("api");
-    c.introspection_bearer_token = Some(Secret::new("static-credential"));
+    c.client_auth.bearer_token = Some(Secret::new("static-credential"));
     let v = Validator::new(c.clone()).unwrap();
     let token = opaque();
     fake.add_token(&token, fake.active(json!({})));
     v.validate(&token).await.unwrap();
-    c.introspection_bearer_token = Some(Secret::new("wrong"));
+    c.client_auth.bearer_token = Some(Secret::new("wrong"));
     assert_eq!(Validator::new(c).unwrap().validate(&token).await.unwrap_err().code(), "configuration");
 }
 
@@ -728,7 +728,7 @@ async fn validators_differing_only_in_endpoint_or_client_never_share_a_verdict()
     assert_eq!(twin.introspections(), 1);
     // Same endpoint; only the client differs (and this server does not know it).
     let mut c = basic_config(&fake);
-    c.client_id = Some("another-client".into());
+    c.client_auth.client_id = Some("another-client".into());
     assert_eq!(Validator::new(c).unwrap().validate(&token).await.unwrap_err().code(), "configuration");
     assert_eq!(fake.introspections(), 2);
 }
@@ -970,7 +970,7 @@ fn zitadel_key_file_client(fake: &FakeAs) -> Validator {
         DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
     fake.expect_jwt_client("rs-pkjwt", key, Algorithm::RS256);
     let mut c = fake.config("api");
-    c.key_file =
+    c.client_auth.key_file =
         Some(support::repo_root().join("tests/fixtures/clients/zitadel-rs-pkjwt.json").display().to_string());
     Validator::new(c).unwrap()
 }

@@ -12,8 +12,8 @@ use support::real_as::RealAs;
 fn config(server: &RealAs, client: &str, resource: &str) -> Config {
     let mut c = Config::new(server.issuer(), server.resource(resource));
     let data = server.client(client);
-    c.client_id = data["client_id"].as_str().map(str::to_owned);
-    c.client_secret = data["client_secret"].as_str().map(Secret::new);
+    c.client_auth.client_id = data["client_id"].as_str().map(str::to_owned);
+    c.client_auth.client_secret = data["client_secret"].as_str().map(Secret::new);
     c
 }
 
@@ -39,7 +39,7 @@ async fn against_oidc_provider() {
 
     // client_secret_post.
     let mut post = config(&server, "rs_post", "opaque");
-    post.client_auth = Some(ClientAuthMethod::ClientSecretPost);
+    post.client_auth.method = Some(ClientAuthMethod::ClientSecretPost);
     Validator::new(post).unwrap().validate(&opaque).await.unwrap();
 
     // The client whose id and secret contain @ : % + / and a space.
@@ -48,7 +48,7 @@ async fn against_oidc_provider() {
     // private_key_jwt with the ZITADEL key file (RS256), then the EC key (ES256).
     let pkjwt = server.client("rs_pkjwt");
     let mut zitadel = Config::new(server.issuer(), server.resource("opaque"));
-    zitadel.key_file = Some(pkjwt["key_file"].as_str().unwrap().to_owned());
+    zitadel.client_auth.key_file = Some(pkjwt["key_file"].as_str().unwrap().to_owned());
     let zv = Validator::new(zitadel).unwrap();
     for _ in 0..2 {
         // A fresh assertion each time: oidc-provider rejects a reused jti.
@@ -56,19 +56,20 @@ async fn against_oidc_provider() {
         assert_eq!(zv.validate(&t).await.unwrap().client_id.as_deref(), Some("svc-client"));
     }
     let mut ec = Config::new(server.issuer(), server.resource("opaque"));
-    ec.client_id = Some("rs-pkjwt".into());
-    ec.private_key =
+    ec.client_auth.client_id = Some("rs-pkjwt".into());
+    ec.client_auth.private_key =
         Some(Secret::new(std::fs::read_to_string(pkjwt["ec_key_pem"].as_str().unwrap()).unwrap()));
-    ec.private_key_id = pkjwt["ec_kid"].as_str().map(str::to_owned);
+    ec.client_auth.private_key_id = pkjwt["ec_kid"].as_str().map(str::to_owned);
     Validator::new(ec).unwrap().validate(&opaque).await.unwrap();
     let ed = server.client("rs_pkjwt_ed");
     let mut edc = Config::new(server.issuer(), server.resource("opaque"));
-    edc.client_id = ed["client_id"].as_str().map(str::to_owned);
-    edc.private_key = Some(Secret::new(std::fs::read_to_string(ed["key_pem"].as_str().unwrap()).unwrap()));
-    edc.private_key_id = ed["kid"].as_str().map(str::to_owned);
+    edc.client_auth.client_id = ed["client_id"].as_str().map(str::to_owned);
+    edc.client_auth.private_key =
+        Some(Secret::new(std::fs::read_to_string(ed["key_pem"].as_str().unwrap()).unwrap()));
+    edc.client_auth.private_key_id = ed["kid"].as_str().map(str::to_owned);
     Validator::new(edc).unwrap().validate(&opaque).await.unwrap();
     let mut sj = config(&server, "rs_secretjwt", "opaque");
-    sj.client_auth = Some(ClientAuthMethod::ClientSecretJwt);
+    sj.client_auth.method = Some(ClientAuthMethod::ClientSecretJwt);
     Validator::new(sj).unwrap().validate(&opaque).await.unwrap();
 
     // JWT access tokens (RS256, ES256, EdDSA) validated locally via discovery + JWKS.
@@ -97,7 +98,7 @@ async fn against_oidc_provider() {
 
     // Wrong client secret -> configuration, never invalid_token; not cached.
     let mut wrong = config(&server, "rs_basic", "opaque");
-    wrong.client_secret = Some(Secret::new("not-the-secret"));
+    wrong.client_auth.client_secret = Some(Secret::new("not-the-secret"));
     let wv = Validator::new(wrong).unwrap();
     assert_eq!(wv.validate(&opaque).await.unwrap_err().code(), "configuration");
     assert_eq!(wv.validate(&opaque).await.unwrap_err().code(), "configuration");

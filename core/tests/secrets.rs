@@ -66,9 +66,9 @@ async fn tokens_and_secrets_never_reach_logs_errors_or_debug() {
     let canary_secret = "CANARY-SECRET-7f3a";
     fake.expect_secret("rs", "other");
     let mut c = fake.config("api");
-    c.client_id = Some("rs".into());
-    c.client_secret = Some(Secret::new(canary_secret));
-    c.private_key_id = None;
+    c.client_auth.client_id = Some("rs".into());
+    c.client_auth.client_secret = Some(Secret::new(canary_secret));
+    c.client_auth.private_key_id = None;
     let v = Validator::new(c).unwrap();
     let rsa = TestKey::rsa();
     fake.set_keys(&[&rsa]);
@@ -87,7 +87,7 @@ async fn tokens_and_secrets_never_reach_logs_errors_or_debug() {
     }
     let key_file = support::repo_root().join("tests/fixtures/clients/zitadel-rs-pkjwt.json");
     let mut c = fake.config("api");
-    c.key_file = Some(key_file.display().to_string());
+    c.client_auth.key_file = Some(key_file.display().to_string());
     let with_key = Validator::new(c).unwrap();
     outputs.push(format!("{with_key:?} {:?}", with_key.config()));
     // A parsed token's Debug names its header only: payload and signature would rebuild it.
@@ -171,8 +171,8 @@ async fn refusals_never_echo_claim_values() {
     fake.set_keys(&[&rsa]);
     fake.expect_secret("rs", "s");
     let mut c = fake.config("api");
-    c.client_id = Some("rs".into());
-    c.client_secret = Some(Secret::new("s"));
+    c.client_auth.client_id = Some("rs".into());
+    c.client_auth.client_secret = Some(Secret::new("s"));
     let v = Validator::new(c).unwrap();
     let claims = |extra| fake.good_claims(extra);
     let mut cases: Vec<(&str, String, &[&str])> = vec![

@@ -79,8 +79,8 @@ async fn thirty_thousand_distinct_tokens_keep_memory_and_requests_bounded() {
 fn caching_validator(fake: &FakeAs, max_entries: u64) -> Validator {
     fake.expect_secret("rs", "secret");
     let mut c = fake.config("api");
-    c.client_id = Some("rs".into());
-    c.client_secret = Some(Secret::new("secret"));
+    c.client_auth.client_id = Some("rs".into());
+    c.client_auth.client_secret = Some(Secret::new("secret"));
     c.cache.max_entries = max_entries;
     c.cache.negative_ttl_secs = 300;
     Validator::new(c).unwrap()
