@@ -9,6 +9,8 @@
 use aws_lc_rs::signature as sig;
 use jsonwebtoken::Algorithm;
 
+use crate::error::{Error, Result};
+
 /// The key type and curve a key has, or an algorithm needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFamily {
@@ -128,6 +130,28 @@ impl JwsAlgorithm {
     pub fn verifies_remote_keys(&self) -> bool {
         self.family != KeyFamily::Hmac
     }
+}
+
+/// The configured allow-list, resolved: asymmetric algorithms only.
+pub(crate) fn allow_list(names: &[String]) -> Result<Vec<Alg>> {
+    let mut accepted: Vec<Alg> = Vec::with_capacity(names.len());
+    for name in names {
+        let alg =
+            by_name(name).ok_or_else(|| Error::config("`algorithms` holds an unsupported algorithm"))?;
+        if !alg.verifies_remote_keys() || name.eq_ignore_ascii_case("none") {
+            return Err(Error::config(
+                "`algorithms` may hold only asymmetric algorithms: `none` and HMAC are refused for keys \
+                 from a remote JWKS",
+            ));
+        }
+        if !accepted.contains(&alg) {
+            accepted.push(alg);
+        }
+    }
+    if accepted.is_empty() {
+        return Err(Error::config("`algorithms` must not be empty"));
+    }
+    Ok(accepted)
 }
 
 #[cfg(test)]

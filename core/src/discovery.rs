@@ -70,28 +70,25 @@ pub fn parse_metadata(body: &[u8], issuer: &str, allow_insecure: bool) -> Result
 }
 
 /// Fetches and checks the metadata of `issuer`.
+///
+/// Locations are tried in order; a missing document (404, 405, 410) moves on to the next. When
+/// none answers, the error reported is the first that says more than "not here" (a 500, a
+/// timeout on the OpenID location is not hidden behind a 404 from the RFC 8414 one).
 pub(crate) async fn discover(http: &HttpClient, issuer: &str, allow_insecure: bool) -> Result<Metadata> {
     let issuer_url = Url::parse(issuer).map_err(|_| Error::config("`issuer` is not an absolute URL"))?;
-    let mut last = Error::unavailable("discovery: no metadata document found");
-    for url in well_known_urls(&issuer_url) {
-        let response = match http.get(&url, "application/json", MAX_METADATA_BYTES).await {
-            Ok(r) => r,
-            Err(f) => {
-                last = f.into_error("discovery");
-                continue;
-            }
+    let mut telling: Option<Error> = None;
+    for (url, name) in well_known_urls(&issuer_url).into_iter().zip(["OpenID Connect", "RFC 8414"]) {
+        let failure = match http.get(&url, "application/json", MAX_METADATA_BYTES).await {
+            Err(f) => f.into_error(&format!("discovery ({name})")),
+            Ok(response) => match response.status {
+                200 => return parse_metadata(&response.body, issuer, allow_insecure),
+                404 | 405 | 410 => continue,
+                status => Error::unavailable(format!("discovery ({name}): HTTP status {status}")),
+            },
         };
-        match response.status {
-            200 => return parse_metadata(&response.body, issuer, allow_insecure),
-            404 | 405 | 410 => {
-                last = Error::unavailable("discovery: no metadata document found");
-            }
-            status => {
-                last = Error::unavailable(format!("discovery: HTTP status {status}"));
-            }
-        }
+        telling.get_or_insert(failure);
     }
-    Err(last)
+    Err(telling.unwrap_or_else(|| Error::unavailable("discovery: no metadata document found")))
 }
 
 #[cfg(test)]

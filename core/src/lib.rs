@@ -48,6 +48,7 @@ pub mod jwks;
 pub mod jwt;
 mod request;
 mod route;
+mod stats;
 mod validator;
 mod verdict;
 
@@ -61,7 +62,8 @@ pub use config::{
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};
 pub use request::{ClientCertificate, Decision, Pending, Request};
-pub use validator::{Stats, Validator};
+pub use stats::Stats;
+pub use validator::Validator;
 pub use verdict::token_type_accepted;
 
 /// Strict JSON parsing for untrusted documents (exposed for fuzzing and tests).

@@ -8,9 +8,8 @@
 //! request → header → route → jwt | cache → introspection → http.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::algorithms::{self, Alg};
+use crate::algorithms;
 use crate::builder::ValidatorBuilder;
 use crate::cache::{VerdictCache, log_tag, token_key};
 use crate::claims::{ClaimRules, TokenInfo, is_scope_token};
@@ -18,12 +17,13 @@ use crate::client_auth::ClientAuth;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, IntrospectionResponseFormat};
 use crate::endpoints::{Endpoints, Resolved};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::introspection::Introspector;
 use crate::jwks::Selection;
 use crate::request::{Decision, Pending, Request};
 use crate::route::{Route, Router};
+use crate::stats::{Outcomes, Stats};
 use crate::verdict::VerdictPolicy;
 
 /// Validates bearer tokens for one issuer. Cheap to clone; share it across threads and
@@ -65,42 +65,6 @@ struct Inner {
     outcomes: Outcomes,
 }
 
-/// Counters for tests, benchmarks and metrics.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// HTTP requests made to the introspection endpoint (retries included).
-    pub introspection_requests: u64,
-    /// HTTP fetches of the JWKS.
-    pub jwks_fetches: u64,
-    /// Decisions that accepted a token.
-    pub accepted: u64,
-    /// Decisions that refused a request, for any reason.
-    pub refused: u64,
-}
-
-/// Decisions by outcome: index 0 accepted, then one per [`ErrorKind::ALL`] entry.
-#[derive(Default)]
-struct Outcomes([AtomicU64; 1 + ErrorKind::ALL.len()]);
-
-impl Outcomes {
-    fn count(&self, result: &Result<Arc<TokenInfo>>) {
-        let slot = match result {
-            Ok(_) => 0,
-            Err(e) => 1 + ErrorKind::ALL.iter().position(|k| *k == e.kind()).unwrap_or(0),
-        };
-        self.0[slot].fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn accepted(&self) -> u64 {
-        self.0[0].load(Ordering::Relaxed)
-    }
-
-    fn refused(&self) -> u64 {
-        self.0[1..].iter().map(|c| c.load(Ordering::Relaxed)).sum()
-    }
-}
-
 impl Validator {
     /// Builds a validator from `config`, checking it and loading keys now. No I/O happens
     /// until the first decision.
@@ -112,7 +76,7 @@ impl Validator {
     /// [`ManualClock`](crate::ManualClock)).
     pub fn with_clock(config: Config, clock: SharedClock) -> Result<Self> {
         config.check()?;
-        let algorithms = accepted_algorithms(&config.algorithms)?;
+        let algorithms = algorithms::allow_list(&config.algorithms)?;
         let auth = Arc::new(ClientAuth::from_config(&config)?);
         if config.introspection_response == IntrospectionResponseFormat::Jwt && auth.client_id().is_none() {
             return Err(Error::config(
@@ -237,28 +201,6 @@ impl Validator {
     pub async fn cached_entries(&self) -> u64 {
         self.inner.cache.entry_count().await
     }
-}
-
-/// The configured allow-list, resolved: asymmetric algorithms only.
-fn accepted_algorithms(names: &[String]) -> Result<Vec<Alg>> {
-    let mut accepted: Vec<Alg> = Vec::with_capacity(names.len());
-    for name in names {
-        let alg = algorithms::by_name(name)
-            .ok_or_else(|| Error::config("`algorithms` holds an unsupported algorithm"))?;
-        if !alg.verifies_remote_keys() || name.eq_ignore_ascii_case("none") {
-            return Err(Error::config(
-                "`algorithms` may hold only asymmetric algorithms: `none` and HMAC are refused for keys \
-                 from a remote JWKS",
-            ));
-        }
-        if !accepted.contains(&alg) {
-            accepted.push(alg);
-        }
-    }
-    if accepted.is_empty() {
-        return Err(Error::config("`algorithms` must not be empty"));
-    }
-    Ok(accepted)
 }
 
 impl Inner {
