@@ -161,7 +161,8 @@ async fn discovery_reports_the_telling_error() {
 async fn durations_near_two_to_the_64_are_refused_at_build() {
     let fake = FakeAs::start().await;
     let huge = u64::MAX;
-    let fields: [(&str, fn(&mut Config, u64)); 10] = [
+    type Set = fn(&mut Config, u64);
+    let fields: [(&str, Set); 10] = [
         ("cache.max_ttl_secs", |c, v| c.cache.max_ttl_secs = v),
         ("jwks.default_ttl_secs", |c, v| c.jwks.default_ttl_secs = v),
         ("jwks.max_ttl_secs", |c, v| c.jwks.max_ttl_secs = v),
