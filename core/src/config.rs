@@ -577,6 +577,12 @@ impl Config {
         })
     }
 
+    /// Checks the fields that can be checked without I/O (every rule lives in `check.rs`).
+    /// Errors name the field.
+    pub fn check(&self) -> Result<()> {
+        crate::check::fields(self)
+    }
+
     /// Reads a config from a `.json` or `.toml` file.
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let path = path.as_ref();
@@ -590,95 +596,6 @@ impl Config {
         } else {
             Config::from_json(&text)
         }
-    }
-
-    /// Checks the fields that can be checked without I/O. Errors name the field.
-    pub fn check(&self) -> Result<()> {
-        if self.issuer.is_empty() {
-            return Err(Error::config("`issuer` is required"));
-        }
-        crate::http::check_url("issuer", &self.issuer, self.http.allow_insecure_http)?;
-        if self.audience.0.is_empty() || self.audience.0.iter().any(String::is_empty) {
-            return Err(Error::config("`audience` is required and must not be empty"));
-        }
-        for (field, url) in [
-            ("introspection_endpoint", &self.introspection_endpoint),
-            ("jwks_uri", &self.jwks_uri),
-            ("token_endpoint", &self.token_endpoint),
-        ] {
-            if let Some(url) = url {
-                crate::http::check_url(field, url, self.http.allow_insecure_http)?;
-            }
-        }
-        if !self.discovery {
-            let needs_jwks = matches!(self.strategy, Strategy::Jwt)
-                || self.introspection_response == IntrospectionResponseFormat::Jwt;
-            let needs_introspection =
-                matches!(self.strategy, Strategy::Introspection | Strategy::IntrospectAll);
-            if needs_jwks && self.jwks_uri.is_none() {
-                return Err(Error::config("`jwks_uri` is required when `discovery` is false"));
-            }
-            if needs_introspection && self.introspection_endpoint.is_none() {
-                return Err(Error::config("`introspection_endpoint` is required when `discovery` is false"));
-            }
-            if self.strategy == Strategy::Auto
-                && self.jwks_uri.is_none()
-                && self.introspection_endpoint.is_none()
-            {
-                return Err(Error::config(
-                    "`jwks_uri` or `introspection_endpoint` is required when `discovery` is false",
-                ));
-            }
-        }
-        // Every duration and size has a bound, so no arithmetic on it can overflow.
-        let bounds: [(&str, u64, u64, u64); 16] = [
-            ("max_token_bytes", self.max_token_bytes as u64, 16, 1024 * 1024),
-            ("leeway_secs", self.leeway_secs, 0, 600),
-            ("client_auth.assertion_lifetime_secs", self.client_auth.assertion_lifetime_secs, 1, 3_600),
-            // The latest timestamp a claim may hold (9999-12-31) bounds any lifetime.
-            ("max_token_lifetime_secs", self.max_token_lifetime_secs.unwrap_or(1), 1, 253_402_300_799),
-            ("cache.max_ttl_secs", self.cache.max_ttl_secs, 0, 86_400),
-            ("cache.negative_ttl_secs", self.cache.negative_ttl_secs, 0, 300),
-            ("cache.max_entries", self.cache.max_entries, u64::from(self.cache.enabled), 100_000_000),
-            ("http.timeout_ms", self.http.timeout_ms, 1, 300_000),
-            ("http.connect_timeout_ms", self.http.connect_timeout_ms, 1, 300_000),
-            ("http.max_concurrent_requests", self.http.max_concurrent_requests as u64, 1, 65_536),
-            ("http.max_response_bytes", self.http.max_response_bytes as u64, 64, 16 * 1024 * 1024),
-            ("jwks.default_ttl_secs", self.jwks.default_ttl_secs, 0, 7 * 86_400),
-            ("jwks.min_ttl_secs", self.jwks.min_ttl_secs, 0, 7 * 86_400),
-            ("jwks.max_ttl_secs", self.jwks.max_ttl_secs, 0, 7 * 86_400),
-            ("jwks.refresh_cooldown_secs", self.jwks.refresh_cooldown_secs, 10, 86_400),
-            ("jwks.stale_secs", self.jwks.stale_secs, 0, 7 * 86_400),
-        ];
-        for (field, value, min, max) in bounds {
-            if value < min || value > max {
-                return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
-            }
-        }
-        for (field, value, min, max) in [
-            ("jwks.max_bytes", self.jwks.max_bytes as u64, 64, 16 * 1024 * 1024),
-            (
-                "introspection.signed_response_max_age_secs",
-                self.introspection.signed_response_max_age_secs,
-                1,
-                3_600,
-            ),
-            ("introspection.max_new_tokens_per_sec", self.introspection.max_new_tokens_per_sec, 0, 1_000_000),
-        ] {
-            if value < min || value > max {
-                return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
-            }
-        }
-        if self.jwks.min_ttl_secs > self.jwks.max_ttl_secs {
-            return Err(Error::config("`jwks.min_ttl_secs` must not exceed `jwks.max_ttl_secs`"));
-        }
-        if self.required_scopes.iter().any(|s| !crate::claims::is_scope_token(s)) {
-            return Err(Error::config(
-                "`required_scopes` entries must be single RFC 6749 scope tokens (printable ASCII, no \
-                 space, quote or backslash)",
-            ));
-        }
-        Ok(())
     }
 }
 

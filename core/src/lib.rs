@@ -33,6 +33,7 @@
 pub mod algorithms;
 mod builder;
 mod cache;
+mod check;
 pub mod claims;
 mod client_auth;
 mod clock;

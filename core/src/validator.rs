@@ -9,13 +9,12 @@
 
 use std::sync::Arc;
 
-use crate::algorithms;
 use crate::builder::ValidatorBuilder;
 use crate::cache::{VerdictCache, log_tag, token_key};
 use crate::claims::{ClaimRules, TokenInfo, is_scope_token};
 use crate::client_auth::ClientAuth;
 use crate::clock::{SharedClock, SystemClock};
-use crate::config::{Config, IntrospectionResponseFormat};
+use crate::config::Config;
 use crate::endpoints::{Endpoints, Resolved};
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
@@ -75,14 +74,8 @@ impl Validator {
     /// Like [`Validator::new`] with an injected clock (tests drive expiry and TTLs with
     /// [`ManualClock`](crate::ManualClock)).
     pub fn with_clock(config: Config, clock: SharedClock) -> Result<Self> {
-        config.check()?;
-        let algorithms = algorithms::allow_list(&config.algorithms)?;
-        let auth = Arc::new(ClientAuth::from_config(&config)?);
-        if config.introspection_response == IntrospectionResponseFormat::Jwt && auth.client_id().is_none() {
-            return Err(Error::config(
-                "signed introspection responses need a `client_id`: their `aud` must name us",
-            ));
-        }
+        let crate::check::Checked { algorithms, auth } = crate::check::check(&config)?;
+        let auth = Arc::new(auth);
         let http = HttpClient::new(&config.http)?;
         let rules = ClaimRules {
             issuer: config.issuer.clone(),

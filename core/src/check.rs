@@ -1,0 +1,113 @@
+//! Every rule a configuration must meet, checked once when a validator is built: the field
+//! rules (each error names its field), the allow-list, the client credentials, and the rules
+//! that tie fields together. What depends on discovery (a strategy's endpoints) is checked
+//! when the endpoints are assembled, the only check that must wait for I/O.
+
+use crate::algorithms::{self, Alg};
+use crate::client_auth::ClientAuth;
+use crate::config::{Config, IntrospectionResponseFormat, Strategy};
+use crate::error::{Error, Result};
+
+/// What checking a config yields: the parts built from it.
+pub(crate) struct Checked {
+    pub algorithms: Vec<Alg>,
+    pub auth: ClientAuth,
+}
+
+/// Checks `config` and builds what it names (keys are loaded now, never later).
+pub(crate) fn check(config: &Config) -> Result<Checked> {
+    fields(config)?;
+    let algorithms = algorithms::allow_list(&config.algorithms)?;
+    let auth = ClientAuth::from_config(config)?;
+    if config.introspection_response == IntrospectionResponseFormat::Jwt && auth.client_id().is_none() {
+        return Err(Error::config(
+            "signed introspection responses need a `client_id`: their `aud` must name us",
+        ));
+    }
+    Ok(Checked { algorithms, auth })
+}
+
+/// The field rules: what can be checked of each field, and of fields together, without I/O.
+pub(crate) fn fields(c: &Config) -> Result<()> {
+    if c.issuer.is_empty() {
+        return Err(Error::config("`issuer` is required"));
+    }
+    crate::http::check_url("issuer", &c.issuer, c.http.allow_insecure_http)?;
+    if c.audience.0.is_empty() || c.audience.0.iter().any(String::is_empty) {
+        return Err(Error::config("`audience` is required and must not be empty"));
+    }
+    for (field, url) in [
+        ("introspection_endpoint", &c.introspection_endpoint),
+        ("jwks_uri", &c.jwks_uri),
+        ("token_endpoint", &c.token_endpoint),
+    ] {
+        if let Some(url) = url {
+            crate::http::check_url(field, url, c.http.allow_insecure_http)?;
+        }
+    }
+    if !c.discovery {
+        let needs_jwks = matches!(c.strategy, Strategy::Jwt)
+            || c.introspection_response == IntrospectionResponseFormat::Jwt;
+        let needs_introspection = matches!(c.strategy, Strategy::Introspection | Strategy::IntrospectAll);
+        if needs_jwks && c.jwks_uri.is_none() {
+            return Err(Error::config("`jwks_uri` is required when `discovery` is false"));
+        }
+        if needs_introspection && c.introspection_endpoint.is_none() {
+            return Err(Error::config("`introspection_endpoint` is required when `discovery` is false"));
+        }
+        if c.strategy == Strategy::Auto && c.jwks_uri.is_none() && c.introspection_endpoint.is_none() {
+            return Err(Error::config(
+                "`jwks_uri` or `introspection_endpoint` is required when `discovery` is false",
+            ));
+        }
+    }
+    // Every duration and size has a bound, so no arithmetic on it can overflow.
+    let bounds: [(&str, u64, u64, u64); 16] = [
+        ("max_token_bytes", c.max_token_bytes as u64, 16, 1024 * 1024),
+        ("leeway_secs", c.leeway_secs, 0, 600),
+        ("client_auth.assertion_lifetime_secs", c.client_auth.assertion_lifetime_secs, 1, 3_600),
+        // The latest timestamp a claim may hold (9999-12-31) bounds any lifetime.
+        ("max_token_lifetime_secs", c.max_token_lifetime_secs.unwrap_or(1), 1, 253_402_300_799),
+        ("cache.max_ttl_secs", c.cache.max_ttl_secs, 0, 86_400),
+        ("cache.negative_ttl_secs", c.cache.negative_ttl_secs, 0, 300),
+        ("cache.max_entries", c.cache.max_entries, u64::from(c.cache.enabled), 100_000_000),
+        ("http.timeout_ms", c.http.timeout_ms, 1, 300_000),
+        ("http.connect_timeout_ms", c.http.connect_timeout_ms, 1, 300_000),
+        ("http.max_concurrent_requests", c.http.max_concurrent_requests as u64, 1, 65_536),
+        ("http.max_response_bytes", c.http.max_response_bytes as u64, 64, 16 * 1024 * 1024),
+        ("jwks.default_ttl_secs", c.jwks.default_ttl_secs, 0, 7 * 86_400),
+        ("jwks.min_ttl_secs", c.jwks.min_ttl_secs, 0, 7 * 86_400),
+        ("jwks.max_ttl_secs", c.jwks.max_ttl_secs, 0, 7 * 86_400),
+        ("jwks.refresh_cooldown_secs", c.jwks.refresh_cooldown_secs, 10, 86_400),
+        ("jwks.stale_secs", c.jwks.stale_secs, 0, 7 * 86_400),
+    ];
+    for (field, value, min, max) in bounds {
+        if value < min || value > max {
+            return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
+        }
+    }
+    for (field, value, min, max) in [
+        ("jwks.max_bytes", c.jwks.max_bytes as u64, 64, 16 * 1024 * 1024),
+        (
+            "introspection.signed_response_max_age_secs",
+            c.introspection.signed_response_max_age_secs,
+            1,
+            3_600,
+        ),
+        ("introspection.max_new_tokens_per_sec", c.introspection.max_new_tokens_per_sec, 0, 1_000_000),
+    ] {
+        if value < min || value > max {
+            return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
+        }
+    }
+    if c.jwks.min_ttl_secs > c.jwks.max_ttl_secs {
+        return Err(Error::config("`jwks.min_ttl_secs` must not exceed `jwks.max_ttl_secs`"));
+    }
+    if c.required_scopes.iter().any(|s| !crate::claims::is_scope_token(s)) {
+        return Err(Error::config(
+            "`required_scopes` entries must be single RFC 6749 scope tokens (printable ASCII, no \
+             space, quote or backslash)",
+        ));
+    }
+    Ok(())
+}
