@@ -63,13 +63,15 @@ node/node_modules/.installed: node/package.json node/package-lock.json
 # Rebuilt when a Rust source, a manifest or the lock changed, or the other kind was built last.
 NODE_SOURCES := $(shell find core/src node/src -name '*.rs') core/Cargo.toml node/Cargo.toml node/build.rs Cargo.lock
 
-node/.built-$(NODE_BUILD): node/node_modules/.installed $(NODE_SOURCES)
+# The tests' addon has the test hooks (cargo feature `test-hooks`: a fixed clock, panics in the
+# guards); the one `npm install` and `npm run build` make for users has none.
+node/.built-$(NODE_BUILD)-test-hooks: node/node_modules/.installed $(NODE_SOURCES)
 	rm -f node/.built-*
-	cd node && npm run --silent build$(if $(filter debug,$(NODE_BUILD)),:debug)
+	cd node && npm run --silent build$(if $(filter debug,$(NODE_BUILD)),:debug) -- --features test-hooks
 	touch $@
 
 .PHONY: node-build
-node-build: node/.built-$(NODE_BUILD) ## build the Node addon from the current sources (npm install first when needed)
+node-build: node/.built-$(NODE_BUILD)-test-hooks ## build the Node addon (with the test hooks) from the current sources (npm install first when needed)
 
 lint-rust: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check
@@ -132,6 +134,7 @@ bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs 
 	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt -r python/bench/requirements.txt
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet -m python/Cargo.toml
 	$(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
+	rm -f node/.built-*
 	cd node && BEARERGUARD_BUILD=release npm install --no-audit --no-fund --loglevel=error && npm run --silent build
 	cd node/bench && npm ci --no-audit --no-fund --loglevel=error
 	cd node && node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json

@@ -1,10 +1,16 @@
 'use strict';
 // Error classes of bearerguard: one per stable core code, all `instanceof BearerGuardError`.
-// The native module rejects with an error whose message is a JSON payload (see
-// node/src/errors.rs); `fromNative` turns it into the class for its code. Messages are the
-// core's fixed details: they never contain a token, a claim value or a secret.
+// The native module throws (or rejects with) an Error whose `.code` is the core's code (napi's
+// own error code) and which carries `status`, `wwwAuthenticate` and, for insufficient_scope,
+// `requiredScopes` (see node/src/errors.rs); `fromNative` turns it into the class for its code.
+// Messages are the core's fixed details: they never contain a token, a claim value or a secret.
 
-/** Base class: `.code` (stable string), `.status` (HTTP), `.wwwAuthenticate` (or null). */
+/**
+ * Base class: `.code` (stable string), `.status` (HTTP), `.wwwAuthenticate` (or null), and
+ * `.headers`, the response headers of the refusal (`www-authenticate` when there is a
+ * challenge, `cache-control: no-store` always), as express-oauth2-jwt-bearer's errors carry
+ * them: an app's own error handler, or Express's default one, answers with the challenge.
+ */
 class BearerGuardError extends Error {
   constructor(message, { code = 'internal', status = 500, wwwAuthenticate = null } = {}) {
     super(message);
@@ -12,12 +18,16 @@ class BearerGuardError extends Error {
     this.code = code;
     this.status = status;
     this.wwwAuthenticate = wwwAuthenticate;
+    this.headers =
+      wwwAuthenticate === null
+        ? { 'cache-control': 'no-store' }
+        : { 'www-authenticate': wwwAuthenticate, 'cache-control': 'no-store' };
   }
 }
 
 /** No bearer token in the request (401, `WWW-Authenticate: Bearer` without an error code). */
 class MissingTokenError extends BearerGuardError {}
-/** The `Authorization` header is malformed (400, `invalid_request`). */
+/** The request is malformed: a bad `Authorization` header, or two of them (400). */
 class InvalidRequestError extends BearerGuardError {}
 /** The token is malformed, forged, revoked, for someone else... (401, `invalid_token`). */
 class InvalidTokenError extends BearerGuardError {}
@@ -34,8 +44,12 @@ class InsufficientScopeError extends BearerGuardError {
 class UnavailableError extends BearerGuardError {}
 /** The validator is misconfigured or the AS refused our own credentials (500). */
 class ConfigurationError extends BearerGuardError {}
+/** A bug caught at the binding boundary, e.g. a panic in Rust (500). */
+class InternalError extends BearerGuardError {}
 
-const CLASSES = {
+// One class per code of `errorCodes()` (a test keeps the two equal: a new core code fails it).
+// No prototype, so no code can name an inherited property.
+const CLASSES = Object.assign(Object.create(null), {
   missing_token: MissingTokenError,
   invalid_request: InvalidRequestError,
   invalid_token: InvalidTokenError,
@@ -43,27 +57,22 @@ const CLASSES = {
   insufficient_scope: InsufficientScopeError,
   unavailable: UnavailableError,
   configuration: ConfigurationError,
-  internal: BearerGuardError,
-};
+  internal: InternalError,
+});
 
 /**
- * The bearerguard error for an error thrown by the native module. Errors that carry no
- * bearerguard payload (a bug in argument conversion, say) are returned unchanged.
+ * The bearerguard error for an error thrown by the native module. Errors that are not
+ * bearerguard refusals (napi's own argument errors, with codes such as `InvalidArg`) are
+ * returned unchanged.
  */
 function fromNative(error) {
-  let payload;
-  try {
-    payload = error instanceof Error && error.message.startsWith('{') ? JSON.parse(error.message) : null;
-  } catch {
-    payload = null;
-  }
-  if (payload === null || typeof payload.code !== 'string') return error;
-  const Class = Object.hasOwn(CLASSES, payload.code) ? CLASSES[payload.code] : BearerGuardError;
-  return new Class(payload.message, {
-    code: payload.code,
-    status: payload.status,
-    wwwAuthenticate: payload.www_authenticate ?? null,
-    requiredScopes: payload.required_scopes ?? undefined,
+  if (!(error instanceof Error) || typeof error.status !== 'number' || typeof error.code !== 'string') return error;
+  const Class = CLASSES[error.code] ?? BearerGuardError;
+  return new Class(error.message, {
+    code: error.code,
+    status: error.status,
+    wwwAuthenticate: error.wwwAuthenticate ?? null,
+    requiredScopes: error.requiredScopes,
   });
 }
 
@@ -76,6 +85,7 @@ module.exports = {
   InsufficientScopeError,
   UnavailableError,
   ConfigurationError,
+  InternalError,
   CLASSES,
   fromNative,
 };

@@ -10,7 +10,10 @@ export interface RequireTokenOptions {
   options?: ValidatorOptions;
   /** Scopes every request must carry (all of them). */
   scopes?: string[];
-  /** Pass refusals to `next(err)` instead of answering them. */
+  /**
+   * Pass refusals to `next(err)` instead of answering them; the error's `status` and
+   * `headers` keep the challenge. 500-class failures always go to `next(err)`.
+   */
   passErrors?: boolean;
 }
 
@@ -23,7 +26,11 @@ export type BearerMiddleware = (
   next: (error?: unknown) => void,
 ) => void;
 
-/** Requires a valid bearer token; sets `req.auth` or answers 400/401/403/503. */
+/**
+ * Requires a valid bearer token: hands every `Authorization` line of the request to the core,
+ * then sets `req.auth`, or answers 400/401/403/503 (`WWW-Authenticate`, `Cache-Control:
+ * no-store`, `{"error": code}`), or passes a 500-class failure to `next(err)`.
+ */
 export function requireToken(options: RequireTokenOptions): BearerMiddleware;
 
 declare global {

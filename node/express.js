@@ -1,9 +1,29 @@
 'use strict';
 // Express middleware (Express 4 and 5; it needs only `(req, res, next)`, so plain `node:http`
-// servers can use it too). It reads `Authorization`, lets the core decide, and either sets
-// `req.auth` to the TokenInfo or answers the refusal with its RFC 6750 `WWW-Authenticate`.
+// servers can use it too). It hands the request's every `Authorization` line, its method and
+// URL to the core (`validateRequest`), and either sets `req.auth` to the TokenInfo or answers
+// the refusal with the core's RFC 6750 `WWW-Authenticate`. It decides nothing itself.
 
 const { Validator, BearerGuardError } = require('./index.js');
+
+/**
+ * Every `Authorization` field line of `req`. `req.headers.authorization` holds only the first
+ * (Node's parser drops repeats of this header); `headersDistinct` (Node >= 18.3) keeps them
+ * all, and `rawHeaders` is the fallback for request objects without it.
+ */
+function authorizationLines(req) {
+  const distinct = req.headersDistinct?.authorization;
+  if (distinct !== undefined) return distinct;
+  const raw = req.rawHeaders;
+  if (Array.isArray(raw)) {
+    const lines = [];
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      if (raw[i].toLowerCase() === 'authorization') lines.push(raw[i + 1]);
+    }
+    return lines;
+  }
+  return req.headers?.authorization;
+}
 
 /**
  * A middleware that requires a valid bearer token carrying every scope in `scopes`.
@@ -11,7 +31,12 @@ const { Validator, BearerGuardError } = require('./index.js');
  * - `validator`: a shared `Validator` (preferred: one per issuer per process), or
  * - `options`: the options to build one.
  * - `passErrors`: hand every refusal to `next(err)` instead of answering it, for apps with
- *   their own error handler. 500-class failures (configuration, internal) always go to `next`.
+ *   their own error handler; the error's `status` and `headers` keep the challenge.
+ *
+ * Refusals (400, 401, 403, 503) are answered here: the status, `WWW-Authenticate` when the
+ * refusal has a challenge, `Cache-Control: no-store`, and `{"error": code}`. 500-class
+ * failures (`configuration`, `internal`) always go to `next(err)`, as every error does in
+ * express-oauth2-jwt-bearer: the app's error handler (or Express's default one) answers them.
  */
 function requireToken({ validator, options, scopes = [], passErrors = false } = {}) {
   if (validator !== undefined && options !== undefined) {
@@ -24,10 +49,11 @@ function requireToken({ validator, options, scopes = [], passErrors = false } = 
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) {
     throw new TypeError('bearerguard/express: `scopes` must be an array of strings');
   }
-  const wanted = [...scopes];
+  const wanted = { scopes: [...scopes] };
 
   return function bearerguard(req, res, next) {
-    guard.validateHeader(req.headers.authorization, { scopes: wanted }).then(
+    const request = { authorization: authorizationLines(req), method: req.method, url: req.originalUrl ?? req.url };
+    guard.validateRequest(request, wanted).then(
       (info) => {
         req.auth = info;
         next();
@@ -43,12 +69,11 @@ function requireToken({ validator, options, scopes = [], passErrors = false } = 
   };
 }
 
-/** Answers a refusal: its status, its `WWW-Authenticate` when it has one, `{"error": code}`. */
+/** Answers a refusal: its status, its headers (challenge, no-store), `{"error": code}`. */
 function refuse(res, error) {
-  if (error.wwwAuthenticate) res.setHeader('WWW-Authenticate', error.wwwAuthenticate);
   res.statusCode = error.status;
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Cache-Control', 'no-store');
   res.end(JSON.stringify({ error: error.code }));
 }
 

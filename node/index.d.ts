@@ -53,9 +53,46 @@ export interface JwksOptions {
   maxBytes?: number;
 }
 
+/** How bearerguard authenticates itself to the introspection endpoint. */
+export interface ClientAuthOptions {
+  /** Default: `private_key_jwt` when a key is configured, else `client_secret_basic` when a secret is, else `bearer` when `bearerToken` is, else `none`. */
+  method?: ClientAuthMethod;
+  /** Our client id at the authorization server, for introspection. */
+  clientId?: string;
+  /** Our client secret (never shown in errors or `util.inspect`). */
+  clientSecret?: string;
+  /** Path to a ZITADEL application key file (`private_key_jwt`); also sets the key's `kid` and, when not given, `clientId`. */
+  keyFile?: string;
+  /** The contents of a ZITADEL application key file, instead of `keyFile`. */
+  keyJson?: string;
+  /** A PEM private key (PKCS#1 or PKCS#8: RSA, EC P-256/P-384, Ed25519) or a private JWK (JSON) for `private_key_jwt`. */
+  privateKey?: string;
+  /** The `kid` header of client assertions (default: the key file's `keyId` or the JWK's `kid`). */
+  privateKeyId?: string;
+  /** Client-assertion algorithm. Default: from the key (RS256, ES256/ES384, EdDSA), HS256 for `client_secret_jwt`. */
+  assertionAlg?: string;
+  /** Client-assertion `aud`: `'issuer'` (default), `'token_endpoint'`, `'introspection_endpoint'` or a literal value. */
+  assertionAudience?: string;
+  /** Client-assertion lifetime in seconds (1 to 3 600). Default 60. */
+  assertionLifetimeSecs?: number;
+  /** A static credential sent as `Authorization: Bearer` to the introspection endpoint. */
+  bearerToken?: string;
+}
+
+/** How introspection answers are judged. */
+export interface IntrospectionOptions {
+  /** Refuse an active answer without `exp`. Default `true`. */
+  requireExp?: boolean;
+  /** Oldest RFC 9701 signed answer accepted, by its `iat`, in seconds (1 to 3 600). Default 300. */
+  signedResponseMaxAgeSecs?: number;
+  /** Most introspections per second of tokens not seen before; past it, `unavailable`. 0 (default): no limit. */
+  maxNewTokensPerSec?: number;
+}
+
 /**
  * The core configuration with camelCase names (the core's snake_case names are accepted as
  * well). Only `issuer` and `audience` are required; see the core's `Config` for defaults.
+ * `index.d.ts` is checked against the core's list of fields (`configFields()`) by the tests.
  */
 export interface ValidatorOptions {
   /** The issuer identifier, compared byte for byte with `iss`. */
@@ -69,31 +106,37 @@ export interface ValidatorOptions {
   introspectionEndpoint?: string;
   jwksUri?: string;
   tokenEndpoint?: string;
-  /** Our client id at the authorization server, for introspection. */
+  /** Client authentication towards the introspection endpoint; a bare string is the `method`. */
+  clientAuth?: ClientAuthMethod | ClientAuthOptions;
+  /** Alias of `clientAuth.clientId`. */
   clientId?: string;
-  /** Our client secret (never shown in errors or `util.inspect`). */
+  /** Alias of `clientAuth.clientSecret`. */
   clientSecret?: string;
-  /** Default: from what is configured (key → `private_key_jwt`, secret → `client_secret_basic`). */
-  clientAuth?: ClientAuthMethod;
-  /** Path to a ZITADEL application key file (`private_key_jwt`). */
+  /** Alias of `clientAuth.keyFile`. */
   keyFile?: string;
-  /** The contents of a ZITADEL application key file. */
+  /** Alias of `clientAuth.keyJson`. */
   keyJson?: string;
-  /** A PEM private key or private JWK (JSON) for `private_key_jwt`. */
+  /** Alias of `clientAuth.privateKey`. */
   privateKey?: string;
+  /** Alias of `clientAuth.privateKeyId`. */
   privateKeyId?: string;
+  /** Alias of `clientAuth.assertionAlg`. */
   assertionAlg?: string;
-  /** `'issuer'` (default), `'token_endpoint'`, `'introspection_endpoint'` or a literal value. */
+  /** Alias of `clientAuth.assertionAudience`. */
   assertionAudience?: string;
+  /** Alias of `clientAuth.assertionLifetimeSecs`. */
   assertionLifetimeSecs?: number;
-  /** A static credential sent as `Authorization: Bearer` to the introspection endpoint. */
+  /** Alias of `clientAuth.bearerToken`. */
   introspectionBearerToken?: string;
   /** Ask for plain JSON or an RFC 9701 signed introspection response. Default `'json'`. */
   introspectionResponse?: 'json' | 'jwt';
+  /** How introspection answers are judged. */
+  introspection?: IntrospectionOptions;
   /** Accepted JWS algorithms (asymmetric only). */
   algorithms?: string[];
   /** Clock skew allowed on `exp`, `nbf` and `iat`, in seconds. Default 60, at most 600. */
   leewaySecs?: number;
+  /** Longest accepted token lifetime (`exp` − `iat`), in seconds. Default: no limit. */
   maxTokenLifetimeSecs?: number;
   /** Refuse longer tokens before decoding. Default 16 384. */
   maxTokenBytes?: number;
@@ -145,19 +188,40 @@ export interface ValidateOptions {
   scopes?: string[];
 }
 
-/** Requests the validator made to the authorization server. */
+/** What a resource server sees of a request, for `validateRequest`. */
+export interface RequestLike {
+  /** Every `Authorization` field line (`req.headersDistinct.authorization`); two are an `InvalidRequestError`. */
+  authorization?: string | string[] | null;
+  /** The HTTP method, e.g. `'GET'`. */
+  method?: string | null;
+  /** The target URL as the client used it. */
+  url?: string | null;
+}
+
+/** Counters of one validator. */
 export interface Stats {
+  /** HTTP requests to the introspection endpoint, retries included. */
   introspectionRequests: number;
+  /** HTTP fetches of the JWKS. */
   jwksFetches: number;
+  /** Decisions that accepted a token. */
+  accepted: number;
+  /** Decisions that refused a request, for any reason. */
+  refused: number;
 }
 
 /** Validates bearer tokens for one issuer. Build once, share everywhere. */
 export class Validator {
   /** @throws {ConfigurationError} naming the field when the config is wrong. */
   constructor(options: ValidatorOptions);
+  /**
+   * Decides about a request (every `Authorization` line, method, URL): resolves with its
+   * token's info, or rejects with a `BearerGuardError` subclass. The entry for adapters.
+   */
+  validateRequest(request: RequestLike, options?: ValidateOptions): Promise<TokenInfo>;
   /** Resolves with the token's info, or rejects with a `BearerGuardError` subclass. */
   validate(token: string, options?: ValidateOptions): Promise<TokenInfo>;
-  /** Reads the token from an `Authorization` header value, then validates it. */
+  /** Reads the token from one `Authorization` header value, then validates it. */
   validateHeader(authorization: string | null | undefined, options?: ValidateOptions): Promise<TokenInfo>;
   stats(): Stats;
 }
@@ -190,6 +254,11 @@ export class BearerGuardError extends Error {
   readonly status: number;
   /** The RFC 6750 `WWW-Authenticate` value, or `null` for 500/503. */
   readonly wwwAuthenticate: string | null;
+  /**
+   * The response headers of this refusal, as express-oauth2-jwt-bearer's errors carry them:
+   * `www-authenticate` when there is a challenge, `cache-control: no-store` always.
+   */
+  readonly headers: { 'www-authenticate'?: string; 'cache-control': 'no-store' };
 }
 export class MissingTokenError extends BearerGuardError {}
 export class InvalidRequestError extends BearerGuardError {}
@@ -201,6 +270,10 @@ export class InsufficientScopeError extends BearerGuardError {
 }
 export class UnavailableError extends BearerGuardError {}
 export class ConfigurationError extends BearerGuardError {}
+/** A bug caught at the binding boundary, e.g. a panic in Rust (`internal`, 500). */
+export class InternalError extends BearerGuardError {}
 
 /** Every code the core can produce, plus `'internal'`. */
 export function errorCodes(): ErrorCode[];
+/** Every config key path the core accepts: snake_case, nested ones dotted (`'cache.max_ttl_secs'`), aliases included. */
+export function configFields(): string[];

@@ -12,6 +12,7 @@ const {
   InsufficientScopeError,
   UnavailableError,
   ConfigurationError,
+  InternalError,
   fromNative,
 } = require('./errors.js');
 
@@ -58,11 +59,43 @@ function toCoreConfig(options, prefix = '') {
 /** The `TokenInfo` for the binding's JSON (typed fields already camelCase, `claims` as received). */
 const toTokenInfo = JSON.parse;
 
+const rethrow = (e) => {
+  throw fromNative(e);
+};
+
+/**
+ * The Promise of one native answer: the `TokenInfo` JSON at once (the core needed no I/O), a
+ * Promise of it, or a thrown refusal. `decide` is the one native call of a decision.
+ */
+function answer(decide) {
+  let decided;
+  try {
+    decided = decide();
+  } catch (e) {
+    return Promise.reject(fromNative(e));
+  }
+  return typeof decided === 'string' ? Promise.resolve(toTokenInfo(decided)) : decided.then(toTokenInfo, rethrow);
+}
+
 function checkScopes(scopes) {
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) {
     throw new TypeError('bearerguard: `scopes` must be an array of strings');
   }
 }
+
+/** Every `Authorization` line of a request: none, one string, or an array of strings. */
+function authorizationLines(authorization) {
+  if (authorization == null) return [];
+  if (typeof authorization === 'string') return [authorization];
+  if (Array.isArray(authorization) && authorization.every((line) => typeof line === 'string')) return authorization;
+  throw new TypeError('bearerguard: `authorization` must be a string, an array of strings or undefined');
+}
+
+const optionalString = (value, name) => {
+  if (value == null) return null;
+  if (typeof value !== 'string') throw new TypeError(`bearerguard: \`${name}\` must be a string`);
+  return value;
+};
 
 /**
  * Validates bearer tokens for one issuer. Build it once and share it: it holds the JWKS and
@@ -73,7 +106,7 @@ class Validator {
 
   /**
    * @param {object} options the core config, with camelCase (or snake_case) names:
-   *   `{ issuer, audience, clientId, clientSecret, keyFile, ... }`. Throws a
+   *   `{ issuer, audience, clientAuth: { clientId, clientSecret }, ... }`. Throws a
    *   `ConfigurationError` naming the field when the config is wrong.
    */
   constructor(options, fixedClockForTests) {
@@ -81,9 +114,12 @@ class Validator {
       throw new TypeError('bearerguard: Validator options must be an object');
     }
     const config = toCoreConfig(options);
+    // The second argument is a test hook (seconds since the epoch for a frozen clock), kept
+    // out of the typed API and compiled only into addons built with `--features test-hooks`.
+    if (fixedClockForTests !== undefined && typeof native.NativeValidator.withFixedClockForTests !== 'function') {
+      throw new Error('bearerguard: a fixed clock is a test hook; this addon was built without `test-hooks`');
+    }
     try {
-      // The second argument is a test hook (seconds since the epoch for a frozen clock), kept
-      // out of the typed API; the shared conformance cases that set `now` use it.
       this.#native =
         fixedClockForTests === undefined
           ? new native.NativeValidator(config)
@@ -94,51 +130,78 @@ class Validator {
   }
 
   /**
-   * Validates `token` (a JWT or an opaque token) and resolves with its `TokenInfo`, or rejects
-   * with a `BearerGuardError` subclass. Every scope in `scopes` is required.
+   * Decides about a request and resolves with its token's `TokenInfo`, or rejects with a
+   * `BearerGuardError` subclass. `authorization` is every `Authorization` field line of the
+   * request (a string, an array of strings, or `undefined` when it has none; two lines are an
+   * `InvalidRequestError`), `method` and `url` what the request says. Every scope in `scopes`
+   * is required. The entry point for framework adapters.
    *
    * What the core can answer without I/O (a cheap refusal, a JWT whose key is cached, a cached
    * introspection verdict) is answered on this thread; anything that needs the network runs
    * on the core's threads while the event loop goes on.
    */
-  async validate(token, { scopes = [] } = {}) {
-    if (typeof token !== 'string') throw new TypeError('bearerguard: the token must be a string');
-    checkScopes(scopes);
+  validateRequest(request, { scopes = [] } = {}) {
     try {
-      return toTokenInfo(this.#native.validateNow(token, scopes) ?? (await this.#native.validate(token, scopes)));
+      if (request === null || typeof request !== 'object') {
+        throw new TypeError('bearerguard: the request must be an object `{ authorization, method, url }`');
+      }
+      const lines = authorizationLines(request.authorization);
+      const method = optionalString(request.method, 'method');
+      const url = optionalString(request.url, 'url');
+      checkScopes(scopes);
+      return answer(() => this.#native.decideRequest(lines, method, url, scopes));
     } catch (e) {
-      throw fromNative(e);
+      return Promise.reject(e);
     }
   }
 
   /**
-   * Reads the token from an `Authorization` header value (`undefined` or `null` when the
-   * request has none) and validates it, like `validate`.
+   * Validates `token` (a JWT or an opaque token) and resolves with its `TokenInfo`, or rejects
+   * with a `BearerGuardError` subclass. Every scope in `scopes` is required.
    */
-  async validateHeader(authorization, { scopes = [] } = {}) {
-    if (authorization != null && typeof authorization !== 'string') {
-      throw new TypeError('bearerguard: the Authorization header value must be a string');
-    }
-    checkScopes(scopes);
+  validate(token, { scopes = [] } = {}) {
+    if (typeof token !== 'string') return Promise.reject(new TypeError('bearerguard: the token must be a string'));
     try {
-      const header = authorization ?? null;
-      return toTokenInfo(
-        this.#native.validateHeaderNow(header, scopes) ?? (await this.#native.validateHeader(header, scopes)),
-      );
+      checkScopes(scopes);
     } catch (e) {
-      throw fromNative(e);
+      return Promise.reject(e);
     }
+    return answer(() => this.#native.decide(token, scopes));
   }
 
-  /** Requests made to the authorization server so far: `{ introspectionRequests, jwksFetches }`. */
+  /**
+   * Reads the token from one `Authorization` header value (`undefined` or `null` when the
+   * request has none) and validates it, like `validate`. Adapters that can see every header
+   * line should call `validateRequest`.
+   */
+  validateHeader(authorization, { scopes = [] } = {}) {
+    if (authorization != null && typeof authorization !== 'string') {
+      return Promise.reject(new TypeError('bearerguard: the Authorization header value must be a string'));
+    }
+    try {
+      checkScopes(scopes);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const lines = authorization == null ? [] : [authorization];
+    return answer(() => this.#native.decideRequest(lines, null, null, scopes));
+  }
+
+  /**
+   * Counters: requests made to the authorization server and decisions taken so far,
+   * `{ introspectionRequests, jwksFetches, accepted, refused }`.
+   */
   stats() {
-    const { introspectionRequests, jwksFetches } = this.#native.stats();
-    return { introspectionRequests, jwksFetches };
+    const { introspectionRequests, jwksFetches, accepted, refused } = this.#native.stats();
+    return { introspectionRequests, jwksFetches, accepted, refused };
   }
 }
 
 /** Every error code the core can produce, plus `internal` (for tests and exhaustive maps). */
 const errorCodes = () => native.errorCodes();
+
+/** Every config key path the core accepts, snake_case, nested ones dotted (`cache.max_ttl_secs`), aliases included. */
+const configFields = () => native.configFields();
 
 // Shorthand properties only: Node's ESM loader can then see every name (`import { Validator }`).
 module.exports = {
@@ -151,5 +214,7 @@ module.exports = {
   InsufficientScopeError,
   UnavailableError,
   ConfigurationError,
+  InternalError,
   errorCodes,
+  configFields,
 };

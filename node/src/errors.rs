@@ -1,40 +1,70 @@
 //! The one place where core errors (and panics) become JavaScript errors.
 //!
-//! A core [`Error`] becomes a napi error whose message is a JSON payload: the stable `code`,
-//! the HTTP `status`, the fixed `message` (the core's detail, which never holds a token or a
-//! secret), the `www_authenticate` value and, for `insufficient_scope`, `required_scopes`.
-//! `errors.js` parses it into the class for `code`. Nothing here looks at tokens.
+//! A core [`Error`] becomes a [`Refusal`] (plain data, `Send`, so it can be built on a runtime
+//! thread), and a `Refusal` becomes a JavaScript `Error` created by napi with the core's
+//! stable code as its `.code` (napi's own error code: a custom status string), the core's fixed
+//! detail as its message, and three own properties: `status` (HTTP), `wwwAuthenticate` (the
+//! RFC 6750 challenge, or `null`) and, for `insufficient_scope`, `requiredScopes`.
+//! `errors.js` turns it into the class for its code. Nothing here looks at tokens.
 
 use bearerguard::Error;
-use serde_json::json;
+use napi::bindgen_prelude::{JsObjectValue, JsValue, Object};
+use napi::{Env, JsError};
 
 /// The code of a panic caught in the binding or the core: a bug, answered with HTTP 500.
 pub const INTERNAL: &str = "internal";
 
-/// The napi error for a core `error`; `www_authenticate` is the header value computed by the
-/// validator (with its realm), or `None` when there is no validator yet.
-pub fn to_napi(error: &Error, www_authenticate: Option<String>) -> napi::Error {
-    payload(json!({
-        "code": error.code(),
-        "status": error.http_status(),
-        "message": error.detail(),
-        "www_authenticate": www_authenticate,
-        "required_scopes": error.required_scopes(),
-    }))
+/// A refusal on its way to JavaScript.
+pub struct Refusal {
+    code: &'static str,
+    status: u16,
+    message: String,
+    www_authenticate: Option<String>,
+    required_scopes: Option<Vec<String>>,
 }
 
-/// The napi error for a caught panic. The panic's own message is not passed on: it is not
-/// written for API clients and nothing guarantees what it contains.
-pub fn internal() -> napi::Error {
-    payload(json!({
-        "code": INTERNAL,
-        "status": 500,
-        "message": "internal error in bearerguard (a bug: please report it)",
-        "www_authenticate": null,
-        "required_scopes": null,
-    }))
-}
+impl Refusal {
+    /// The refusal for a core `error`; `www_authenticate` is the header value computed by the
+    /// validator (with its realm), or `None` when there is no validator yet.
+    pub fn from_core(error: &Error, www_authenticate: Option<String>) -> Self {
+        Refusal {
+            code: error.code(),
+            status: error.http_status(),
+            message: error.detail().to_owned(),
+            www_authenticate,
+            required_scopes: error.required_scopes().map(<[String]>::to_vec),
+        }
+    }
 
-fn payload(value: serde_json::Value) -> napi::Error {
-    napi::Error::new(napi::Status::GenericFailure, value.to_string())
+    /// The refusal for a caught panic. The panic's own message is not passed on: it is not
+    /// written for API clients and nothing guarantees what it contains.
+    pub fn internal() -> Self {
+        Refusal {
+            code: INTERNAL,
+            status: 500,
+            message: "internal error in bearerguard (a bug: please report it)".to_owned(),
+            www_authenticate: None,
+            required_scopes: None,
+        }
+    }
+
+    /// The JavaScript error, as a napi error that throws or rejects with exactly that object.
+    /// Must run on the JavaScript thread.
+    pub fn into_js(self, env: &Env) -> napi::Error {
+        self.build(env).unwrap_or_else(|e| e)
+    }
+
+    fn build(self, env: &Env) -> napi::Result<napi::Error> {
+        // napi's own error code: `napi_create_error` with the core's code as the status string.
+        let created = JsError::from(napi::Error::new(self.code, self.message)).into_unknown(*env);
+        let mut error = Object::from_raw(env.raw(), created.raw());
+        error.set_named_property("status", u32::from(self.status))?;
+        error.set_named_property("wwwAuthenticate", self.www_authenticate)?;
+        if let Some(scopes) = self.required_scopes {
+            error.set_named_property("requiredScopes", scopes)?;
+        }
+        // An error holding a reference to this object: napi throws (or rejects with) the very
+        // object, properties included.
+        Ok(napi::Error::from(error.to_unknown()))
+    }
 }

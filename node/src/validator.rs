@@ -1,154 +1,151 @@
 //! `NativeValidator`: one core [`Validator`] held by a JavaScript object.
 //!
-//! Two ways to validate, which `index.js` chains: `validateNow` runs on the JavaScript thread
-//! and answers only what the core can answer without I/O (a cheap refusal, a JWT whose key is
-//! cached, a cached introspection verdict); `validate` runs on napi's Tokio runtime and
-//! answers everything. Measured on 2 cores, the inline answer for a cached-key JWT takes a
-//! fraction of the ≈ 40-90 µs an async round trip through the runtime costs.
+//! One native call per decision. `decide` (a bare token) and `decideRequest` (a request: every
+//! `Authorization` line, method, URL) hand the core's [`Decision`] back as it is: a `Ready`
+//! answer synchronously on the JavaScript thread (the `TokenInfo` as JSON text, or a thrown
+//! refusal), a `Pending` one as a Promise that napi's Tokio runtime settles. Nothing is asked
+//! of the core twice.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use bearerguard::{Config, TokenInfo, Validator};
+use bearerguard::{Config, Decision, Request, SharedClock, TokenInfo, Validator};
 use futures_util::FutureExt;
-use napi::Result;
+use napi::bindgen_prelude::{Either, PromiseRaw};
+use napi::{Env, Result};
 use napi_derive::napi;
 
-use crate::errors;
+use crate::errors::Refusal;
 
 /// A core validator. `index.js` wraps it; JavaScript code uses `Validator` from there.
 #[napi]
 pub struct NativeValidator {
-    inner: Validator,
+    pub(crate) inner: Validator,
 }
 
-/// Requests the validator made to the authorization server (numbers, exact up to 2^53).
+/// Counters of one validator (numbers, exact up to 2^53).
 #[napi(object)]
 pub struct NativeStats {
     /// HTTP requests to the introspection endpoint, retries included.
     pub introspection_requests: f64,
     /// HTTP fetches of the JWKS.
     pub jwks_fetches: f64,
+    /// Decisions that accepted a token.
+    pub accepted: f64,
+    /// Decisions that refused a request, for any reason.
+    pub refused: f64,
 }
+
+/// What a decision gives JavaScript: the `TokenInfo` JSON now, or a Promise of it.
+pub type Answer<'env> = Either<String, PromiseRaw<'env, String>>;
 
 #[napi]
 impl NativeValidator {
     /// Builds a validator from a config object with the core's (snake_case) field names.
-    /// Loads keys now; no network I/O happens before the first validation.
+    /// Loads keys now; no network I/O happens before the first decision.
     #[napi(constructor)]
-    pub fn new(config: serde_json::Value) -> Result<Self> {
-        let built = catch_unwind(|| Config::from_value(config).and_then(Validator::new));
-        match built {
-            Ok(Ok(inner)) => Ok(NativeValidator { inner }),
-            Ok(Err(e)) => Err(errors::to_napi(&e, None)),
-            Err(_) => Err(errors::internal()),
-        }
+    pub fn new(env: &Env, config: serde_json::Value) -> Result<Self> {
+        build(env, config, None)
     }
 
-    /// Test hook (not part of the typed API): a validator whose clock is fixed at `now`
-    /// seconds since the epoch, so the shared cases that set `now` run in Node too.
-    #[napi(factory)]
-    pub fn with_fixed_clock_for_tests(config: serde_json::Value, now: f64) -> Result<Self> {
-        let clock: bearerguard::SharedClock =
-            Arc::new(bearerguard::ManualClock::new(std::time::Duration::from_secs_f64(now.max(0.0))));
-        let built = catch_unwind(AssertUnwindSafe(|| {
-            Config::from_value(config).and_then(|c| Validator::with_clock(c, clock))
-        }));
-        match built {
-            Ok(Ok(inner)) => Ok(NativeValidator { inner }),
-            Ok(Err(e)) => Err(errors::to_napi(&e, None)),
-            Err(_) => Err(errors::internal()),
-        }
+    /// Decides about `token`, requiring `scopes`: the `TokenInfo` as JSON text when the core
+    /// answers without I/O, a Promise of it otherwise; a refusal is thrown or rejected.
+    #[napi(ts_return_type = "string | Promise<string>")]
+    pub fn decide<'env>(&self, env: &'env Env, token: String, scopes: Vec<String>) -> Result<Answer<'env>> {
+        respond(env, &self.inner, || self.inner.decide_token(&token, &scopes))
     }
 
-    /// The answer for `token` if the core has it without I/O: the `TokenInfo` as JSON text,
-    /// a thrown refusal, or `null` when only `validate` can tell.
-    #[napi]
-    pub fn validate_now(&self, token: String, scopes: Vec<String>) -> Result<Option<String>> {
-        answer_now(&self.inner, || self.inner.validate_now(&token, &scopes))
-    }
-
-    /// `validate_now` for an `Authorization` header value (`null` when absent).
-    #[napi]
-    pub fn validate_header_now(
+    /// Decides about a request: every `Authorization` field line (the core refuses two), its
+    /// method and URL, and the scopes it requires. Answers like `decide`.
+    #[napi(ts_return_type = "string | Promise<string>")]
+    pub fn decide_request<'env>(
         &self,
-        authorization: Option<String>,
+        env: &'env Env,
+        authorization: Vec<String>,
+        method: Option<String>,
+        url: Option<String>,
         scopes: Vec<String>,
-    ) -> Result<Option<String>> {
-        answer_now(&self.inner, || match bearerguard::bearer_token(authorization.as_deref()) {
-            Ok(token) => self.inner.validate_now(token, &scopes),
-            Err(e) => Some(Err(e)),
-        })
+    ) -> Result<Answer<'env>> {
+        let mut request = Request::new().scopes(scopes);
+        request.authorization = authorization;
+        request.method = method.unwrap_or_default();
+        request.url = url;
+        respond(env, &self.inner, || self.inner.decide(&request))
     }
 
-    /// Validates `token`, requiring `scopes`, on the runtime; resolves with the `TokenInfo`
-    /// as JSON text.
-    #[napi]
-    pub async fn validate(&self, token: String, scopes: Vec<String>) -> Result<String> {
-        answer(&self.inner, self.inner.validate_with_scopes(&token, &scopes)).await
-    }
-
-    /// Reads the bearer token from an `Authorization` header value (`null` when absent) and
-    /// validates it on the runtime; resolves with the `TokenInfo` as JSON text.
-    #[napi]
-    pub async fn validate_header(
-        &self,
-        authorization: Option<String>,
-        scopes: Vec<String>,
-    ) -> Result<String> {
-        answer(&self.inner, self.inner.validate_header(authorization.as_deref(), &scopes)).await
-    }
-
-    /// Panics inside the guard of `validate`: lets the tests prove that a panic reaches
-    /// JavaScript as an `internal` error and never aborts the process. Not part of the API.
-    #[napi(js_name = "__panicForTests")]
-    pub async fn panic_for_tests(&self) -> Result<String> {
-        #[expect(clippy::panic, reason = "the point of this function")]
-        answer(&self.inner, async { panic!("deliberate panic (bearerguard test)") }).await
-    }
-
-    /// The same inside the guard of `validate_now`. Not part of the API.
-    #[napi(js_name = "__panicNowForTests")]
-    pub fn panic_now_for_tests(&self) -> Result<Option<String>> {
-        #[expect(clippy::panic, reason = "the point of this function")]
-        answer_now(&self.inner, || panic!("deliberate panic (bearerguard test)"))
-    }
-
-    /// Counters of the requests this validator made.
+    /// Counters of the requests this validator made and the decisions it took.
     #[napi]
     pub fn stats(&self) -> NativeStats {
         let stats = self.inner.stats();
         NativeStats {
             introspection_requests: stats.introspection_requests as f64,
             jwks_fetches: stats.jwks_fetches as f64,
+            accepted: stats.accepted as f64,
+            refused: stats.refused as f64,
         }
+    }
+}
+
+/// A validator from `config` (with `clock`, for the test hooks), panics caught.
+pub(crate) fn build(
+    env: &Env,
+    config: serde_json::Value,
+    clock: Option<SharedClock>,
+) -> Result<NativeValidator> {
+    let built = catch_unwind(AssertUnwindSafe(|| {
+        Config::from_value(config).and_then(|c| match clock {
+            Some(clock) => Validator::with_clock(c, clock),
+            None => Validator::new(c),
+        })
+    }));
+    match built {
+        Ok(Ok(inner)) => Ok(NativeValidator { inner }),
+        Ok(Err(e)) => Err(Refusal::from_core(&e, None).into_js(env)),
+        Err(_) => Err(Refusal::internal().into_js(env)),
     }
 }
 
 type Outcome = bearerguard::Result<Arc<TokenInfo>>;
 
-/// Runs a validation on the runtime thread that polls it, with panics caught.
-async fn answer(validator: &Validator, validation: impl Future<Output = Outcome>) -> Result<String> {
-    let outcome = AssertUnwindSafe(validation).catch_unwind().await;
-    settle(validator, outcome.map_err(drop))
-}
-
-/// Runs an I/O-free validation here, with panics caught.
-fn answer_now(validator: &Validator, validation: impl FnOnce() -> Option<Outcome>) -> Result<Option<String>> {
-    match catch_unwind(AssertUnwindSafe(validation)) {
-        Ok(None) => Ok(None),
-        Ok(Some(outcome)) => settle(validator, Ok(outcome)).map(Some),
-        Err(_) => settle(validator, Err(())).map(Some),
+/// Runs `decide` here, panics caught, and answers: ready now, or a Promise of the runtime.
+pub(crate) fn respond<'env>(
+    env: &'env Env,
+    validator: &Validator,
+    decide: impl FnOnce() -> Decision,
+) -> Result<Answer<'env>> {
+    match catch_unwind(AssertUnwindSafe(decide)) {
+        Ok(Decision::Ready(outcome)) => settle(validator, outcome).map(Either::A).map_err(|r| r.into_js(env)),
+        Ok(Decision::Pending(pending)) => spawn(env, validator, pending).map(Either::B),
+        Err(_) => Err(Refusal::internal().into_js(env)),
     }
 }
 
-/// The JSON text of a `TokenInfo`, or the error `errors.js` expects (`Err(())`: a panic).
-fn settle(validator: &Validator, outcome: std::result::Result<Outcome, ()>) -> Result<String> {
+/// A Promise of the answer of `pending`, polled on the runtime with panics caught. The JSON
+/// text (or the refusal's data) is made there; only the JavaScript error is made on the
+/// JavaScript thread.
+pub(crate) fn spawn<'env>(
+    env: &'env Env,
+    validator: &Validator,
+    pending: impl Future<Output = Outcome> + Send + 'static,
+) -> Result<PromiseRaw<'env, String>> {
+    let validator = validator.clone();
+    env.spawn_future_with_callback(
+        async move {
+            Ok(match AssertUnwindSafe(pending).catch_unwind().await {
+                Ok(outcome) => settle(&validator, outcome),
+                Err(_) => Err(Refusal::internal()),
+            })
+        },
+        |env, settled: std::result::Result<String, Refusal>| settled.map_err(|r| r.into_js(env)),
+    )
+}
+
+/// The JSON text of a `TokenInfo`, or the refusal `errors.js` expects.
+fn settle(validator: &Validator, outcome: Outcome) -> std::result::Result<String, Refusal> {
     match outcome {
-        Ok(Ok(info)) => serde_json::to_string(&JsTokenInfo::from(&*info)).map_err(|_| errors::internal()),
-        Ok(Err(e)) => Err(errors::to_napi(&e, validator.www_authenticate(&e))),
-        Err(()) => Err(errors::internal()),
+        Ok(info) => serde_json::to_string(&JsTokenInfo::from(&*info)).map_err(|_| Refusal::internal()),
+        Err(e) => Err(Refusal::from_core(&e, validator.www_authenticate(&e))),
     }
 }
 

@@ -11,6 +11,7 @@ import {
   BearerGuardError,
   ConfigurationError,
   InsufficientScopeError,
+  InternalError,
   InvalidRequestError,
   InvalidTokenError,
   MissingTokenError,
@@ -23,6 +24,10 @@ import { fakeAuthorizationServer, listen, makeSigner, nodeDir, rejection } from 
 
 const require = createRequire(import.meta.url);
 const { CLASSES, fromNative } = require('../errors.js');
+const native = require('../native.js');
+const HOOKS = native.testHooksEnabled()
+  ? false
+  : 'this addon was built without the test hooks (make test-node builds with --features test-hooks)';
 
 const CANARY_SECRET = 'canary-secret-3f9a';
 const CANARY_CLAIM = 'canary-claim-7c1d';
@@ -79,6 +84,36 @@ describe('construction', () => {
     assert.deepEqual(await camel.validate(token), await snake.validate(token));
   });
 
+  test('client authentication nested under clientAuth, or with the flat aliases, is one config', async () => {
+    state.introspection = { body: { active: true, scope: 'read', client_id: 'svc' } };
+    const base = { issuer: as.url, audience: 'https://api.example.test', discovery: false };
+    const endpoint = { introspectionEndpoint: `${as.url}/introspect` };
+    const nested = new Validator({
+      ...base,
+      ...endpoint,
+      clientAuth: { method: 'client_secret_post', clientId: 'rs', clientSecret: CANARY_SECRET },
+      introspection: { requireExp: false, maxNewTokensPerSec: 100 },
+    });
+    const flat = new Validator({
+      ...base,
+      ...endpoint,
+      clientAuth: 'client_secret_post',
+      clientId: 'rs',
+      clientSecret: CANARY_SECRET,
+      introspection: { require_exp: false },
+    });
+    assert.deepEqual(await nested.validate('opaque-nested'), await flat.validate('opaque-nested'));
+    assert.throws(
+      () => new Validator({ ...base, clientId: 'rs', clientAuth: { clientId: 'rs' } }),
+      (e) => e instanceof ConfigurationError && /`client_id`/.test(e.message) && /client_auth/.test(e.message),
+    );
+    assert.throws(() => new Validator({ ...base, clientAuth: { clientSecrt: 'x' } }), /client_secrt/);
+    assert.throws(() => new Validator({ ...base, ...endpoint, introspection: { signedResponseMaxAgeSecs: 0 } }), {
+      code: 'configuration',
+      message: /signed_response_max_age_secs/,
+    });
+  });
+
   test('bad config throws a ConfigurationError naming the field', () => {
     const cases = [
       [{ leewaySecs: 601 }, '`leeway_secs`'],
@@ -125,6 +160,12 @@ describe('construction', () => {
     await assert.rejects(v.validate('t', { scopes: 'read' }), TypeError);
     await assert.rejects(v.validate('t', { scopes: [1] }), TypeError);
     await assert.rejects(v.validateHeader(['Bearer x']), TypeError);
+    await assert.rejects(v.validateRequest(), TypeError);
+    await assert.rejects(v.validateRequest('Bearer x'), TypeError);
+    await assert.rejects(v.validateRequest({ authorization: 7 }), TypeError);
+    await assert.rejects(v.validateRequest({ authorization: ['Bearer x', 7] }), TypeError);
+    await assert.rejects(v.validateRequest({ method: 1 }), TypeError);
+    await assert.rejects(v.validateRequest({}, { scopes: [1] }), TypeError);
   });
 
   test('CommonJS and ESM see the same classes', () => {
@@ -175,14 +216,15 @@ describe('TokenInfo', () => {
 
   test('absent claims are null; introspection answers are used as claims', async () => {
     state.introspection = { body: { active: true, scope: 'read write', client_id: 'svc', token_type: 'Bearer' } };
-    const v = new Validator(options());
+    // Without `exp` only when the operator says so (the default refuses such answers).
+    const v = new Validator(options({ introspection: { requireExp: false } }));
     const info = await v.validate('opaque-token-1', { scopes: ['write'] });
     assert.equal(info.source, 'introspection');
     assert.equal(info.subject, null);
     assert.equal(info.expiresAt, null);
     assert.deepEqual(info.scopes, ['read', 'write']);
     assert.deepEqual(info.claims, state.introspection.body);
-    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 0 });
+    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 0, accepted: 1, refused: 0 });
   });
 
   test('a claim named __proto__ stays an own property and sets no prototype', async () => {
@@ -194,10 +236,9 @@ describe('TokenInfo', () => {
   });
 });
 
-describe('answers without I/O', () => {
-  test('come from the JavaScript thread and equal the answers of the runtime', async () => {
-    const native = require('../native.js');
-    state.introspection = { body: { active: true, scope: 'read', client_id: 'svc' } };
+describe('one native call per decision', () => {
+  test('what needs no I/O is answered synchronously; the rest is a Promise of the same answer', async () => {
+    state.introspection = { body: { active: true, scope: 'read', client_id: 'svc', exp: now() + 300 } };
     const v = new native.NativeValidator({
       issuer: as.url,
       audience: 'https://api.example.test',
@@ -207,24 +248,58 @@ describe('answers without I/O', () => {
       client_secret: 's',
     });
     const jwt = signer.sign(claims());
-    assert.equal(v.validateNow(jwt, []), null, 'the key set is not fetched yet');
-    assert.equal(v.validateNow('opaque-2', []), null, 'no cached verdict yet');
-    const viaRuntime = [await v.validate(jwt, []), await v.validate('opaque-2', [])];
-    assert.deepEqual([v.validateNow(jwt, []), v.validateNow('opaque-2', [])], viaRuntime);
-    assert.deepEqual(v.validateHeaderNow(`Bearer ${jwt}`, []), viaRuntime[0]);
-    const refusal = (f) => {
+    const first = [v.decide(jwt, []), v.decide('opaque-2', [])];
+    assert.ok(first[0] instanceof Promise, 'the key set is not fetched yet');
+    assert.ok(first[1] instanceof Promise, 'no cached verdict yet');
+    const viaRuntime = await Promise.all(first);
+    const ready = [v.decide(jwt, []), v.decide('opaque-2', [])];
+    assert.equal(typeof ready[0], 'string');
+    assert.deepEqual(ready, viaRuntime);
+    assert.deepEqual(v.decideRequest([`Bearer ${jwt}`], 'GET', 'https://api.example.test/x', []), viaRuntime[0]);
+    assert.deepEqual(v.decideRequest([`Bearer ${jwt}`], null, null, []), viaRuntime[0]);
+    const thrown = (f) => {
       try {
         f();
       } catch (e) {
-        return fromNative(e);
+        return e;
       }
       assert.fail('no refusal');
     };
-    assert.equal(refusal(() => v.validateNow(jwt, ['admin'])).code, 'insufficient_scope');
-    assert.equal(refusal(() => v.validateNow(`${jwt.slice(0, -4)}AAAA`, [])).code, 'invalid_token');
-    assert.equal(refusal(() => v.validateNow(signer.sign(claims({ exp: now() - 100 })), [])).code, 'token_expired');
-    assert.equal(refusal(() => v.validateHeaderNow(null, [])).code, 'missing_token');
-    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 1 });
+    assert.equal(thrown(() => v.decide(jwt, ['admin'])).code, 'insufficient_scope');
+    assert.equal(thrown(() => v.decide(`${jwt.slice(0, -4)}AAAA`, [])).code, 'invalid_token');
+    assert.equal(thrown(() => v.decide(signer.sign(claims({ exp: now() - 100 })), [])).code, 'token_expired');
+    assert.equal(thrown(() => v.decideRequest([], null, null, [])).code, 'missing_token');
+    assert.equal(thrown(() => v.decideRequest(['Bearer a', 'Bearer b'], null, null, [])).code, 'invalid_request');
+    // Every decision counted once: the JWT and the opaque token, accepted three times and
+    // twice (two through the runtime); five refusals.
+    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 1, accepted: 6, refused: 5 });
+  });
+});
+
+describe('validateRequest', () => {
+  test('takes every Authorization line; two are an InvalidRequestError, whatever they hold', async () => {
+    const v = new Validator(options({ realm: 'api' }));
+    const jwt = signer.sign(claims());
+    const info = await v.validateRequest({ authorization: `Bearer ${jwt}`, method: 'GET', url: '/orders' });
+    assert.equal(info.subject, 'alice');
+    assert.deepEqual(await v.validateRequest({ authorization: [`Bearer ${jwt}`] }), info);
+    assert.deepEqual(await v.validateHeader(`Bearer ${jwt}`), info);
+    for (const authorization of [
+      [`Bearer ${jwt}`, `Bearer ${jwt}`],
+      [`Bearer ${jwt}`, 'Basic dXNlcjpwdw=='],
+      ['Basic dXNlcjpwdw==', `Bearer ${jwt}`],
+    ]) {
+      const e = await rejection(v.validateRequest({ authorization }));
+      assert.ok(e instanceof InvalidRequestError, `${e}`);
+      assert.equal(e.status, 400);
+      assert.match(e.wwwAuthenticate, /error="invalid_request"/);
+    }
+    for (const authorization of [undefined, null, []]) {
+      const e = await rejection(v.validateRequest({ authorization }));
+      assert.ok(e instanceof MissingTokenError, `${authorization}: ${e}`);
+    }
+    const scope = await rejection(v.validateRequest({ authorization: `Bearer ${jwt}` }, { scopes: ['write'] }));
+    assert.ok(scope instanceof InsufficientScopeError);
   });
 });
 
@@ -234,8 +309,53 @@ describe('errors', () => {
     assert.deepEqual(codes, Object.keys(CLASSES));
     const classes = codes.map((c) => CLASSES[c]);
     assert.equal(new Set(classes).size, codes.length, 'each code has its own class');
-    for (const Class of classes) assert.ok(Class === BearerGuardError || Class.prototype instanceof BearerGuardError);
+    for (const [i, Class] of classes.entries()) {
+      assert.ok(
+        Class.prototype instanceof BearerGuardError,
+        `${codes[i]} needs a class of its own, not the base class`,
+      );
+      assert.ok(Object.hasOwn(bearerguard, Class.name), `${Class.name} is exported`);
+    }
     assert.ok(TokenExpiredError.prototype instanceof InvalidTokenError);
+  });
+
+  test('a native refusal is an Error with the core code as its napi code, not JSON', () => {
+    const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks`, realm: 'api' });
+    let e;
+    try {
+      v.decideRequest(['Bearer a b'], null, null, []);
+    } catch (thrown) {
+      e = thrown;
+    }
+    assert.ok(e instanceof Error);
+    assert.equal(e.code, 'invalid_request');
+    assert.equal(e.status, 400);
+    assert.equal(
+      e.wwwAuthenticate,
+      'Bearer realm="api", error="invalid_request", error_description="The request is malformed"',
+    );
+    assert.ok(!e.message.startsWith('{'), e.message);
+    const converted = fromNative(e);
+    assert.ok(converted instanceof InvalidRequestError);
+    assert.equal(converted.message, e.message);
+    assert.throws(() => new native.NativeValidator({ issuer: as.url }), { code: 'configuration', status: 500 });
+  });
+
+  test('errors carry the response headers of the refusal', async () => {
+    const v = new Validator(options({ realm: 'api' }));
+    const missing = await rejection(v.validateRequest({}));
+    assert.deepEqual(missing.headers, { 'www-authenticate': 'Bearer realm="api"', 'cache-control': 'no-store' });
+    const scope = await rejection(v.validate(signer.sign(claims()), { scopes: ['write'] }));
+    assert.equal(scope.headers['www-authenticate'], scope.wwwAuthenticate);
+    assert.equal(scope.headers['cache-control'], 'no-store');
+    const config = (() => {
+      try {
+        return new Validator(options({ leewaySecs: 601 }));
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.deepEqual(config.headers, { 'cache-control': 'no-store' });
   });
 
   test('every refusal carries code, status, wwwAuthenticate and its class', async () => {
@@ -292,17 +412,18 @@ describe('errors', () => {
     assert.deepEqual(scope.requiredScopes, ['read', 'write']);
   });
 
-  test('a panic in Rust becomes an internal BearerGuardError and the process goes on', async () => {
-    const native = require('../native.js');
+  test('a panic in Rust becomes an InternalError and the process goes on', { skip: HOOKS }, async () => {
     const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks` });
     let thrown;
     try {
-      v.__panicNowForTests();
+      v.__panicForTests(false);
     } catch (e) {
       thrown = e;
     }
-    for (const e of [fromNative(await rejection(v.__panicForTests())), fromNative(thrown)]) {
-      assert.equal(e.constructor, BearerGuardError);
+    const pending = v.__panicForTests(true);
+    assert.ok(pending instanceof Promise);
+    for (const e of [fromNative(await rejection(pending)), fromNative(thrown)]) {
+      assert.equal(e.constructor, InternalError);
       assert.equal(e.code, 'internal');
       assert.equal(e.status, 500);
       assert.ok(!e.message.includes('deliberate'), 'the panic message is not passed on');
@@ -316,6 +437,15 @@ describe('errors', () => {
     assert.equal(fromNative(plain), plain);
     const json = new Error('{"not":"ours"}');
     assert.equal(fromNative(json), json);
+    const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks` });
+    let napiError;
+    try {
+      v.decide(42, []);
+    } catch (e) {
+      napiError = e;
+    }
+    assert.ok(napiError instanceof Error);
+    assert.equal(fromNative(napiError), napiError, `${napiError.code}: ${napiError.message}`);
   });
 });
 

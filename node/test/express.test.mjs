@@ -2,6 +2,7 @@
 // real authorization server.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import express5 from 'express';
@@ -40,7 +41,44 @@ async function serve(app) {
 async function call(base, path, authorization) {
   const res = await fetch(`${base}${path}`, { headers: authorization ? { authorization } : {} });
   const body = await res.text();
+  if (res.status !== 200) assert.equal(res.headers.get('cache-control'), 'no-store', `${path}: ${res.status}`);
   return { status: res.status, www: res.headers.get('www-authenticate'), body: body ? JSON.parse(body) : null };
+}
+
+/**
+ * One HTTP/1.1 request written byte for byte on a socket (fetch would merge or refuse repeated
+ * header lines): resolves with the status, the headers (lower-case names) and the body text.
+ */
+async function rawCall(base, path, headerLines) {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  await once(socket, 'connect');
+  const head = [`GET ${path} HTTP/1.1`, `Host: ${hostname}:${port}`, ...headerLines, 'Connection: close'];
+  // write, not end: a half-closed connection is aborted by Node's server before a slow answer.
+  socket.write(`${head.join('\r\n')}\r\n\r\n`);
+  let text = '';
+  socket.setEncoding('latin1');
+  for await (const chunk of socket) text += chunk;
+  const [top, ...rest] = text.split('\r\n\r\n');
+  const [statusLine, ...fields] = top.split('\r\n');
+  const headers = {};
+  for (const field of fields) {
+    const colon = field.indexOf(':');
+    headers[field.slice(0, colon).toLowerCase()] = field.slice(colon + 1).trim();
+  }
+  let body = rest.join('\r\n\r\n');
+  if (headers['transfer-encoding'] === 'chunked') {
+    let decoded = '';
+    for (let at = 0; ; ) {
+      const end = body.indexOf('\r\n', at);
+      const size = Number.parseInt(body.slice(at, end), 16);
+      if (!size) break;
+      decoded += body.slice(end + 2, end + 2 + size);
+      at = end + 2 + size + 2;
+    }
+    body = decoded;
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, body };
 }
 
 for (const [name, express] of [
@@ -62,11 +100,19 @@ for (const [name, express] of [
       const misconfigured = new Validator(rsBasicOptions(as, { clientSecret: 'wrong-secret' }));
       api.get('/misconfigured', requireToken({ validator: misconfigured }), (_req, res) => res.json({}));
       api.use((err, _req, res, _next) => {
+        res.set(err.headers ?? {});
         res.status(599).json({ handled: err.code ?? 'other' });
       });
       app = await serve(api);
+      // No error handler of its own: Express's default one answers what reaches `next(err)`.
+      const plain = express();
+      plain.get('/passed', requireToken({ validator, scopes: ['write'], passErrors: true }), (_req, res) => {
+        res.json({ ok: true });
+      });
+      bare = await serve(plain);
     });
-    after(() => app?.close());
+    after(() => Promise.all([app?.close(), bare?.close()]));
+    let bare;
 
     test('a JWT access token gets through, with req.auth set', async () => {
       const r = await call(app.url, '/orders', `Bearer ${tokens.jwt}`);
@@ -118,17 +164,47 @@ for (const [name, express] of [
       );
     });
 
-    test('passErrors hands the refusal to the app error handler', async () => {
-      assert.deepEqual((await call(app.url, '/passed')).body, { handled: 'missing_token' });
+    test('passErrors hands the refusal to the app error handler, its headers with it', async () => {
+      assert.deepEqual(await call(app.url, '/passed'), {
+        status: 599,
+        www: 'Bearer realm="orders"',
+        body: { handled: 'missing_token' },
+      });
       assert.deepEqual((await call(app.url, '/passed', `Bearer ${tokens.jwt}`)).body, { ok: true });
     });
 
+    test("passErrors and Express's default error handler: the refusal's status and challenge", async () => {
+      const r = await rawCall(bare.url, '/passed', [`Authorization: Bearer ${tokens.readOnly}`]);
+      assert.equal(r.status, 403);
+      assert.match(r.headers['www-authenticate'], /^Bearer realm="orders", error="insufficient_scope"/);
+      assert.equal(r.headers['cache-control'], 'no-store');
+    });
+
+    test('two Authorization header lines: 400 invalid_request, whichever comes first', async () => {
+      for (const lines of [
+        [`Authorization: Bearer ${tokens.jwt}`, `Authorization: Bearer ${tokens.opaque}`],
+        [`Authorization: Bearer ${tokens.jwt}`, 'authorization: Basic dXNlcjpwdw=='],
+        ['Authorization: Basic dXNlcjpwdw==', `Authorization: Bearer ${tokens.jwt}`],
+      ]) {
+        const r = await rawCall(app.url, '/orders', lines);
+        assert.equal(r.status, 400, r.body);
+        assert.equal(
+          r.headers['www-authenticate'],
+          'Bearer realm="orders", error="invalid_request", error_description="The request is malformed"',
+        );
+        assert.equal(r.headers['cache-control'], 'no-store');
+        assert.deepEqual(JSON.parse(r.body), { error: 'invalid_request' });
+      }
+      const one = await rawCall(app.url, '/orders', [`Authorization: Bearer ${tokens.jwt}`]);
+      assert.equal(one.status, 200, one.body);
+    });
+
     test('a 500-class failure (our credentials refused) goes to the app error handler', async () => {
-      assert.deepEqual(await call(app.url, '/misconfigured', `Bearer ${tokens.opaque}`), {
-        status: 599,
-        www: null,
-        body: { handled: 'configuration' },
-      });
+      const r = await rawCall(app.url, '/misconfigured', [`Authorization: Bearer ${tokens.opaque}`]);
+      assert.equal(r.status, 599);
+      assert.equal(r.headers['www-authenticate'], undefined);
+      assert.equal(r.headers['cache-control'], 'no-store');
+      assert.deepEqual(JSON.parse(r.body), { handled: 'configuration' });
     });
 
     test('an expired JWT: 401 with error="invalid_token" and the expiry description', async () => {
@@ -189,6 +265,12 @@ describe('failures of the authorization server and of the setup', () => {
       const ok = await fetch(app.url, { headers: { authorization: `Bearer ${tokens.jwt}` } });
       assert.equal(await ok.text(), 'jwt');
       assert.equal((await fetch(app.url)).status, 401);
+      const twice = await rawCall(app.url, '/', [
+        `Authorization: Bearer ${tokens.jwt}`,
+        `Authorization: Bearer ${tokens.jwt}`,
+      ]);
+      assert.equal(twice.status, 400);
+      assert.deepEqual(JSON.parse(twice.body), { error: 'invalid_request' });
     } finally {
       await app.close();
     }

@@ -31,7 +31,7 @@ describe('introspection of opaque tokens', () => {
     assert.equal(info.claims.active, true);
     assert.equal(info.claims.client_id, 'svc-client');
     assert.equal(info.tokenType, 'Bearer');
-    assert.deepEqual(validator.stats(), { introspectionRequests: 1, jwksFetches: 0 });
+    assert.deepEqual(validator.stats(), { introspectionRequests: 1, jwksFetches: 0, accepted: 1, refused: 0 });
   });
 
   test('private_key_jwt from the ZITADEL key file (keyFile)', async () => {
@@ -158,7 +158,7 @@ describe('JWT access tokens, validated locally through discovery and the JWKS', 
       assert.equal(info.claims.client_id, 'svc-client');
       assert.equal(info.expiresAt - info.issuedAt, 600);
       await validator.validate(token);
-      assert.deepEqual(validator.stats(), { introspectionRequests: 0, jwksFetches: 1 });
+      assert.deepEqual(validator.stats(), { introspectionRequests: 0, jwksFetches: 1, accepted: 2, refused: 0 });
     });
   }
 

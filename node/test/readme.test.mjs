@@ -110,3 +110,13 @@ test('the first example prints the token info', () => {
   const run = spawnSync(process.execPath, [file], { cwd: app, env, encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.stdout, 'hello svc-client (introspection), scopes: read write\n', run.stderr);
 });
+
+test('the request example answers the token and refuses the request without one', () => {
+  const [, blocks] = sources[0];
+  const block = blocks.find((b) => b.code.includes('validateRequest'));
+  assert.ok(block, 'no validateRequest example');
+  const file = join(app, 'request.cjs');
+  writeFileSync(file, block.code);
+  const run = spawnSync(process.execPath, [file], { cwd: app, env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.stdout, '200 hello svc-client\n 401 Bearer\n', run.stderr);
+});

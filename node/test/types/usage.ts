@@ -5,8 +5,11 @@ import {
   InsufficientScopeError,
   TokenExpiredError,
   InvalidTokenError,
+  InternalError,
   Validator,
+  configFields,
   errorCodes,
+  type RequestLike,
   type ErrorCode,
   type Stats,
   type TokenInfo,
@@ -25,6 +28,31 @@ const options: ValidatorOptions = {
   jwks: { refreshCooldownSecs: 30 },
 };
 const validator = new Validator(options);
+const nested: ValidatorOptions = {
+  issuer: 'https://auth.example.com',
+  audience: 'https://api.example.com',
+  clientAuth: { method: 'private_key_jwt', keyFile: '/etc/app/key.json', assertionLifetimeSecs: 30 },
+  introspection: { requireExp: true, maxNewTokensPerSec: 50 },
+};
+const bare: ValidatorOptions = { ...nested, clientAuth: 'client_secret_post', clientId: 'a', clientSecret: 'b' };
+void bare;
+
+export async function fromRequest(headers: Record<string, string | string[] | undefined>): Promise<string> {
+  const request: RequestLike = { authorization: headers.authorization, method: 'GET', url: '/orders' };
+  try {
+    return (await validator.validateRequest(request, { scopes: ['read'] })).source;
+  } catch (e) {
+    if (e instanceof InternalError) throw e;
+    if (e instanceof BearerGuardError) {
+      const challenge: string | undefined = e.headers['www-authenticate'];
+      const noStore: 'no-store' = e.headers['cache-control'];
+      return `${challenge ?? ''} ${noStore}`;
+    }
+    throw e;
+  }
+}
+const fields: string[] = configFields();
+void fields;
 
 export async function check(token: string): Promise<string | null> {
   try {
@@ -63,5 +91,9 @@ app.use(requireToken({ options, passErrors: true }));
 
 // @ts-expect-error: scopes are a list
 void validator.validate('t', { scopes: 'read' });
+// @ts-expect-error: an unknown client-authentication field
+void new Validator({ ...options, clientAuth: { clientSecrt: 'x' } });
+// @ts-expect-error: authorization lines are strings
+void validator.validateRequest({ authorization: [1] });
 // @ts-expect-error: issuer is required
 new Validator({ audience: 'x' });
