@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! BEARERGUARD_CONFIG='{"issuer":"https://auth.example.com","audience":"https://api.example.com",
-//!   "client_id":"my-api","client_secret":"s3cret"}' cargo run -p bearerguard --example protected_api
+//!   "client_auth":{"client_id":"my-api","client_secret":"s3cret"}}' cargo run -p bearerguard --example protected_api
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "example program")]
 
@@ -18,10 +18,15 @@ use axum::{Extension, Json, Router};
 use bearerguard::{Config, TokenInfo, Validator};
 use std::sync::Arc;
 
-/// Middleware: validate the bearer token, require `write`, put the TokenInfo on the request.
+/// Middleware: hand the request (every `Authorization` line, method, URI) to the core, require
+/// `write`, put the TokenInfo on the request. It parses nothing and decides nothing.
 async fn require_write(State(validator): State<Validator>, mut request: Request, next: Next) -> Response {
-    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match validator.validate_header(authorization, &["write"]).await {
+    let mut seen = bearerguard::Request::new().method(request.method().as_str()).url(request.uri().to_string());
+    for value in request.headers().get_all(header::AUTHORIZATION) {
+        // Bytes outside visible ASCII cannot form a bearer token; the core refuses them.
+        seen = seen.authorization(String::from_utf8_lossy(value.as_bytes()));
+    }
+    match validator.decide(&seen.scopes(["write"])).await {
         Ok(info) => {
             request.extensions_mut().insert(info);
             next.run(request).await
@@ -29,6 +34,7 @@ async fn require_write(State(validator): State<Validator>, mut request: Request,
         Err(error) => {
             let status = StatusCode::from_u16(error.http_status()).unwrap();
             let mut response = (status, Json(serde_json::json!({"error": error.code()}))).into_response();
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if let Some(challenge) = validator.www_authenticate(&error) {
                 response
                     .headers_mut()
