@@ -486,7 +486,7 @@ fn compare(case: &Case, outcome: &Outcome) -> Vec<String> {
     problems
 }
 
-/// SECURITY "Secrets": an error's text (Display, Debug, WWW-Authenticate) never contains
+/// docs/security.md SECRET-2: an error's text (Display, Debug, WWW-Authenticate) never contains
 /// the token, a part of it, or the configured client secret.
 fn echoes(case: &Case, e: &bearerguard::Error) -> Vec<String> {
     let text = format!("{e}\n{e:?}\n{:?}", e.www_authenticate(Some("realm")));

@@ -613,7 +613,7 @@ async fn validate_now_answers_only_what_needs_no_io() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Header keys, kid, caches, timeouts and isolation (review gaps of SECURITY.md).
+// Header keys, kid, caches, timeouts and isolation (review gaps of docs/security.md).
 
 #[tokio::test]
 async fn header_keys_and_key_urls_are_never_fetched_or_trusted() {

@@ -1,4 +1,4 @@
-//! Memory stays bounded under a stream of a million distinct random tokens (SECURITY.md
+//! Memory stays bounded under a stream of a million distinct random tokens (docs/security.md
 //! "Faults and load"). Slow, so ignored by default: `make soak` runs it in release mode and
 //! prints the figures.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
