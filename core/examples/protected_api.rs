@@ -21,7 +21,8 @@ use std::sync::Arc;
 /// Middleware: hand the request (every `Authorization` line, method, URI) to the core, require
 /// `write`, put the TokenInfo on the request. It parses nothing and decides nothing.
 async fn require_write(State(validator): State<Validator>, mut request: Request, next: Next) -> Response {
-    let mut seen = bearerguard::Request::new().method(request.method().as_str()).url(request.uri().to_string());
+    let mut seen =
+        bearerguard::Request::new().method(request.method().as_str()).url(request.uri().to_string());
     for value in request.headers().get_all(header::AUTHORIZATION) {
         // Bytes outside visible ASCII cannot form a bearer token; the core refuses them.
         seen = seen.authorization(String::from_utf8_lossy(value.as_bytes()));

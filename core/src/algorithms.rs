@@ -124,6 +124,12 @@ pub fn for_remote_keys(name: &str) -> Option<Alg> {
     by_name(name).filter(|a| a.verifies_remote_keys())
 }
 
+/// The algorithm a key of `family` signs with when none is configured: the first of its
+/// family in the table (RS256, ES256, ES384, EdDSA, HS256).
+pub fn default_for(family: KeyFamily) -> Alg {
+    of_family(family).next().unwrap_or(&ALGORITHMS[0])
+}
+
 impl JwsAlgorithm {
     /// Whether tokens signed with it may be verified against keys from a JWKS: every
     /// asymmetric algorithm, never HMAC (RFC 8725 §3.1: key confusion).
@@ -171,5 +177,10 @@ mod tests {
         assert!(for_remote_keys("HS256").is_none());
         assert_eq!(for_remote_keys("EdDSA").map(|a| a.family), Some(KeyFamily::Ed25519));
         assert_eq!(of_family(KeyFamily::Rsa).count(), 6);
+        let defaults: Vec<&str> =
+            [KeyFamily::Rsa, KeyFamily::P256, KeyFamily::P384, KeyFamily::Ed25519, KeyFamily::Hmac]
+                .map(|f| default_for(f).name)
+                .to_vec();
+        assert_eq!(defaults, ["RS256", "ES256", "ES384", "EdDSA", "HS256"]);
     }
 }

@@ -50,14 +50,7 @@ impl SigningKey {
 
     /// The algorithm used when `assertion_alg` is not set.
     fn default_alg(&self) -> Alg {
-        let name = match self.family {
-            KeyFamily::Rsa => "RS256",
-            KeyFamily::P256 => "ES256",
-            KeyFamily::P384 => "ES384",
-            KeyFamily::Ed25519 => "EdDSA",
-            KeyFamily::Hmac => "HS256",
-        };
-        algorithms::by_name(name).unwrap_or(&algorithms::ALGORITHMS[0])
+        algorithms::default_for(self.family)
     }
 
     fn check_alg(&self, alg: Alg) -> Result<()> {

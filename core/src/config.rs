@@ -683,7 +683,10 @@ mod tests {
     #[test]
     fn documented_defaults_hold() {
         let j = JwksConfig::default();
-        assert_eq!(j.refresh_cooldown_secs, 30, "docs/security.md FAULT-3: unknown-kid cooldown defaults to 30 s");
+        assert_eq!(
+            j.refresh_cooldown_secs, 30,
+            "docs/security.md FAULT-3: unknown-kid cooldown defaults to 30 s"
+        );
         assert!(j.refresh_cooldown_secs >= 10);
         let from_json = Config::from_json(r#"{"issuer":"https://a","audience":"x"}"#).unwrap();
         assert_eq!(from_json.jwks.refresh_cooldown_secs, 30, "a config file without `jwks` too");
