@@ -64,28 +64,25 @@ const rethrow = (e) => {
 };
 
 /**
- * The Promise of one native answer: the `TokenInfo` JSON at once (the core needed no I/O), a
- * Promise of it, or a thrown refusal. `decide` is the one native call of a decision.
+ * The Promise of one native answer: the `TokenInfo` JSON at once (the core needed no I/O) or a
+ * Promise of it. A refusal the core gave at once was thrown by the native call itself.
  */
-function answer(decide) {
-  let decided;
-  try {
-    decided = decide();
-  } catch (e) {
-    return Promise.reject(fromNative(e));
-  }
-  return typeof decided === 'string' ? Promise.resolve(toTokenInfo(decided)) : decided.then(toTokenInfo, rethrow);
-}
+const settle = (decided) =>
+  typeof decided === 'string' ? Promise.resolve(toTokenInfo(decided)) : decided.then(toTokenInfo, rethrow);
 
-function checkScopes(scopes) {
-  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) {
-    throw new TypeError('bearerguard: `scopes` must be an array of strings');
-  }
+// Shared defaults (an empty list of scopes or of header lines), so a call allocates none.
+const NONE = Object.freeze([]);
+const NO_OPTIONS = Object.freeze({});
+
+/** A TypeError for arguments of the wrong type (a programming error, not a refusal). */
+function scopesError(scopes) {
+  if (Array.isArray(scopes) && scopes.every((s) => typeof s === 'string')) return null;
+  return new TypeError('bearerguard: `scopes` must be an array of strings');
 }
 
 /** Every `Authorization` line of a request: none, one string, or an array of strings. */
 function authorizationLines(authorization) {
-  if (authorization == null) return [];
+  if (authorization == null) return NONE;
   if (typeof authorization === 'string') return [authorization];
   if (Array.isArray(authorization) && authorization.every((line) => typeof line === 'string')) return authorization;
   throw new TypeError('bearerguard: `authorization` must be a string, an array of strings or undefined');
@@ -140,7 +137,8 @@ class Validator {
    * introspection verdict) is answered on this thread; anything that needs the network runs
    * on the core's threads while the event loop goes on.
    */
-  validateRequest(request, { scopes = [] } = {}) {
+  validateRequest(request, { scopes = NONE } = NO_OPTIONS) {
+    let decided;
     try {
       if (request === null || typeof request !== 'object') {
         throw new TypeError('bearerguard: the request must be an object `{ authorization, method, url }`');
@@ -148,25 +146,30 @@ class Validator {
       const lines = authorizationLines(request.authorization);
       const method = optionalString(request.method, 'method');
       const url = optionalString(request.url, 'url');
-      checkScopes(scopes);
-      return answer(() => this.#native.decideRequest(lines, method, url, scopes));
+      const wrong = scopesError(scopes);
+      if (wrong) throw wrong;
+      decided = this.#native.decideRequest(lines, method, url, scopes);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(fromNative(e));
     }
+    return settle(decided);
   }
 
   /**
    * Validates `token` (a JWT or an opaque token) and resolves with its `TokenInfo`, or rejects
    * with a `BearerGuardError` subclass. Every scope in `scopes` is required.
    */
-  validate(token, { scopes = [] } = {}) {
+  validate(token, { scopes = NONE } = NO_OPTIONS) {
     if (typeof token !== 'string') return Promise.reject(new TypeError('bearerguard: the token must be a string'));
+    const wrong = scopesError(scopes);
+    if (wrong) return Promise.reject(wrong);
+    let decided;
     try {
-      checkScopes(scopes);
+      decided = this.#native.decide(token, scopes);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(fromNative(e));
     }
-    return answer(() => this.#native.decide(token, scopes));
+    return settle(decided);
   }
 
   /**
@@ -174,17 +177,19 @@ class Validator {
    * request has none) and validates it, like `validate`. Adapters that can see every header
    * line should call `validateRequest`.
    */
-  validateHeader(authorization, { scopes = [] } = {}) {
+  validateHeader(authorization, { scopes = NONE } = NO_OPTIONS) {
     if (authorization != null && typeof authorization !== 'string') {
       return Promise.reject(new TypeError('bearerguard: the Authorization header value must be a string'));
     }
+    const wrong = scopesError(scopes);
+    if (wrong) return Promise.reject(wrong);
+    let decided;
     try {
-      checkScopes(scopes);
+      decided = this.#native.decideRequest(authorization == null ? NONE : [authorization], null, null, scopes);
     } catch (e) {
-      return Promise.reject(e);
+      return Promise.reject(fromNative(e));
     }
-    const lines = authorization == null ? [] : [authorization];
-    return answer(() => this.#native.decideRequest(lines, null, null, scopes));
+    return settle(decided);
   }
 
   /**

@@ -1,19 +1,22 @@
-// Figures for the Node binding (prints, asserts nothing): the cost of one awaited `validate`
-// for the answers the core gives without I/O (on the JavaScript thread) next to the same
-// answers through an async round trip on napi's Tokio runtime, and a 500-call burst.
+// Figures for the Node binding (prints, asserts nothing): the cost of one awaited `validate`,
+// `validateHeader` and `validateRequest` for the answers the core gives without I/O (on the
+// JavaScript thread) next to the bare native call (`decide`, the binding's floor), a miss, and
+// a 500-call burst.
 //
 //   node bench/validate.mjs        (after `npm run build`; a debug addon gives debug figures)
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 
-import { Validator } from 'bearerguard';
 import { fakeAuthorizationServer, makeSigner } from '../support/helpers.mjs';
 
 const require = createRequire(import.meta.url);
+// Not `import 'bearerguard'`: bench/ is a package of its own (its peers), not bearerguard.
+const { Validator } = require('../index.js');
 const { NativeValidator } = require('../native.js');
 
 const signer = makeSigner();
-const state = { jwks: signer.jwks, introspection: { body: { active: true, scope: 'read', client_id: 'svc' } } };
+const exp = Math.floor(Date.now() / 1000) + 3600;
+const state = { jwks: signer.jwks, introspection: { body: { active: true, scope: 'read', client_id: 'svc', exp } } };
 const as = await fakeAuthorizationServer(state);
 const config = {
   issuer: as.url,
@@ -31,6 +34,8 @@ const jwt = signer.sign({ iss: as.url, aud: 'api', sub: 'alice', exp: now + 3600
 const opaque = 'an-opaque-token';
 await validator.validate(jwt);
 await validator.validate(opaque);
+await native.decide(jwt, []);
+await native.decide(opaque, []);
 
 async function perCall(label, call, n = 5000) {
   for (let i = 0; i < 500; i++) await call();
@@ -39,13 +44,17 @@ async function perCall(label, call, n = 5000) {
   console.log(`${label.padEnd(58)} ${(((performance.now() - start) / n) * 1000).toFixed(1).padStart(7)} µs/call`);
 }
 
-await perCall('JWT, cached key: validate() (answered on the JS thread)', () => validator.validate(jwt));
-await perCall('JWT, cached key: async round trip through the runtime', () => native.validate(jwt, []));
-await perCall('opaque, cached verdict: validate() (on the JS thread)', () => validator.validate(opaque));
-await perCall('opaque, cached verdict: async round trip', () => native.validate(opaque, []));
+await perCall('JWT, cached key: validate()', () => validator.validate(jwt));
+await perCall('JWT, cached key: native decide() (no Promise, no JSON.parse)', () => native.decide(jwt, []));
+await perCall('opaque, cached verdict: validate()', () => validator.validate(opaque));
+await perCall('opaque, cached verdict: validateHeader()', () => validator.validateHeader(`Bearer ${opaque}`));
+const request = { authorization: [`Bearer ${opaque}`], method: 'GET', url: '/orders' };
+await perCall('opaque, cached verdict: validateRequest()', () => validator.validateRequest(request));
+await perCall('opaque, cached verdict: native decide()', () => native.decide(opaque, []));
 const foreign = signer.sign({ iss: 'https://elsewhere.example', aud: 'api', exp: now + 3600 });
 await perCall('refusal (JWT of another issuer): validate()', () => validator.validate(foreign).catch(() => {}));
-await perCall('refusal (JWT of another issuer): async round trip', () => native.validate(foreign, []).catch(() => {}));
+const uncached = new Validator({ ...config, cache: { enabled: false } });
+await perCall('opaque, cache off: validate() (one introspection)', () => uncached.validate(opaque), 1000);
 
 for (const [label, token] of [
   ['JWT', jwt],

@@ -101,8 +101,8 @@ pub(crate) fn build(
     }));
     match built {
         Ok(Ok(inner)) => Ok(NativeValidator { inner }),
-        Ok(Err(e)) => Err(Refusal::from_core(&e, None).into_js(env)),
-        Err(_) => Err(Refusal::internal().into_js(env)),
+        Ok(Err(e)) => Err(Refusal::from_core(&e, None).throw(env)),
+        Err(_) => Err(Refusal::internal().throw(env)),
     }
 }
 
@@ -115,9 +115,9 @@ pub(crate) fn respond<'env>(
     decide: impl FnOnce() -> Decision,
 ) -> Result<Answer<'env>> {
     match catch_unwind(AssertUnwindSafe(decide)) {
-        Ok(Decision::Ready(outcome)) => settle(validator, outcome).map(Either::A).map_err(|r| r.into_js(env)),
+        Ok(Decision::Ready(outcome)) => settle(validator, outcome).map(Either::A).map_err(|r| r.throw(env)),
         Ok(Decision::Pending(pending)) => spawn(env, validator, pending).map(Either::B),
-        Err(_) => Err(Refusal::internal().into_js(env)),
+        Err(_) => Err(Refusal::internal().throw(env)),
     }
 }
 
