@@ -459,10 +459,6 @@ fn fold_aliases(value: serde_json::Value) -> Result<(serde_json::Value, Vec<(&'s
     Ok((Value::Object(top), moved))
 }
 
-/// The JWS algorithms accepted when `algorithms` is not set.
-pub const DEFAULT_ALGORITHMS: &[&str] =
-    &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -476,7 +472,12 @@ impl Default for Config {
             client_auth: ClientAuthConfig::default(),
             introspection_response: IntrospectionResponseFormat::default(),
             introspection: IntrospectionConfig::default(),
-            algorithms: DEFAULT_ALGORITHMS.iter().map(|s| (*s).to_owned()).collect(),
+            // Every algorithm of the table that may verify a remote key.
+            algorithms: crate::algorithms::ALGORITHMS
+                .iter()
+                .filter(|a| a.verifies_remote_keys())
+                .map(|a| a.name.to_owned())
+                .collect(),
             leeway_secs: 60,
             max_token_lifetime_secs: None,
             max_token_bytes: 16 * 1024,
