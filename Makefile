@@ -35,8 +35,8 @@ test-python: setup python-dev ## Python package: build into .venv, mypy + stubte
 	$(PY) -m pytest python/tests -q -p no:cacheprovider
 
 .PHONY: python-dev
-python-dev: $(VENV)/.python-dev-installed ## build the Python package (debug) into .venv (maturin develop)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --quiet -m python/Cargo.toml
+python-dev: $(VENV)/.python-dev-installed ## build the Python package (debug, with the test hooks) into .venv (maturin develop)
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --quiet --features test-hooks -m python/Cargo.toml
 
 $(VENV)/.python-dev-installed: python/requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)

@@ -4,9 +4,11 @@ issuer's JWKS, or RFC 7662 introspection for opaque tokens.
 >>> validator = Validator(issuer="https://auth.example.com", audience="https://api.example.com",
 ...                       client_id="my-api", client_secret="s3cret")   # doctest: +SKIP
 >>> info = validator.validate(token, ["read"])                           # doctest: +SKIP
+>>> info = validator.validate_request(request.headers.getlist("authorization"), ["read"])  # doctest: +SKIP
 """
 
 from bearerguard._native import TokenInfo, Validator, __version__
+from bearerguard.config import ValidatorConfig
 from bearerguard.errors import (
     BearerGuardError,
     ConfigurationError,
@@ -29,5 +31,6 @@ __all__ = [
     "TokenInfo",
     "UnavailableError",
     "Validator",
+    "ValidatorConfig",
     "__version__",
 ]

@@ -1,37 +1,42 @@
 # Hand-written stub of the Rust extension, checked against it by `python -m mypy.stubtest`.
-from collections.abc import Awaitable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Generator, Iterable, Sequence
 from os import PathLike
 from typing import Any, Literal, TypedDict, final
 
-__all__ = ["TokenInfo", "Validator", "_Ready", "__version__"]
+from typing_extensions import Unpack
+
+from bearerguard.config import ValidatorConfig
+
+__all__ = [
+    "TokenInfo",
+    "Validator",
+    "_Ready",
+    "__version__",
+    "config_fields",
+    "error_class",
+    "error_codes",
+    "test_hooks_enabled",
+]
 
 __version__: str
 
-class _CacheConfig(TypedDict, total=False):
-    enabled: bool
-    max_entries: int
-    max_ttl_secs: int
-    negative_ttl_secs: int
+def config_fields() -> list[str]:
+    """Every key path the core's config accepts (`"cache.max_ttl_secs"`), aliases included."""
 
-class _HttpConfig(TypedDict, total=False):
-    connect_timeout_ms: int
-    timeout_ms: int
-    allow_insecure_http: bool
-    max_response_bytes: int
-    max_concurrent_requests: int
-    retry: bool
+def error_codes() -> list[str]:
+    """The core's error codes, one per error kind."""
 
-class _JwksConfig(TypedDict, total=False):
-    default_ttl_secs: int
-    min_ttl_secs: int
-    max_ttl_secs: int
-    refresh_cooldown_secs: int
-    stale_secs: int
-    max_bytes: int
+def error_class(code: str) -> str:
+    """The name of the `bearerguard.errors` class raised for the core's error `code`."""
+
+def test_hooks_enabled() -> bool:
+    """Whether this build has the test-only entry points (cargo feature `test-hooks`)."""
 
 class _Stats(TypedDict):
     introspection_requests: int
     jwks_fetches: int
+    accepted: int
+    refused: int
 
 @final
 class TokenInfo:
@@ -77,47 +82,27 @@ class _Ready:
 class Validator:
     """Validates bearer tokens for one issuer; share one per application."""
 
-    def __new__(
-        cls,
-        *,
-        issuer: str,
-        audience: str | Sequence[str],
-        strategy: Literal["auto", "jwt", "introspection", "introspect_all"] = ...,
-        discovery: bool = ...,
-        introspection_endpoint: str | None = ...,
-        jwks_uri: str | None = ...,
-        token_endpoint: str | None = ...,
-        client_id: str | None = ...,
-        client_secret: str | None = ...,
-        client_auth: Literal[
-            "client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt", "bearer", "none"
-        ]
-        | None = ...,
-        key_file: str | PathLike[str] | None = ...,
-        key_json: str | None = ...,
-        private_key: str | None = ...,
-        private_key_id: str | None = ...,
-        assertion_alg: str | None = ...,
-        assertion_audience: str | None = ...,
-        assertion_lifetime_secs: int = ...,
-        introspection_bearer_token: str | None = ...,
-        introspection_response: Literal["json", "jwt"] = ...,
-        algorithms: Sequence[str] = ...,
-        leeway_secs: int = ...,
-        max_token_lifetime_secs: int | None = ...,
-        max_token_bytes: int = ...,
-        rfc9068_strict: bool = ...,
-        scope_claim: Literal["auto", "scope", "scp"] = ...,
-        required_scopes: Sequence[str] = ...,
-        realm: str | None = ...,
-        cache: _CacheConfig = ...,
-        http: _HttpConfig = ...,
-        jwks: _JwksConfig = ...,
-    ) -> Validator: ...
+    def __new__(cls, **config: Unpack[ValidatorConfig]) -> Validator: ...
     @staticmethod
-    def from_config(config: Mapping[str, Any]) -> Validator: ...
+    def from_config(config: ValidatorConfig) -> Validator: ...
     @staticmethod
     def from_file(path: str | PathLike[str]) -> Validator: ...
+    def validate_request(
+        self,
+        authorization: Sequence[str],
+        scopes: Iterable[str] | None = None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> TokenInfo: ...
+    def validate_request_async(
+        self,
+        authorization: Sequence[str],
+        scopes: Iterable[str] | None = None,
+        *,
+        method: str | None = None,
+        url: str | None = None,
+    ) -> Awaitable[TokenInfo]: ...
     def validate(self, token: str, scopes: Iterable[str] | None = None) -> TokenInfo: ...
     def validate_header(self, authorization: str | None, scopes: Iterable[str] | None = None) -> TokenInfo: ...
     def validate_async(self, token: str, scopes: Iterable[str] | None = None) -> Awaitable[TokenInfo]: ...

@@ -3,7 +3,13 @@
 Every instance carries ``code`` (the core's stable string), ``status_code`` (the HTTP status
 an API should answer with), ``www_authenticate`` (the RFC 6750 header value, or ``None`` for
 server-side failures) and ``detail`` (a fixed description that never contains the token or a
-secret). They pickle, so they cross process boundaries.
+secret). The core's cause, when it has one (an I/O error, a transport error), is attached as
+``__cause__`` (an ``OSError`` subclass or a ``RuntimeError``). They pickle, so they cross
+process boundaries (the cause stays behind).
+
+There is one class per core error code: ``bearerguard._native.error_codes()`` lists the core's
+codes and ``error_class(code)`` names the class raised for each; a test proves every code has a
+class of its own, so a code added to the core cannot arrive as a bare `BearerGuardError`.
 """
 
 from __future__ import annotations

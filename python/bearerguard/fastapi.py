@@ -1,36 +1,66 @@
 """FastAPI protection: a dependency that returns the request's `TokenInfo`.
 
+    app = FastAPI()
+    install(app)                    # refusals answer {"error": code}, as the Flask adapter does
     bearer = BearerAuth(validator)
 
     @app.get("/orders")
     async def orders(token: Annotated[TokenInfo, Security(bearer, scopes=["read"])]): ...
 
-It registers an HTTP Bearer security scheme (Swagger UI shows the lock), validates on the
-runtime without blocking the event loop, and refuses with 401/403/503 and the RFC 6750
-``WWW-Authenticate`` header chosen by the core. ``Depends(BearerAuth(validator, scopes=[...]))``
-works too.
+It registers an HTTP Bearer security scheme (Swagger UI shows the lock) and hands the core the
+whole request: every ``Authorization`` line (two are ``invalid_request``), the method, the URL
+and the scopes. The decision runs on the runtime without blocking the event loop.
+``Depends(BearerAuth(validator, scopes=[...]))`` works too.
+
+A refusal raises `BearerAuthError`, an ``HTTPException`` carrying the status, ``Cache-Control:
+no-store`` and the RFC 6750 ``WWW-Authenticate`` header chosen by the core, and the original
+error as ``.error``. FastAPI lets no dependency choose a response body without an exception
+handler, so `install(app)` registers the one that answers ``{"error": code}``, the body the Flask
+adapter sends. **Without it**, FastAPI's default handler answers ``{"detail": code}`` (status and
+headers are the same); an app with its own ``HTTPException`` handler keeps the challenge from
+``exc.headers``.
 """
 
-import logging
+from __future__ import annotations
+
 from collections.abc import Iterable
 
-from fastapi import HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.responses import JSONResponse
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
+from bearerguard._adapter import log_refusal, refusal
 from bearerguard._native import TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
-__all__ = ["BearerAuth", "http_exception"]
-
-logger = logging.getLogger("bearerguard")
+__all__ = ["BearerAuth", "BearerAuthError", "error_response", "install"]
 
 
-def http_exception(error: BearerGuardError) -> HTTPException:
-    """The response for a refusal: its status, its challenge, and only its code as detail."""
-    headers = {"WWW-Authenticate": error.www_authenticate} if error.www_authenticate else None
-    return HTTPException(status_code=error.status_code, detail=error.code, headers=headers)
+class BearerAuthError(HTTPException):
+    """A refusal: status and headers from `error`; ``detail`` is its code."""
+
+    def __init__(self, error: BearerGuardError) -> None:
+        status, headers, _ = refusal(error)
+        super().__init__(status_code=status, detail=error.code, headers=headers)
+        self.error = error
+
+
+def error_response(error: BearerGuardError) -> JSONResponse:
+    """The response for a refusal: its status, its headers, and ``{"error": code}``."""
+    status, headers, body = refusal(error)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _answer(request: Request, exc: Exception) -> JSONResponse:
+    # Registered for BearerAuthError only; the fallback keeps the type checker honest.
+    return error_response(exc.error if isinstance(exc, BearerAuthError) else BearerGuardError())
+
+
+def install(app: FastAPI) -> None:
+    """Makes `app` answer refusals with ``{"error": code}`` (see the module docstring)."""
+    app.add_exception_handler(BearerAuthError, _answer)
 
 
 class BearerAuth(SecurityBase):
@@ -52,7 +82,9 @@ class BearerAuth(SecurityBase):
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> TokenInfo:
         scopes = [*self.scopes, *(s for s in security_scopes.scopes if s not in self.scopes)]
         try:
-            return await self.validator.validate_header_async(request.headers.get("authorization"), scopes)
+            return await self.validator.validate_request_async(
+                request.headers.getlist("authorization"), scopes, method=request.method, url=str(request.url)
+            )
         except BearerGuardError as e:
-            logger.debug("request refused: %s (%s)", e.code, e.detail)
-            raise http_exception(e) from None
+            log_refusal(e)
+            raise BearerAuthError(e) from None

@@ -7,34 +7,40 @@
     def orders():
         return {"subject": g.token_info.subject}
 
-Refusals answer 401/403/503 with the RFC 6750 ``WWW-Authenticate`` header chosen by the core.
-The validation releases the GIL while it waits, so threaded servers keep serving.
+The core gets the whole request: every ``Authorization`` value (two are ``invalid_request``), the
+method, the URL and the scopes. A refusal answers as the FastAPI adapter does: the error's status,
+``Cache-Control: no-store``, the RFC 6750 ``WWW-Authenticate`` header chosen by the core when
+there is one, and ``{"error": code}``; 500s are logged at error level. The decision releases the
+GIL while it waits, so threaded servers keep serving.
+
+WSGI gives an application one value per header name: servers join repeated ``Authorization``
+lines with commas (werkzeug and gunicorn do), and the core refuses the joined value as
+``invalid_request`` when it is a ``Bearer`` one.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from flask import Response, g, jsonify, request
 
+from bearerguard._adapter import log_refusal, refusal
 from bearerguard._native import Validator
 from bearerguard.errors import BearerGuardError
 
 __all__ = ["BearerAuth", "error_response"]
 
-logger = logging.getLogger("bearerguard")
 View = TypeVar("View", bound=Callable[..., Any])
 
 
 def error_response(error: BearerGuardError) -> Response:
-    """The response for a refusal: its status, its challenge, and only its code in the body."""
-    response = jsonify(error=error.code)
-    response.status_code = error.status_code
-    if error.www_authenticate:
-        response.headers["WWW-Authenticate"] = error.www_authenticate
+    """The response for a refusal: its status, its headers, and ``{"error": code}``."""
+    status, headers, body = refusal(error)
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers)
     return response
 
 
@@ -57,9 +63,11 @@ class BearerAuth:
         @functools.wraps(view)
         def protected(*args: Any, **kwargs: Any) -> Any:
             try:
-                g.token_info = self.validator.validate_header(request.headers.get("Authorization"), scopes)
+                g.token_info = self.validator.validate_request(
+                    request.headers.getlist("Authorization"), scopes, method=request.method, url=request.url
+                )
             except BearerGuardError as e:
-                logger.debug("request refused: %s (%s)", e.code, e.detail)
+                log_refusal(e)
                 return error_response(e)
             return view(*args, **kwargs)
 

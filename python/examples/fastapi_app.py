@@ -14,11 +14,12 @@ import uvicorn
 from fastapi import FastAPI, Security
 
 from bearerguard import TokenInfo, Validator
-from bearerguard.fastapi import BearerAuth
+from bearerguard.fastapi import BearerAuth, install
 
 validator = Validator.from_config(json.loads(os.environ["BEARERGUARD_CONFIG"]))
 bearer = BearerAuth(validator)
 app = FastAPI(title="orders")
+install(app)
 
 
 @app.get("/orders")

@@ -72,13 +72,13 @@ pub fn to_dict<'py>(py: Python<'py>, map: &Map<String, Value>) -> PyResult<Bound
     Ok(dict)
 }
 
-/// Extracts required scopes: any iterable of strings, but not a bare string (whose
-/// characters would each become a scope).
-pub fn scopes(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+/// Extracts a list of strings (`what` names the argument): any iterable of strings, but not a
+/// bare string, whose characters would each become an entry.
+pub fn strings(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Vec<String>> {
     match obj {
         None => Ok(Vec::new()),
         Some(s) if s.is_instance_of::<PyString>() => {
-            Err(PyTypeError::new_err("scopes must be an iterable of strings, not a str"))
+            Err(PyTypeError::new_err(format!("{what} must be an iterable of strings, not a str")))
         }
         Some(it) => it.try_iter()?.map(|item| item?.extract::<String>()).collect(),
     }

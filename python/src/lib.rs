@@ -5,12 +5,20 @@
 //! is the core's.
 
 mod claims;
+mod config;
 mod convert;
 mod errors;
 mod runtime;
 mod validator;
 
 use pyo3::prelude::*;
+
+/// Whether this build has the test-only entry points (cargo feature `test-hooks`, never in a
+/// release wheel).
+#[pyfunction]
+fn test_hooks_enabled() -> bool {
+    cfg!(feature = "test-hooks")
+}
 
 /// The extension module.
 #[pymodule]
@@ -19,5 +27,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<validator::PyValidator>()?;
     m.add_class::<claims::PyTokenInfo>()?;
     m.add_class::<validator::Ready>()?;
+    m.add_function(wrap_pyfunction!(config::config_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_codes, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::error_class, m)?)?;
+    m.add_function(wrap_pyfunction!(test_hooks_enabled, m)?)?;
     Ok(())
 }

@@ -1,17 +1,20 @@
-//! `Validator`: the core validator behind a sync call (GIL released) and an awaitable one.
+//! `Validator`: the core's one decision entry behind a sync call (GIL released) and an
+//! awaitable one. Every method builds the core's input, asks `decide`/`decide_token`, and
+//! translates the [`Decision`]: `Ready` is answered at once, `Pending` is waited for on the
+//! runtime. Nothing here looks at a token.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
-use bearerguard::{Config, Error, ManualClock, SharedClock, TokenInfo, Validator};
+use bearerguard::{Config, Decision, Error, Request, SharedClock, TokenInfo, Validator};
 use futures_util::FutureExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
 use crate::claims::PyTokenInfo;
+use crate::convert::strings;
 use crate::errors::{Failure, flatten, guard};
 use crate::runtime::{self, Tokio};
 
@@ -32,26 +35,13 @@ fn build(config: &Config, clock: &Option<SharedClock>) -> Result<Validator, Fail
     })
 }
 
-fn config_from(obj: Option<&Bound<'_, PyAny>>) -> Result<Config, Failure> {
-    let value = match obj {
-        Some(obj) => crate::convert::to_json(obj, "")?,
-        None => serde_json::Value::Object(Default::default()),
-    };
-    guard(|| Config::from_value(value))
-}
-
-/// A validation result, turned into a `TokenInfo` or raised once the GIL is held.
+/// A decision's answer, turned into a `TokenInfo` or raised once the GIL is held.
 struct Outcome(Result<Arc<TokenInfo>, Failure>);
 
 impl Outcome {
+    /// The answer (or the caught panic), its challenge computed here, once, with `core`'s realm.
     fn new(result: std::thread::Result<Result<Arc<TokenInfo>, Error>>, core: &Validator) -> Self {
-        Outcome(flatten(result).map_err(|f| match f {
-            Failure::Core(e, _) => {
-                let www = core.www_authenticate(&e);
-                Failure::Core(e, www)
-            }
-            panic => panic,
-        }))
+        Outcome(flatten(result, |e| core.www_authenticate(e)))
     }
 }
 
@@ -77,31 +67,6 @@ where
     pyo3_async_runtimes::generic::future_into_py::<Tokio, _, _>(py, async move {
         Ok(Outcome::new(AssertUnwindSafe(fut).catch_unwind().await, &core))
     })
-}
-
-impl PyValidator {
-    fn from_config(config: Config, clock: Option<SharedClock>) -> Result<Self, Failure> {
-        let core = build(&config, &clock)?;
-        Ok(PyValidator { config, clock, core: Mutex::new((std::process::id(), core)) })
-    }
-
-    /// The core validator for this process. In a forked child the inherited one is leaked,
-    /// not used: its connection pool and tasks belong to the parent's runtime.
-    fn current(&self) -> PyResult<Validator> {
-        let mut slot = self.core.lock().unwrap_or_else(PoisonError::into_inner);
-        let pid = std::process::id();
-        if slot.0 != pid {
-            let fresh = build(&self.config, &self.clock)?;
-            std::mem::forget(std::mem::replace(&mut slot.1, fresh));
-            slot.0 = pid;
-        }
-        Ok(slot.1.clone())
-    }
-}
-
-/// The token of an `Authorization` header value, parsed by the core.
-fn header_token(authorization: Option<String>) -> Result<String, Error> {
-    bearerguard::bearer_token(authorization.as_deref()).map(str::to_owned)
 }
 
 /// An awaitable that is already finished: `await` on it returns (or raises) at once, with no
@@ -137,40 +102,66 @@ fn done<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, PyAny>> {
     Ok(Bound::new(py, Ready { outcome })?.into_any())
 }
 
+/// The core's request: every `Authorization` line the adapter saw, in order.
+fn request(
+    authorization: Vec<String>,
+    scopes: Vec<String>,
+    method: Option<String>,
+    url: Option<String>,
+) -> Request {
+    Request { method: method.unwrap_or_default(), url, authorization, scopes, ..Request::default() }
+}
+
 impl PyValidator {
-    /// Validates with the GIL released: at once when the core already knows the answer
-    /// (`validate_now`), else blocking on the runtime.
-    fn check(&self, py: Python<'_>, token: Result<String, Error>, scopes: Vec<String>) -> PyResult<Outcome> {
-        let core = self.current()?;
-        let handle = runtime::handle()?;
-        let result = py.detach(|| {
-            catch_unwind(AssertUnwindSafe(|| {
-                let token = token?;
-                core.validate_now(&token, &scopes)
-                    .unwrap_or_else(|| handle.block_on(core.validate_with_scopes(&token, &scopes)))
-            }))
-        });
-        Ok(Outcome::new(result, &core))
+    fn from_config(config: Config, clock: Option<SharedClock>) -> Result<Self, Failure> {
+        let core = build(&config, &clock)?;
+        Ok(PyValidator { config, clock, core: Mutex::new((std::process::id(), core)) })
     }
 
-    /// The awaitable form: a finished future when the core already knows the answer (no
-    /// thread hop), else one completed by the runtime.
-    fn check_async<'py>(
+    /// The core validator for this process. In a forked child the inherited one is leaked,
+    /// not used: its connection pool and tasks belong to the parent's runtime.
+    fn current(&self) -> PyResult<Validator> {
+        let mut slot = self.core.lock().unwrap_or_else(PoisonError::into_inner);
+        let pid = std::process::id();
+        if slot.0 != pid {
+            let fresh = build(&self.config, &self.clock)?;
+            std::mem::forget(std::mem::replace(&mut slot.1, fresh));
+            slot.0 = pid;
+        }
+        Ok(slot.1.clone())
+    }
+
+    /// The sync form: the core decides with the GIL released; a `Pending` decision is waited
+    /// for on the runtime, still detached.
+    fn decide(
+        &self,
+        py: Python<'_>,
+        decide: impl FnOnce(&Validator) -> Decision + Send,
+    ) -> PyResult<Outcome> {
+        let core = self.current()?;
+        let handle = runtime::handle()?;
+        Ok(py.detach(|| {
+            let result = catch_unwind(AssertUnwindSafe(|| match decide(&core) {
+                Decision::Ready(result) => result,
+                Decision::Pending(pending) => handle.block_on(pending),
+            }));
+            Outcome::new(result, &core)
+        }))
+    }
+
+    /// The awaitable form: a `Ready` decision is a finished awaitable (no thread hop), a
+    /// `Pending` one is completed by the runtime.
+    fn decide_async<'py>(
         &self,
         py: Python<'py>,
-        token: Result<String, Error>,
-        scopes: Vec<String>,
+        decide: impl FnOnce(&Validator) -> Decision,
     ) -> PyResult<Bound<'py, PyAny>> {
         let core = self.current()?;
-        let token = match token {
-            Ok(token) => token,
-            Err(e) => return done(py, Outcome::new(Ok(Err(e)), &core)),
-        };
-        if let Some(now) = catch_unwind(AssertUnwindSafe(|| core.validate_now(&token, &scopes))).transpose() {
-            return done(py, Outcome::new(now, &core));
+        match catch_unwind(AssertUnwindSafe(|| decide(&core))) {
+            Ok(Decision::Pending(pending)) => awaitable(py, core, pending),
+            Ok(Decision::Ready(result)) => done(py, Outcome::new(Ok(result), &core)),
+            Err(panic) => done(py, Outcome::new(Err(panic), &core)),
         }
-        let task = core.clone();
-        awaitable(py, core, async move { task.validate_with_scopes(&token, &scopes).await })
     }
 }
 
@@ -180,7 +171,7 @@ impl PyValidator {
     #[new]
     #[pyo3(signature = (**config))]
     fn new(config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
-        let config = config_from(config.map(|c| c.as_any()))?;
+        let config = crate::config::from_py(config.map(|c| c.as_any()))?;
         Ok(PyValidator::from_config(config, None)?)
     }
 
@@ -188,7 +179,7 @@ impl PyValidator {
     #[staticmethod]
     #[pyo3(name = "from_config")]
     fn py_from_config(config: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let config = config_from(Some(config))?;
+        let config = crate::config::from_py(Some(config))?;
         Ok(PyValidator::from_config(config, None)?)
     }
 
@@ -199,12 +190,35 @@ impl PyValidator {
         Ok(built?)
     }
 
-    /// Test hook: a validator whose clock stands still at `now` (seconds since the epoch).
-    #[staticmethod]
-    fn _with_fixed_clock(config: &Bound<'_, PyAny>, now: f64) -> PyResult<Self> {
-        let clock: SharedClock = Arc::new(ManualClock::new(Duration::from_secs_f64(now.max(0.0))));
-        let built = config_from(Some(config)).and_then(|c| PyValidator::from_config(c, Some(clock)));
-        Ok(built?)
+    /// Decides about a request from every `Authorization` line it carries (two or more are
+    /// `invalid_request`) and the scopes it requires; blocks this thread with the GIL released.
+    #[pyo3(signature = (authorization, scopes = None, *, method = None, url = None))]
+    fn validate_request<'py>(
+        &self,
+        py: Python<'py>,
+        authorization: &Bound<'py, PyAny>,
+        scopes: Option<&Bound<'py, PyAny>>,
+        method: Option<String>,
+        url: Option<String>,
+    ) -> PyResult<Outcome> {
+        let request =
+            request(strings(Some(authorization), "authorization")?, strings(scopes, "scopes")?, method, url);
+        self.decide(py, move |core| core.decide(&request))
+    }
+
+    /// Awaitable form of `validate_request`, for asyncio.
+    #[pyo3(signature = (authorization, scopes = None, *, method = None, url = None))]
+    fn validate_request_async<'py>(
+        &self,
+        py: Python<'py>,
+        authorization: &Bound<'py, PyAny>,
+        scopes: Option<&Bound<'py, PyAny>>,
+        method: Option<String>,
+        url: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let request =
+            request(strings(Some(authorization), "authorization")?, strings(scopes, "scopes")?, method, url);
+        self.decide_async(py, move |core| core.decide(&request))
     }
 
     /// Validates `token`, requiring `scopes`; blocks this thread with the GIL released.
@@ -215,10 +229,11 @@ impl PyValidator {
         token: String,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        self.check(py, Ok(token), crate::convert::scopes(scopes)?)
+        let scopes = strings(scopes, "scopes")?;
+        self.decide(py, move |core| core.decide_token(&token, &scopes))
     }
 
-    /// Validates the bearer token of an `Authorization` header value (None if absent).
+    /// Validates the bearer token of one `Authorization` header value (None if absent).
     #[pyo3(signature = (authorization, scopes = None))]
     fn validate_header<'py>(
         &self,
@@ -226,7 +241,8 @@ impl PyValidator {
         authorization: Option<String>,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        self.check(py, header_token(authorization), crate::convert::scopes(scopes)?)
+        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None);
+        self.decide(py, move |core| core.decide(&request))
     }
 
     /// Awaitable form of `validate`, for asyncio.
@@ -237,7 +253,8 @@ impl PyValidator {
         token: String,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.check_async(py, Ok(token), crate::convert::scopes(scopes)?)
+        let scopes = strings(scopes, "scopes")?;
+        self.decide_async(py, move |core| core.decide_token(&token, &scopes))
     }
 
     /// Awaitable form of `validate_header`, for asyncio.
@@ -248,19 +265,43 @@ impl PyValidator {
         authorization: Option<String>,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        self.check_async(py, header_token(authorization), crate::convert::scopes(scopes)?)
+        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None);
+        self.decide_async(py, move |core| core.decide(&request))
     }
 
-    /// Requests this validator made: `introspection_requests`, `jwks_fetches`.
+    /// Requests this validator made and decisions it took: `introspection_requests`,
+    /// `jwks_fetches`, `accepted`, `refused`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = self.current()?.stats();
         let dict = PyDict::new(py);
         dict.set_item("introspection_requests", stats.introspection_requests)?;
         dict.set_item("jwks_fetches", stats.jwks_fetches)?;
+        dict.set_item("accepted", stats.accepted)?;
+        dict.set_item("refused", stats.refused)?;
         Ok(dict)
     }
 
-    /// Test hook: panics inside the sync or async path, to prove what Python sees.
+    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        PyString::new(py, "Validator(issuer={!r})").call_method1("format", (&self.config.issuer,))
+    }
+
+    /// Test hook (feature `test-hooks`): a validator whose clock stands still at `now`
+    /// (seconds since the epoch, finite and not negative).
+    #[cfg(feature = "test-hooks")]
+    #[staticmethod]
+    fn _with_fixed_clock(config: &Bound<'_, PyAny>, now: f64) -> PyResult<Self> {
+        let now = std::time::Duration::try_from_secs_f64(now).map_err(|_| {
+            pyo3::exceptions::PyValueError::new_err("`now` must be a finite, non-negative number of seconds")
+        })?;
+        let clock: SharedClock = Arc::new(bearerguard::ManualClock::new(now));
+        let built =
+            crate::config::from_py(Some(config)).and_then(|c| PyValidator::from_config(c, Some(clock)));
+        Ok(built?)
+    }
+
+    /// Test hook (feature `test-hooks`): panics inside the sync or async path, to prove what
+    /// Python sees.
+    #[cfg(feature = "test-hooks")]
     fn _panic_for_tests<'py>(&self, py: Python<'py>, asynchronous: bool) -> PyResult<Bound<'py, PyAny>> {
         let core = self.current()?;
         if asynchronous {
@@ -268,12 +309,9 @@ impl PyValidator {
         }
         Outcome::new(catch_unwind(panic_for_tests), &core).into_pyobject(py).map(Bound::into_any)
     }
-
-    fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        PyString::new(py, "Validator(issuer={!r})").call_method1("format", (&self.config.issuer,))
-    }
 }
 
+#[cfg(feature = "test-hooks")]
 #[expect(clippy::panic, reason = "the test hook proves a panic reaches Python as BearerGuardError")]
 fn panic_for_tests() -> Result<Arc<TokenInfo>, Error> {
     panic!("test panic")

@@ -11,6 +11,7 @@ import pickle
 import re
 import threading
 import time
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,11 @@ from bearerguard import (
     TokenInfo,
     UnavailableError,
     Validator,
+    ValidatorConfig,
+    _native,
+    errors,
 )
+from conftest import needs_test_hooks
 
 CANARY = "canary-secret-7f3a91"
 
@@ -50,15 +55,50 @@ both_paths = pytest.mark.parametrize("validate", [sync_validate, async_validate]
 # ---- construction --------------------------------------------------------------------------
 
 
-def test_keyword_names_are_the_core_config_fields() -> None:
+def key_paths(typed: Any, prefix: str = "") -> set[str]:
+    """Every key of a TypedDict, and of the TypedDicts its values may be, dotted."""
+    paths = set()
+    for name, hint in typing.get_type_hints(typed).items():
+        paths.add(prefix + name)
+        for option in typing.get_args(hint) or (hint,):
+            if typing.is_typeddict(option):
+                paths |= key_paths(option, f"{prefix}{name}.")
+    return paths
+
+
+def test_config_typed_dict_matches_the_core() -> None:
+    """`ValidatorConfig` (the type of `Validator(**config)` and `from_config`) names exactly the
+    key paths the core's config accepts, nested ones and aliases included."""
+    core = _native.config_fields()
+    assert len(core) == len(set(core)) and "issuer" in core and "cache.max_ttl_secs" in core
+    assert key_paths(ValidatorConfig) == set(core)
+    assert ValidatorConfig.__required_keys__ == {"issuer", "audience"}
+    assert bearerguard.ValidatorConfig is ValidatorConfig
+
+
+def test_unknown_keys_are_named() -> None:
     with pytest.raises(ConfigurationError) as info:
-        Validator(issuer="https://as.example", audience="api", leway_secs=1)
+        Validator(issuer="https://as.example", audience="api", leway_secs=1)  # type: ignore[call-arg]
     assert "leway_secs" in info.value.detail
-    core_fields = re.findall(r"`(\w+)`", info.value.detail.split("expected one of", 1)[1])
-    stub = (Path(bearerguard.__file__).parent / "_native.pyi").read_text()
-    new = stub[stub.index("def __new__(") : stub.index(") -> Validator:")]
-    stub_fields = re.findall(r"^\s+(\w+):", new, re.M)
-    assert stub_fields == core_fields
+
+
+def test_nested_and_flat_client_auth_build_the_same_validator(auth_server: Any) -> None:
+    c = auth_server.clients["rs_basic"]
+    nested: ValidatorConfig = {
+        "issuer": auth_server.issuer,
+        "audience": list(auth_server.resources.values()),
+        "client_auth": {
+            "method": "client_secret_basic",
+            "client_id": c["client_id"],
+            "client_secret": c["client_secret"],
+        },
+    }
+    flat = auth_server.config(client_auth="client_secret_basic")
+    token = auth_server.token("opaque", "read")
+    for config in (nested, flat):
+        assert Validator.from_config(config).validate(token).source == "introspection"
+    with pytest.raises(ConfigurationError, match="client_id"):
+        Validator(**{**nested, "client_id": c["client_id"]})
 
 
 @pytest.mark.parametrize(
@@ -166,6 +206,100 @@ def test_validate_header(auth_server: Any) -> None:
         return await v.validate_header_async(f"Bearer {token}", ["read"])
 
     assert asyncio.run(run()).source == "jwt"
+
+
+# ---- the request-level API -----------------------------------------------------------------
+
+
+def sync_request(v: Validator, authorization: Any, scopes: Any = None, **kw: Any) -> TokenInfo:
+    return v.validate_request(authorization, scopes, **kw)
+
+
+def async_request(v: Validator, authorization: Any, scopes: Any = None, **kw: Any) -> TokenInfo:
+    async def run() -> TokenInfo:
+        return await v.validate_request_async(authorization, scopes, **kw)
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("decide", [sync_request, async_request], ids=["sync", "async"])
+def test_validate_request_decides_from_every_authorization_line(auth_server: Any, decide: Any) -> None:
+    v = Validator(**auth_server.config())
+    jwt, opaque = auth_server.token("jwt", "read"), auth_server.token("opaque", "read")
+    assert decide(v, [f"Bearer {jwt}"], ["read"], method="GET", url="https://api.example/orders").source == "jwt"
+    assert decide(v, (f"Bearer {opaque}",)).source == "introspection"
+    with pytest.raises(MissingTokenError):
+        decide(v, [])
+    with pytest.raises(MissingTokenError):
+        decide(v, ["Basic dXNlcjpwdw=="])
+    for two in (
+        [f"Bearer {jwt}", f"Bearer {opaque}"],
+        [f"Bearer {jwt}", f"Bearer {jwt}"],
+        ["Basic x", f"Bearer {jwt}"],
+    ):
+        with pytest.raises(InvalidRequestError) as info:
+            decide(v, two)
+        assert jwt not in str(info.value) and jwt not in repr(info.value)
+        assert info.value.www_authenticate and 'error="invalid_request"' in info.value.www_authenticate
+    with pytest.raises(InsufficientScopeError):
+        decide(v, [f"Bearer {jwt}"], ["admin"])
+    with pytest.raises(TypeError, match="authorization must be an iterable of strings"):
+        decide(v, f"Bearer {jwt}")
+    with pytest.raises(TypeError):
+        decide(v, [f"Bearer {jwt}"], method=1)
+
+
+def test_validate_header_and_validate_agree_with_validate_request(auth_server: Any) -> None:
+    v = Validator(**auth_server.config(realm="api"))
+    token = auth_server.token("jwt", "read")
+    for authorization in (None, "Basic x", "Bearer a b", "Bearer not-a-real-token", f"Bearer {token}"):
+        lines = [] if authorization is None else [authorization]
+        answers = []
+        for call, arg in ((v.validate_header, authorization), (v.validate_request, lines)):
+            try:
+                answers.append(("ok", call(arg, ["read"]).subject))  # type: ignore[operator]
+            except BearerGuardError as e:
+                answers.append((type(e).__name__, e.www_authenticate))
+        assert answers[0] == answers[1], authorization
+
+
+def test_stats_count_each_decision_once(auth_server: Any) -> None:
+    v = Validator(**auth_server.config())
+    token = auth_server.token("opaque", "read")
+    v.validate(token)  # a cache miss: decided once, not checked first and decided again
+    v.validate(token)
+    with pytest.raises(InsufficientScopeError):
+        v.validate(token, ["admin"])
+    with pytest.raises(InvalidRequestError):
+        v.validate_request([f"Bearer {token}", f"Bearer {token}"])
+
+    async def run() -> None:
+        await v.validate_async(token)
+        with pytest.raises(MissingTokenError):
+            await v.validate_header_async(None)
+
+    asyncio.run(run())
+    stats = v.stats()
+    assert (stats["accepted"], stats["refused"], stats["introspection_requests"]) == (3, 3, 1), stats
+
+
+# ---- test hooks ------------------------------------------------------------------------------
+
+
+def test_test_hooks_exist_only_with_the_feature() -> None:
+    """A release wheel (`maturin build`, no `test-hooks` feature) has no test entry points."""
+    enabled = _native.test_hooks_enabled()
+    assert hasattr(Validator, "_with_fixed_clock") is enabled
+    assert hasattr(Validator, "_panic_for_tests") is enabled
+
+
+@needs_test_hooks
+@pytest.mark.parametrize("now", [float("inf"), float("-inf"), float("nan"), -1.0, 1e300])
+def test_fixed_clock_refuses_impossible_times(now: float) -> None:
+    config = {"issuer": "https://as.example", "audience": "api"}
+    with pytest.raises(ValueError, match="finite, non-negative"):
+        Validator._with_fixed_clock(config, now)  # type: ignore[attr-defined]
+    assert repr(Validator._with_fixed_clock(config, 1.8e9)) == "Validator(issuer='https://as.example')"  # type: ignore[attr-defined]
 
 
 # ---- exceptions --------------------------------------------------------------------------------
@@ -296,6 +430,48 @@ def test_exceptions_can_be_built_and_pickled_by_hand() -> None:
     assert BearerGuardError().code == "internal"
 
 
+def test_error_classes_cover_the_core_kinds() -> None:
+    """Every core error code is raised as a class of its own, named by the binding's one match;
+    a code the core adds without a class here would arrive as the bare base class and fail."""
+    codes = _native.error_codes()
+    assert len(codes) == len(set(codes)) and "invalid_token" in codes
+    classes = {code: getattr(errors, _native.error_class(code)) for code in codes}
+    for code, cls in classes.items():
+        assert cls is not BearerGuardError and issubclass(cls, BearerGuardError), code
+        assert cls.code == code and cls.status_code in (400, 401, 403, 500, 503), code
+    public = {getattr(errors, name) for name in errors.__all__} - {BearerGuardError}
+    assert set(classes.values()) == public, "a class of bearerguard.errors is no core error code"
+    with pytest.raises(ValueError, match="not an error code"):
+        _native.error_class("internal")
+
+
+def test_errors_carry_the_core_cause(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Validator.from_file(tmp_path / "missing.json")
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+    down = Validator(
+        issuer="http://127.0.0.1:9",
+        audience="api",
+        client_id="c",
+        client_secret=CANARY,
+        http={"connect_timeout_ms": 200, "retry": False},
+    )
+    token = "opaque-" + CANARY
+    with pytest.raises(UnavailableError) as refused:
+        down.validate(token)
+    chain, cause = [], refused.value.__cause__
+    while cause is not None:
+        chain.append(cause)
+        cause = cause.__cause__
+    # discovery: cannot connect -> reqwest -> hyper -> the OS's connection refused
+    assert chain and all(isinstance(c, (RuntimeError, OSError)) for c in chain), chain
+    assert isinstance(chain[-1], ConnectionRefusedError), chain
+    assert refused.value.__suppress_context__
+    for c in chain:
+        assert CANARY not in str(c) and "well-known" not in str(c), str(c)
+
+
+@needs_test_hooks
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 def test_a_rust_panic_becomes_bearerguard_error(asynchronous: bool) -> None:
     v = Validator(issuer="https://as.example", audience="api")
@@ -406,3 +582,6 @@ def test_validate_async_can_be_cancelled(canned: Any) -> None:
 
 def test_signatures_are_introspectable() -> None:
     assert list(inspect.signature(Validator.validate).parameters) == ["self", "token", "scopes"]
+    request = inspect.signature(Validator.validate_request).parameters
+    assert list(request) == ["self", "authorization", "scopes", "method", "url"]
+    assert request["method"].kind is inspect.Parameter.KEYWORD_ONLY

@@ -54,6 +54,7 @@ def test_validator_works_in_forked_children(auth_server: Any, warm: bool) -> Non
         assert pid != os.getpid()
         assert (jwt_source, opaque_source, async_source) == ("jwt", "introspection", "introspection")
         assert isinstance(error, InsufficientScopeError) and error.required_scopes == ("admin",)
-        assert stats == {"introspection_requests": 1, "jwks_fetches": 1}  # the child's own validator
+        # The child's own validator: its first decisions, nothing of the parent's.
+        assert stats == {"introspection_requests": 1, "jwks_fetches": 1, "accepted": 3, "refused": 1}
     # The parent is unaffected.
     assert v.validate(jwt, ["read"]).source == "jwt"

@@ -1,6 +1,8 @@
 """A FastAPI app (uvicorn) and a Flask app (werkzeug), driven over real HTTP on 127.0.0.1, with
-JWT, opaque, missing, malformed, expired and under-scoped tokens."""
+JWT, opaque, missing, malformed, repeated, expired and under-scoped tokens; both adapters answer
+every refusal with the same status, headers and body."""
 
+import contextlib
 import logging
 import socket
 import threading
@@ -15,13 +17,17 @@ from fastapi import Depends, FastAPI, Security
 from flask import Flask, g
 from werkzeug.serving import make_server
 
-from bearerguard import TokenInfo, Validator
+import bearerguard.fastapi
+import bearerguard.flask
+from bearerguard import BearerGuardError, ConfigurationError, TokenInfo, Validator
 from bearerguard.fastapi import BearerAuth as FastAPIBearer
 from bearerguard.flask import BearerAuth as FlaskBearer
 
 
-def fastapi_app(v: Validator) -> FastAPI:
+def fastapi_app(v: Validator, *, install: bool = True) -> FastAPI:
     app = FastAPI()
+    if install:
+        bearerguard.fastapi.install(app)
     bearer = FastAPIBearer(v)
 
     @app.get("/orders")
@@ -93,9 +99,29 @@ def api(request: pytest.FixtureRequest, auth_server: Any) -> Iterator[str]:
         yield from serve_flask(flask_app(v))
 
 
-def call(base: str, path: str, authorization: str | None = None) -> httpx.Response:
-    headers = {"Authorization": authorization} if authorization else {}
+@contextlib.contextmanager
+def both_frameworks(v: Validator, *, install: bool = True) -> Iterator[dict[str, str]]:
+    """The FastAPI and the Flask app on one validator, both serving."""
+    fast, flask = serve_fastapi(fastapi_app(v, install=install)), serve_flask(flask_app(v))
+    try:
+        yield {"fastapi": next(fast), "flask": next(flask)}
+    finally:
+        next(fast, None)
+        next(flask, None)
+
+
+def call(base: str, path: str, authorization: str | list[str] | None = None) -> httpx.Response:
+    if isinstance(authorization, list):
+        headers: Any = [("Authorization", line) for line in authorization]
+    else:
+        headers = {"Authorization": authorization} if authorization else {}
     return httpx.get(base + path, headers=headers, timeout=10)
+
+
+def answer(r: httpx.Response) -> tuple[Any, ...]:
+    """What a client sees of a refusal."""
+    h = r.headers
+    return (r.status_code, h.get("www-authenticate"), h.get("cache-control"), h.get("content-type"), r.json())
 
 
 def test_decisions(api: str, auth_server: Any, expired_jwt: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -150,3 +176,72 @@ def test_openapi_registers_the_bearer_scheme() -> None:
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     assert spec["paths"]["/orders"]["get"]["security"] == [{"bearerAuth": ["write"]}]
     assert spec["paths"]["/any"]["get"]["security"] == [{"bearerAuth": []}]
+
+
+def test_two_authorization_headers_are_invalid_request(api: str, auth_server: Any) -> None:
+    """REQ-2: the adapters hand the core every line; neither keeps the first or the last."""
+    jwt = auth_server.token("jwt", "read write")
+    assert call(api, "/orders", f"Bearer {jwt}").status_code == 200
+    for lines in ([f"Bearer {jwt}", "Bearer other-token"], [f"Bearer {jwt}", f"Bearer {jwt}"]):
+        r = call(api, "/orders", lines)
+        assert (r.status_code, r.json()) == (400, {"error": "invalid_request"}), r.text
+        assert 'error="invalid_request"' in r.headers["WWW-Authenticate"]
+        assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_both_frameworks_answer_every_refusal_alike(
+    auth_server: Any, expired_jwt: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bearerguard")
+    jwt = auth_server.token("jwt", "read write")
+    read_only = auth_server.token("opaque", "read")
+    good = Validator(**auth_server.config(leeway_secs=0, realm="orders"))
+    down = Validator(issuer="http://127.0.0.1:9", audience="api", http={"connect_timeout_ms": 200, "retry": False})
+    wrong_secret = Validator(**auth_server.config(client_secret="wrong-secret-canary"))
+    requests: list[tuple[Validator, str, Any, int, str]] = [
+        (good, "/orders", None, 401, "missing_token"),
+        (good, "/orders", "Basic dXNlcjpwdw==", 401, "missing_token"),
+        (good, "/orders", "Bearer a b", 400, "invalid_request"),
+        (good, "/orders", [f"Bearer {jwt}", "Bearer b"], 400, "invalid_request"),
+        (good, "/orders", "Bearer not-a-real-token", 401, "invalid_token"),
+        (good, "/orders", f"Bearer {expired_jwt}", 401, "token_expired"),
+        (good, "/orders", f"Bearer {read_only}", 403, "insufficient_scope"),
+        (good, "/admin", f"Bearer {jwt}", 403, "insufficient_scope"),
+        (down, "/orders", "Bearer some-opaque-token", 503, "unavailable"),
+        (wrong_secret, "/orders", f"Bearer {read_only}", 500, "configuration"),
+    ]
+    for v in (good, down, wrong_secret):
+        with both_frameworks(v) as apps:
+            for _, path, authorization, status, code in (r for r in requests if r[0] is v):
+                fast, flask = (answer(call(apps[name], path, authorization)) for name in ("fastapi", "flask"))
+                assert fast == flask, (code, fast, flask)
+                assert fast[0] == status and fast[4] == {"error": code} and fast[2] == "no-store", fast
+                assert fast[3] == "application/json"
+                assert (fast[1] is None) is (status >= 500), fast
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and all("configuration" in r.getMessage() for r in errors), errors
+    assert sum(r.levelno == logging.WARNING for r in caplog.records) == 2  # unavailable, once per framework
+    for secret in (jwt, read_only, expired_jwt, "wrong-secret-canary"):
+        assert secret not in caplog.text
+
+
+def test_both_error_responses_answer_an_internal_error_alike() -> None:
+    """The 500 of a bug (code `internal`) and a configuration error, built by each adapter."""
+    for error in (BearerGuardError(), ConfigurationError("`issuer` is required")):
+        fast = bearerguard.fastapi.error_response(error)
+        with Flask(__name__).app_context():
+            flask = bearerguard.flask.error_response(error)
+        assert fast.status_code == flask.status_code == 500
+        assert flask.get_json() == {"error": error.code} and fast.body == b'{"error":"%s"}' % error.code.encode()
+        assert fast.headers["cache-control"] == flask.headers["Cache-Control"] == "no-store"
+        assert "www-authenticate" not in fast.headers and "WWW-Authenticate" not in flask.headers
+
+
+def test_fastapi_without_install_keeps_status_and_headers(auth_server: Any) -> None:
+    """Without `install(app)`, FastAPI's own handler writes the body (`detail`); the status and
+    headers are the adapter's."""
+    v = Validator(**auth_server.config(realm="orders"))
+    with both_frameworks(v, install=False) as apps:
+        fast, flask = (answer(call(apps[name], "/orders", "Bearer a b")) for name in ("fastapi", "flask"))
+    assert fast[:4] == flask[:4] and fast[0] == 400
+    assert (fast[4], flask[4]) == ({"detail": "invalid_request"}, {"error": "invalid_request"})

@@ -44,9 +44,11 @@ def test_readme_python_blocks_run(auth_server: Any) -> None:
     base = next(serving)
     try:
         assert httpx.get(base + "/orders", headers=headers).json() == {"client": "svc-client"}
-        assert httpx.get(base + "/orders").status_code == 401
+        refused = httpx.get(base + "/orders")
+        assert (refused.status_code, refused.json()) == (401, {"error": "missing_token"})
     finally:
         next(serving, None)
     flask_client = namespace["flask_app"].test_client()
     assert flask_client.get("/orders", headers=headers).json == {"client": "svc-client"}
-    assert flask_client.get("/orders").status_code == 401
+    refused = flask_client.get("/orders")
+    assert (refused.status_code, refused.json) == (401, {"error": "missing_token"})

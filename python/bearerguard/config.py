@@ -1,0 +1,135 @@
+"""The validator config as typed dicts: what `Validator(**config)` and `Validator.from_config`
+accept, key for key the core's `bearerguard::Config` (defaults are documented there).
+
+`test_config_typed_dict_matches_the_core` checks these keys, nested ones included, against
+`bearerguard._native.config_fields()` (the core's `Config::field_paths()`), so a field added to
+or removed from the core fails a test instead of drifting.
+
+    config: ValidatorConfig = {
+        "issuer": "https://auth.example.com",
+        "audience": "https://api.example.com",
+        "client_auth": {"method": "client_secret_basic", "client_id": "my-api", "client_secret": "..."},
+        "cache": {"max_ttl_secs": 120},
+    }
+    validator = Validator(**config)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from os import PathLike
+from typing import Literal, TypedDict
+
+__all__ = [
+    "CacheConfig",
+    "ClientAuthConfig",
+    "ClientAuthMethod",
+    "HttpConfig",
+    "IntrospectionConfig",
+    "JwksConfig",
+    "ValidatorConfig",
+]
+
+ClientAuthMethod = Literal[
+    "client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt", "bearer", "none"
+]
+
+
+class ClientAuthConfig(TypedDict, total=False):
+    """How bearerguard authenticates itself to the introspection endpoint."""
+
+    method: ClientAuthMethod | None
+    client_id: str | None
+    client_secret: str | None
+    key_file: str | PathLike[str] | None
+    key_json: str | None
+    private_key: str | None
+    private_key_id: str | None
+    assertion_alg: str | None
+    assertion_audience: str | None
+    assertion_lifetime_secs: int
+    bearer_token: str | None
+
+
+class IntrospectionConfig(TypedDict, total=False):
+    """How introspection answers are judged."""
+
+    require_exp: bool
+    signed_response_max_age_secs: int
+    max_new_tokens_per_sec: int
+
+
+class CacheConfig(TypedDict, total=False):
+    """The introspection verdict cache."""
+
+    enabled: bool
+    max_entries: int
+    max_ttl_secs: int
+    negative_ttl_secs: int
+
+
+class HttpConfig(TypedDict, total=False):
+    """HTTP behaviour towards the authorization server."""
+
+    connect_timeout_ms: int
+    timeout_ms: int
+    allow_insecure_http: bool
+    max_response_bytes: int
+    max_concurrent_requests: int
+    retry: bool
+
+
+class JwksConfig(TypedDict, total=False):
+    """JWKS fetching and caching."""
+
+    default_ttl_secs: int
+    min_ttl_secs: int
+    max_ttl_secs: int
+    refresh_cooldown_secs: int
+    stale_secs: int
+    max_bytes: int
+
+
+class _Required(TypedDict):
+    issuer: str
+    audience: str | Sequence[str]
+
+
+class ValidatorConfig(_Required, total=False):
+    """Every field of the core's config: `issuer` and `audience` are required, the rest optional.
+
+    The flat client-authentication keys (`client_id`, `client_secret`, `key_file`, …,
+    `introspection_bearer_token`) are the aliases of earlier versions for the fields of
+    `client_auth`, which may also be a bare method name. Give each field one way only.
+    """
+
+    strategy: Literal["auto", "jwt", "introspection", "introspect_all"]
+    discovery: bool
+    introspection_endpoint: str | None
+    jwks_uri: str | None
+    token_endpoint: str | None
+    client_auth: ClientAuthConfig | ClientAuthMethod | None
+    introspection_response: Literal["json", "jwt"]
+    introspection: IntrospectionConfig
+    algorithms: Sequence[str]
+    leeway_secs: int
+    max_token_lifetime_secs: int | None
+    max_token_bytes: int
+    rfc9068_strict: bool
+    scope_claim: Literal["auto", "scope", "scp"]
+    required_scopes: Sequence[str]
+    realm: str | None
+    cache: CacheConfig
+    http: HttpConfig
+    jwks: JwksConfig
+    # Aliases of `client_auth.*`.
+    client_id: str | None
+    client_secret: str | None
+    key_file: str | PathLike[str] | None
+    key_json: str | None
+    private_key: str | None
+    private_key_id: str | None
+    assertion_alg: str | None
+    assertion_audience: str | None
+    assertion_lifetime_secs: int
+    introspection_bearer_token: str | None
