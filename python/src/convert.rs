@@ -80,6 +80,13 @@ pub fn strings(obj: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Vec<Strin
         Some(s) if s.is_instance_of::<PyString>() => {
             Err(PyTypeError::new_err(format!("{what} must be an iterable of strings, not a str")))
         }
+        // Lists (what frameworks' `getlist` returns) and tuples without an iterator object.
+        Some(list) if list.is_instance_of::<PyList>() => {
+            list.cast::<PyList>()?.iter().map(|item| item.extract::<String>()).collect()
+        }
+        Some(tuple) if tuple.is_instance_of::<PyTuple>() => {
+            tuple.cast::<PyTuple>()?.iter().map(|item| item.extract::<String>()).collect()
+        }
         Some(it) => it.try_iter()?.map(|item| item?.extract::<String>()).collect(),
     }
 }
