@@ -2,7 +2,8 @@
 // Error classes of bearerguard: one per stable core code, all `instanceof BearerGuardError`.
 // The native module throws (or rejects with) an Error whose `.code` is the core's code (napi's
 // own error code) and which carries `status`, `wwwAuthenticate` and, for insufficient_scope,
-// `requiredScopes` (see node/src/errors.rs); `fromNative` turns it into the class for its code.
+// `requiredScopes`, and its source chain as `cause` (see node/src/errors.rs); `fromNative`
+// turns it into the class for its code.
 // Messages are the core's fixed details: they never contain a token, a claim value or a secret.
 
 /**
@@ -12,8 +13,9 @@
  * them: an app's own error handler, or Express's default one, answers with the challenge.
  */
 class BearerGuardError extends Error {
-  constructor(message, { code = 'internal', status = 500, wwwAuthenticate = null } = {}) {
-    super(message);
+  constructor(message, { code = 'internal', status = 500, wwwAuthenticate = null, cause } = {}) {
+    // `cause`: what the core's error came from (its `source()` chain), when it has one.
+    super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
     this.code = code;
     this.status = status;
@@ -73,6 +75,7 @@ function fromNative(error) {
     status: error.status,
     wwwAuthenticate: error.wwwAuthenticate ?? null,
     requiredScopes: error.requiredScopes,
+    cause: error.cause,
   });
 }
 

@@ -243,6 +243,8 @@ export interface ErrorFields {
   status?: number;
   wwwAuthenticate?: string | null;
   requiredScopes?: string[];
+  /** What the error came from (the core error's source chain). */
+  cause?: unknown;
 }
 
 /** Every refusal or failure; the message is fixed text that never holds a token or secret. */

@@ -4,7 +4,9 @@
 //! thread), and a `Refusal` becomes a JavaScript `Error` created by napi with the core's
 //! stable code as its `.code` (napi's own error code: a custom status string), the core's fixed
 //! detail as its message, and three own properties: `status` (HTTP), `wwwAuthenticate` (the
-//! RFC 6750 challenge, or `null`) and, for `insufficient_scope`, `requiredScopes`.
+//! RFC 6750 challenge, or `null`) and, for `insufficient_scope`, `requiredScopes`. The core
+//! error's `source()` chain crosses as `cause`: plain `Error`s with the sources' messages (the
+//! core keeps URLs and secrets out of them, e.g. reqwest errors `without_url`).
 //! `errors.js` turns it into the class for its code. Nothing here looks at tokens.
 
 use bearerguard::Error;
@@ -21,7 +23,12 @@ pub struct Refusal {
     message: String,
     www_authenticate: Option<String>,
     required_scopes: Option<Vec<String>>,
+    /// The messages of the `source()` chain, outermost first.
+    causes: Vec<String>,
 }
+
+/// Links of a `source()` chain carried over; deeper ones are dropped.
+const MAX_CAUSES: usize = 8;
 
 impl Refusal {
     /// The refusal for a core `error`; `www_authenticate` is the header value computed by the
@@ -33,6 +40,10 @@ impl Refusal {
             message: error.detail().to_owned(),
             www_authenticate,
             required_scopes: error.required_scopes().map(<[String]>::to_vec),
+            causes: std::iter::successors(std::error::Error::source(error), |e| e.source())
+                .take(MAX_CAUSES)
+                .map(ToString::to_string)
+                .collect(),
         }
     }
 
@@ -45,6 +56,7 @@ impl Refusal {
             message: "internal error in bearerguard (a bug: please report it)".to_owned(),
             www_authenticate: None,
             required_scopes: None,
+            causes: Vec::new(),
         }
     }
 
@@ -75,6 +87,21 @@ impl Refusal {
         error.set_named_property("wwwAuthenticate", self.www_authenticate)?;
         if let Some(scopes) = self.required_scopes {
             error.set_named_property("requiredScopes", scopes)?;
+        }
+        // Innermost first, each the `cause` of the one outside it.
+        let mut cause: Option<Object<'_>> = None;
+        for message in self.causes.into_iter().rev() {
+            let created = JsError::from(napi::Error::from_reason(message)).into_unknown(*env);
+            let mut link = Object::from_raw(env.raw(), created.raw());
+            // A source is not a bearerguard refusal: no napi status code on it.
+            link.delete_named_property("code")?;
+            if let Some(inner) = cause.take() {
+                link.set_named_property("cause", inner)?;
+            }
+            cause = Some(link);
+        }
+        if let Some(cause) = cause {
+            error.set_named_property("cause", cause)?;
         }
         Ok(error)
     }

@@ -143,6 +143,34 @@ describe('construction', () => {
     assert.throws(() => new Validator({ audience: 'a' }), { code: 'configuration', message: /`issuer`/ });
   });
 
+  test("a core error's source chain crosses as `cause`", async () => {
+    const e = (() => {
+      try {
+        return new Validator(options({ keyFile: '/nonexistent/key.json' }));
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    assert.ok(e instanceof ConfigurationError);
+    assert.ok(e.cause instanceof Error, inspect(e));
+    assert.match(e.cause.message, /No such file/);
+    assert.equal(e.cause.code, undefined, 'a source is not a bearerguard refusal');
+    // Through the runtime (a Promise): a JWKS that cannot be fetched. (Not introspection: the
+    // core's single-flight join rebuilds a shared introspection error without its source.)
+    const dead = await listen(() => {});
+    await dead.close();
+    const v = new Validator(options({ jwksUri: `${dead.url}/jwks`, http: { retry: false } }));
+    const unavailable = await rejection(v.validate(signer.sign(claims())));
+    assert.ok(unavailable instanceof UnavailableError);
+    const chain = [];
+    for (let c = unavailable.cause; c instanceof Error; c = c.cause) chain.push(c.message);
+    assert.ok(chain.length > 1, inspect(unavailable));
+    assert.match(chain.at(-1), /refused/i);
+    assert.ok(!chain.join('\n').includes(dead.url), `the chain names the endpoint: ${chain}`);
+    const plain = await rejection(v.validate('a.b.c'));
+    assert.equal(plain.cause, undefined);
+  });
+
   test('a name given in both spellings is refused; undefined values are ignored', () => {
     assert.throws(() => new Validator(options({ leewaySecs: 1, leeway_secs: 2 })), {
       name: 'ConfigurationError',
