@@ -123,7 +123,8 @@ impl VerdictCache {
         }
         match self.inner.try_get_with(key, fetch).await {
             Ok(entry) => Ok(entry.verdict),
-            Err(shared) => Err(Error::new(shared.kind(), shared.detail().to_owned())),
+            // Every waiter gets the same error, cause included.
+            Err(shared) => Err((*shared).clone()),
         }
     }
 

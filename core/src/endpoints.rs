@@ -100,7 +100,7 @@ impl Endpoints {
         if let Some((at, e)) = &*self.discovery_failure.lock().unwrap_or_else(|p| p.into_inner())
             && self.clock.now() < at.saturating_add(DISCOVERY_BACKOFF)
         {
-            return Err(Error::new(e.kind(), e.detail().to_owned()));
+            return Err(e.clone());
         }
         let result = self
             .resolved
@@ -119,7 +119,7 @@ impl Endpoints {
             Err(e) => {
                 tracing::warn!(issuer = %self.config.issuer, error = %e, "discovery failed");
                 *self.discovery_failure.lock().unwrap_or_else(|p| p.into_inner()) =
-                    Some((self.clock.now(), Error::new(e.kind(), e.detail().to_owned())));
+                    Some((self.clock.now(), e.clone()));
                 Err(e)
             }
         }

@@ -114,7 +114,8 @@ pub struct Error {
     kind: ErrorKind,
     detail: Cow<'static, str>,
     required_scopes: Option<Box<[String]>>,
-    source: Option<BoxError>,
+    /// Shared, so an error handed to every waiter of a single flight keeps its cause.
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
@@ -124,7 +125,7 @@ impl Error {
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.source = Some(source.into());
+        self.source = Some(std::sync::Arc::from(source.into()));
         self
     }
 
@@ -229,6 +230,17 @@ fn quote_safe(s: &str) -> String {
     s.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect()
 }
 
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        Error {
+            kind: self.kind,
+            detail: self.detail.clone(),
+            required_scopes: self.required_scopes.clone(),
+            source: self.source.clone(),
+        }
+    }
+}
+
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Error");
@@ -251,7 +263,7 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_ref().map(|e| &**e as &(dyn std::error::Error + 'static))
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 

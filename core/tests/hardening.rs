@@ -225,3 +225,27 @@ async fn signed_answers_must_name_us_under_basic() {
         assert_eq!(got, expected, "aud {aud}");
     }
 }
+
+/// An outage reaches every waiter of a single flight with its cause, so a binding can show it
+/// (Python's `__cause__`).
+#[tokio::test]
+async fn an_introspection_outage_keeps_its_cause_for_every_waiter() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut c = Config::new(format!("http://127.0.0.1:{port}"), "api");
+    c.discovery = false;
+    c.introspection_endpoint = Some(format!("http://127.0.0.1:{port}/introspect"));
+    c.http.retry = false;
+    let v = Validator::new(c).unwrap();
+    let token = opaque();
+    let calls = (0..5).map(|_| {
+        let (v, token) = (v.clone(), token.clone());
+        tokio::spawn(async move { v.validate(&token).await.unwrap_err() })
+    });
+    for e in futures_util::future::join_all(calls).await {
+        let e = e.unwrap();
+        assert_eq!(e.code(), "unavailable");
+        assert!(std::error::Error::source(&e).is_some(), "the cause is kept: {e:?}");
+    }
+}
