@@ -70,8 +70,8 @@ const rethrow = (e) => {
 const settle = (decided) =>
   typeof decided === 'string' ? Promise.resolve(toTokenInfo(decided)) : decided.then(toTokenInfo, rethrow);
 
-// Shared defaults (an empty list of scopes or of header lines), so a call allocates none.
-const NONE = Object.freeze([]);
+// Shared defaults (no scopes, no options), so a call allocates none.
+const NO_SCOPES = Object.freeze([]);
 const NO_OPTIONS = Object.freeze({});
 
 /** A TypeError for arguments of the wrong type (a programming error, not a refusal). */
@@ -80,10 +80,10 @@ function scopesError(scopes) {
   return new TypeError('bearerguard: `scopes` must be an array of strings');
 }
 
-/** Every `Authorization` line of a request: none, one string, or an array of strings. */
+/** Every `Authorization` line of a request, as the native call takes it: null, a string or an array of strings. */
 function authorizationLines(authorization) {
-  if (authorization == null) return NONE;
-  if (typeof authorization === 'string') return [authorization];
+  if (authorization == null) return null;
+  if (typeof authorization === 'string') return authorization;
   if (Array.isArray(authorization) && authorization.every((line) => typeof line === 'string')) return authorization;
   throw new TypeError('bearerguard: `authorization` must be a string, an array of strings or undefined');
 }
@@ -137,7 +137,7 @@ class Validator {
    * introspection verdict) is answered on this thread; anything that needs the network runs
    * on the core's threads while the event loop goes on.
    */
-  validateRequest(request, { scopes = NONE } = NO_OPTIONS) {
+  validateRequest(request, { scopes = NO_SCOPES } = NO_OPTIONS) {
     let decided;
     try {
       if (request === null || typeof request !== 'object') {
@@ -159,7 +159,7 @@ class Validator {
    * Validates `token` (a JWT or an opaque token) and resolves with its `TokenInfo`, or rejects
    * with a `BearerGuardError` subclass. Every scope in `scopes` is required.
    */
-  validate(token, { scopes = NONE } = NO_OPTIONS) {
+  validate(token, { scopes = NO_SCOPES } = NO_OPTIONS) {
     if (typeof token !== 'string') return Promise.reject(new TypeError('bearerguard: the token must be a string'));
     const wrong = scopesError(scopes);
     if (wrong) return Promise.reject(wrong);
@@ -177,7 +177,7 @@ class Validator {
    * request has none) and validates it, like `validate`. Adapters that can see every header
    * line should call `validateRequest`.
    */
-  validateHeader(authorization, { scopes = NONE } = NO_OPTIONS) {
+  validateHeader(authorization, { scopes = NO_SCOPES } = NO_OPTIONS) {
     if (authorization != null && typeof authorization !== 'string') {
       return Promise.reject(new TypeError('bearerguard: the Authorization header value must be a string'));
     }
@@ -185,7 +185,7 @@ class Validator {
     if (wrong) return Promise.reject(wrong);
     let decided;
     try {
-      decided = this.#native.decideRequest(authorization == null ? NONE : [authorization], null, null, scopes);
+      decided = this.#native.decideRequest(authorization ?? null, null, null, scopes);
     } catch (e) {
       return Promise.reject(fromNative(e));
     }

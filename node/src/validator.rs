@@ -56,19 +56,24 @@ impl NativeValidator {
         respond(env, &self.inner, || self.inner.decide_token(&token, &scopes))
     }
 
-    /// Decides about a request: every `Authorization` field line (the core refuses two), its
-    /// method and URL, and the scopes it requires. Answers like `decide`.
+    /// Decides about a request: every `Authorization` field line (none, one, or a list; the
+    /// core refuses two), its method and URL, and the scopes it requires. Answers like
+    /// `decide`. One line may come as a bare string, so the common case builds no array.
     #[napi(ts_return_type = "string | Promise<string>")]
     pub fn decide_request<'env>(
         &self,
         env: &'env Env,
-        authorization: Vec<String>,
+        authorization: Option<Either<String, Vec<String>>>,
         method: Option<String>,
         url: Option<String>,
         scopes: Vec<String>,
     ) -> Result<Answer<'env>> {
         let mut request = Request::new().scopes(scopes);
-        request.authorization = authorization;
+        request.authorization = match authorization {
+            None => Vec::new(),
+            Some(Either::A(line)) => vec![line],
+            Some(Either::B(lines)) => lines,
+        };
         request.method = method.unwrap_or_default();
         request.url = url;
         respond(env, &self.inner, || self.inner.decide(&request))

@@ -284,6 +284,7 @@ describe('one native call per decision', () => {
     assert.equal(typeof ready[0], 'string');
     assert.deepEqual(ready, viaRuntime);
     assert.deepEqual(v.decideRequest([`Bearer ${jwt}`], 'GET', 'https://api.example.test/x', []), viaRuntime[0]);
+    assert.deepEqual(v.decideRequest(`Bearer ${jwt}`, null, null, []), viaRuntime[0]);
     assert.deepEqual(v.decideRequest([`Bearer ${jwt}`], null, null, []), viaRuntime[0]);
     const thrown = (f) => {
       try {
@@ -297,10 +298,11 @@ describe('one native call per decision', () => {
     assert.equal(thrown(() => v.decide(`${jwt.slice(0, -4)}AAAA`, [])).code, 'invalid_token');
     assert.equal(thrown(() => v.decide(signer.sign(claims({ exp: now() - 100 })), [])).code, 'token_expired');
     assert.equal(thrown(() => v.decideRequest([], null, null, [])).code, 'missing_token');
+    assert.equal(thrown(() => v.decideRequest(null, null, null, [])).code, 'missing_token');
     assert.equal(thrown(() => v.decideRequest(['Bearer a', 'Bearer b'], null, null, [])).code, 'invalid_request');
-    // Every decision counted once: the JWT and the opaque token, accepted three times and
-    // twice (two through the runtime); five refusals.
-    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 1, accepted: 6, refused: 5 });
+    // Every decision counted once: the JWT accepted four times and the opaque token twice
+    // (one each through the runtime); six refusals.
+    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 1, accepted: 7, refused: 6 });
   });
 });
 
