@@ -106,6 +106,7 @@ for (const [name, express] of [
       app = await serve(api);
       // No error handler of its own: Express's default one answers what reaches `next(err)`.
       const plain = express();
+      plain.set('env', 'test'); // the default handler logs every error to stderr otherwise
       plain.get('/passed', requireToken({ validator, scopes: ['write'], passErrors: true }), (_req, res) => {
         res.json({ ok: true });
       });
