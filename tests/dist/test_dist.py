@@ -26,7 +26,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "target" / "dist"
 NODE = ROOT / "node"
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests" / "dist")]
+import smoke  # noqa: E402  (tests/dist/smoke.py)
 import version as versions  # noqa: E402  (scripts/version.py)
 
 VERSION = versions.workspace_version()
@@ -224,4 +225,24 @@ def test_npm_install_of_the_checkout_builds_from_source_and_leaves_git_status_as
         assert loaded == ["function", str(no_addon_in_checkout)]
     assert (NODE / "package-lock.json").read_bytes() == lock
     assert not (NODE / "node_modules" / f"bearerguard-{node_platform()}").exists()
+    assert git_state() == before
+
+
+def test_npm_install_of_the_checkout_with_the_platform_tarball_loads_it_without_cargo() -> None:
+    # --install-links copies the checkout's package (its `files`, no Rust sources) instead of
+    # linking it, so its optional dependency resolves in the app, to the packed platform package.
+    before = git_state()
+    name = f"bearerguard-{node_platform()}"
+    with tempfile.TemporaryDirectory(prefix="bearerguard-checkout-tarball-") as app:
+        Path(app, "package.json").write_text(json.dumps({"name": "app", "version": "1.0.0", "private": True}))
+        env = smoke.without_rust(dict(os.environ))
+        run = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--foreground-scripts", "--install-links",
+                              str(NODE), str(one(f"npm/{name}-{VERSION}.tgz"))],
+                             cwd=app, env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "building" not in run.stderr
+        loaded = subprocess.run(["node", "-e", "require('bearerguard'); "
+                                 "console.log(Object.keys(require.cache).find((f) => f.endsWith('.node')))"],
+                                cwd=app, env=env, check=True, capture_output=True, text=True).stdout.strip()
+        assert loaded == str(Path(app, "node_modules", name, f"bearerguard.{node_platform()}.node"))
     assert git_state() == before
