@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := token_parser jwks_parser introspection_parser header_parser
 
-.PHONY: help setup test test-rust test-python test-node lint lint-rust lint-deps lint-python lint-js fmt demo bench fuzz soak ci
+.PHONY: help setup test test-rust test-python test-node test-dist lint lint-rust lint-deps lint-package lint-workflows lint-python lint-js fmt demo bench fuzz soak ci dist dist-python dist-node version
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package-lock.json
 
 setup: $(AS_DIR)/node_modules/.installed ## install the test authorization server (npm, into the checkout)
 
-test: lint test-rust test-python test-node ## every suite: Rust (lint + cargo deny + unit + fake AS + real AS + shared cases), Python, Node
+test: lint test-rust test-python test-node test-dist ## every suite: Rust (lint + cargo deny + unit + fake AS + real AS + shared cases), Python, Node, installed packages
 	@echo "all suites passed"
 
 test-rust: setup ## Rust core tests, including the real authorization server interop
@@ -54,8 +54,9 @@ NODE_BUILD ?= release
 
 # `npm install`, not `npm ci`: the lock holds only this platform's optional packages of
 # @napi-rs/cli's helpers (the registry here serves no others), and `npm ci` refuses such a lock.
-# --ignore-scripts: the package's own install step would build the addon, which node-build does
-# (no dependency has an install script), so `make lint-js` needs the dev tools and not a build.
+# --ignore-scripts: the package's install step would build the addon with plain cargo, and the
+# napi build (node-build) would then build the binding crate again; `make lint-js` needs the dev
+# tools, not a build.
 node/node_modules/.installed: node/package.json node/package-lock.json
 	cd node && npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
@@ -93,6 +94,19 @@ lint-deps: ## cargo deny: bans, licenses, sources, and RustSec advisories when r
 RUFF := $(VENV)/bin/ruff
 BIOME := node/node_modules/.bin/biome
 
+# The crate as crates.io would get it: `cargo package` checks the manifest, packs the `include`
+# list and builds the packed crate alone (about a minute of debug build). Outside CI it packs the
+# working tree as it is (--allow-dirty): the clean-tree rule guards `cargo publish`, which the
+# release workflow runs on a tag's clean checkout; here it would only fail every edit in core/.
+lint-package: ## cargo package -p bearerguard: the crate is publishable
+	set -o pipefail; cargo package -p bearerguard --locked $(if $(CI),,--allow-dirty) 2>&1 \
+	  | grep -v '^warning: ignoring .* is not included in the published package$$'
+
+# actionlint (a binary wheel from PyPI, with shellcheck for the `run:` scripts) on the release
+# workflow; both are installed into .venv.
+lint-workflows: $(VENV)/.dist-tools-installed ## actionlint on .github/workflows
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint -color=false
+
 lint-python: $(VENV)/.python-dev-installed ## ruff check and ruff format --check
 	$(RUFF) check python tests
 	$(RUFF) format --check python tests
@@ -100,13 +114,60 @@ lint-python: $(VENV)/.python-dev-installed ## ruff check and ruff format --check
 lint-js: node/node_modules/.installed ## biome: lint and format check of the JS/TS in node/ and tests/
 	$(BIOME) ci --error-on-warnings .
 
-lint: lint-rust lint-deps lint-python lint-js ## all linters
+lint: lint-rust lint-deps lint-python lint-js lint-package lint-workflows ## all linters
 
 fmt: $(VENV)/.python-dev-installed node/node_modules/.installed ## format the Rust, Python and JS/TS code
 	cargo fmt --all
 	$(RUFF) check --select I --fix --quiet python tests
 	$(RUFF) format --quiet python tests
 	$(BIOME) format --write .
+
+# Release tools, into .venv like the test tools: maturin, ziglang (maturin links the wheel
+# against glibc 2.17 with it), auditwheel (an independent check of the wheel's tag), actionlint.
+$(VENV)/.dist-tools-installed: python/requirements-dist.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dist.txt
+	touch $@
+
+DIST := target/dist
+NODE_PLATFORM = $(shell node -p "require('./node/scripts/platform.js')()")
+NODE_ADDON = bearerguard.$(NODE_PLATFORM).node
+
+# The wheel builds in a target dir of its own: zig as the C compiler reruns aws-lc-sys's build
+# script, which would otherwise throw away the Node addon's release build each time.
+dist-python: $(VENV)/.dist-tools-installed ## the abi3 wheel (manylinux2014, checked) and the sdist, into target/dist/python
+	rm -rf $(DIST)/python
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/wheel" $(VENV)/bin/maturin build \
+	  -m python/Cargo.toml --release --strip --zig --compatibility manylinux2014 --auditwheel check --out $(DIST)/python
+	$(VENV)/bin/maturin sdist -m python/Cargo.toml --out $(DIST)/python
+	$(VENV)/bin/auditwheel show $(DIST)/python/*.whl
+
+# The main package (JS, types, committed loader; no binary) and this machine's platform
+# package (node/npm/<platform>/ plus the release addon of `make node-build`, stripped).
+# The platform package gets an addon built without the test hooks (the tests' build has them);
+# its stamp differs from node-build's, so the next `make test-node` builds the hooks back in.
+dist-node: node/node_modules/.installed $(NODE_SOURCES) ## npm tarballs of the main package and this machine's platform package, into target/dist/npm
+	rm -rf $(DIST)/npm && mkdir -p $(DIST)/npm
+	rm -f node/.built-*
+	cd node && npm run --silent build
+	touch node/.built-release
+	cp node/$(NODE_ADDON) node/npm/$(NODE_PLATFORM)/$(NODE_ADDON)
+	strip --strip-unneeded node/npm/$(NODE_PLATFORM)/$(NODE_ADDON)
+	cd node && npm pack --silent --pack-destination ../$(DIST)/npm >/dev/null
+	cd node/npm/$(NODE_PLATFORM) && npm pack --silent --pack-destination ../../../$(DIST)/npm >/dev/null
+
+dist: dist-python dist-node ## build every package this machine can: wheel, sdist, npm tarballs; prints their sizes
+	@cd $(DIST) && for f in python/* npm/*; do printf '  %-72s %6s KiB\n' "$$f" "$$(( ($$(wc -c < $$f) + 1023) / 1024 ))"; done
+
+version: ## copy the workspace version (Cargo.toml) into node/ and check every place agrees
+	python3 scripts/version.py
+
+# The built packages installed as users install them: the wheel into a fresh virtualenv and the
+# tarballs into a fresh app, with no cargo or rustc on PATH, each running its README quickstart
+# (and the Express example) against the real AS; the sdist built with cargo; `npm install
+# <checkout>/node` leaving git status as it was; one version everywhere.
+test-dist: setup $(VENV)/.python-dev-installed dist ## installed-package tests: wheel, sdist and npm tarballs in fresh environments
+	$(PY) -m pytest tests/dist -q -p no:cacheprovider
 
 demo: setup python-dev node-build ## the main job: real AS + protected apps, one table of decisions
 	cargo build -q -p bearerguard --example protected_api
@@ -135,7 +196,7 @@ bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs 
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet -m python/Cargo.toml
 	$(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
 	rm -f node/.built-*
-	cd node && BEARERGUARD_BUILD=release npm install --no-audit --no-fund --loglevel=error && npm run --silent build
+	cd node && npm install --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent build
 	cd node/bench && npm ci --no-audit --no-fund --loglevel=error
 	cd node && node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json
 	python3 tests/bench/report.py --root . > BENCHMARKS.md

@@ -20,9 +20,11 @@ function loadNative() {
   try {
     return require('./native.js');
   } catch (cause) {
+    const platform = require('./scripts/platform.js')();
     throw new Error(
-      `bearerguard: the native addon could not be loaded from ${__dirname}; build it with ` +
-        '`npm run build` there (needs Rust, https://rustup.rs)',
+      `bearerguard: no native addon for ${platform} could be loaded: npm installs it as the ` +
+        `optional dependency bearerguard-${platform}; in a checkout, \`npm run build\` in ` +
+        `${__dirname} builds it (needs Rust, https://rustup.rs)`,
       { cause },
     );
   }

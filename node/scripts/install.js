@@ -1,18 +1,24 @@
 #!/usr/bin/env node
 'use strict';
-// `npm install` step of bearerguard: use the native addon if one that loads is already here
-// (a prebuilt binary, or an earlier build), else build it from the Rust sources with
-// @napi-rs/cli, else say in one line what is missing and fail.
+// `npm install` step of bearerguard. Installed from the registry or from packed tarballs, the
+// addon comes prebuilt in the platform package npm picked from `optionalDependencies`
+// (bearerguard-linux-x64-gnu, ...), and this script only checks that it loads. Installed from
+// a checkout (`npm install <checkout>/node`) with no binary that fits, it builds the addon with
+// cargo and puts it where the committed loader (native.js) looks first:
+// bearerguard.<platform>.node beside it, a git-ignored file. It writes nothing else: no npm
+// install of its own, no lock, no generated JS (native.js and native.d.ts are committed).
 //
 //   BEARERGUARD_BUILD=release (default) | debug   the cargo profile of a source build
 
 const { spawnSync } = require('node:child_process');
-const { existsSync } = require('node:fs');
+const { copyFileSync, existsSync } = require('node:fs');
 const { homedir } = require('node:os');
 const { delimiter, dirname, join } = require('node:path');
 
+const platformName = require('./platform.js');
+
 const packageDir = dirname(__dirname);
-const platform = `${process.platform}-${process.arch}`;
+const { name: packageName, napi } = require(join(packageDir, 'package.json'));
 
 function addonLoads() {
   try {
@@ -33,63 +39,56 @@ function pathWithCargo(env) {
   return null;
 }
 
-function resolveCli() {
-  try {
-    return require.resolve('@napi-rs/cli/package.json', { paths: [packageDir] });
-  } catch {
-    return null;
-  }
+/** Runs cargo; resolves with its stdout, or null after cargo has said what went wrong. */
+function cargo(args, env, stdio = ['ignore', 'pipe', 'inherit']) {
+  const run = spawnSync('cargo', args, { cwd: packageDir, env, stdio, encoding: 'utf8', maxBuffer: 256 << 20 });
+  return run.status === 0 ? run.stdout : null;
 }
 
 /**
- * The build tool's package.json. npm does not install the dependencies of a package linked
- * from outside the app (`npm install <path to node/>`), so install them here when missing.
+ * Builds the cdylib and returns the path cargo wrote it to. `--target <host>` is what
+ * `napi build` passes too, so a checkout that `npm run build` already built rebuilds nothing.
  */
-function napiCli() {
-  const found = resolveCli();
-  if (found !== null) return found;
-  console.error(`bearerguard: installing the build tool (@napi-rs/cli) into ${packageDir}`);
-  const npmCli = process.env.npm_execpath;
-  const [command, ...prefix] = npmCli && /\.[cm]?js$/.test(npmCli) ? [process.execPath, npmCli] : ['npm'];
-  const args = [...prefix, 'install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'];
-  const run = spawnSync(command, args, {
-    cwd: packageDir,
-    stdio: 'inherit',
-    shell: command === 'npm' && process.platform === 'win32',
-  });
-  const installed = run.status === 0 ? resolveCli() : null;
-  if (installed === null) console.error('bearerguard: could not install @napi-rs/cli (see the npm output above)');
-  return installed;
+function buildAddon(profile, env) {
+  const host = (cargo(['-vV'], env) ?? '').match(/^host: (\S+)$/m)?.[1];
+  if (!host) return null;
+  const args = ['build', '--lib', '--message-format=json-render-diagnostics', '--target', host];
+  args.push(...(profile === 'release' ? ['--release'] : []));
+  const out = cargo(args, env);
+  if (out === null) return null;
+  for (const line of out.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const message = JSON.parse(line);
+    if (message.reason !== 'compiler-artifact' || !message.target.kind.includes('cdylib')) continue;
+    const library = message.filenames.find((f) => /\.(so|dylib|dll)$/.test(f));
+    if (library) return library;
+  }
+  return null;
 }
 
 function main() {
   if (addonLoads()) return 0;
+  const platform = platformName();
+  const prebuilt = `no prebuilt binary for ${platform} (package ${packageName}-${platform})`;
   const path = pathWithCargo(process.env);
   if (path === null) {
-    console.error(
-      `bearerguard: no prebuilt binary for ${platform} and cargo was not found; install Rust from https://rustup.rs`,
-    );
+    console.error(`bearerguard: ${prebuilt} and cargo was not found; install Rust from https://rustup.rs`);
+    return 1;
+  }
+  if (!existsSync(join(packageDir, 'Cargo.toml'))) {
+    console.error(`bearerguard: ${prebuilt} and this copy has no Rust sources to build`);
     return 1;
   }
   const profile = process.env.BEARERGUARD_BUILD === 'debug' ? 'debug' : 'release';
-  const sources = join(packageDir, 'Cargo.toml');
-  if (!existsSync(sources)) {
-    console.error(`bearerguard: no prebuilt binary for ${platform} and this copy has no Rust sources to build`);
+  console.error(`bearerguard: ${prebuilt}; building it from source with cargo (${profile})`);
+  const library = buildAddon(profile, { ...process.env, PATH: path });
+  if (library === null) {
+    console.error('bearerguard: building the native addon failed (see the cargo output above)');
     return 1;
   }
-  console.error(`bearerguard: no prebuilt binary for ${platform}; building it from source with cargo (${profile})`);
-  const cliPackage = napiCli();
-  if (cliPackage === null) return 1;
-  const cli = join(dirname(cliPackage), require(cliPackage).bin.napi);
-  const args = [cli, 'build', '--platform', '--js', 'native.js', '--dts', 'native.d.ts'];
-  if (profile === 'release') args.push('--release');
-  const build = spawnSync(process.execPath, args, {
-    cwd: packageDir,
-    env: { ...process.env, PATH: path },
-    stdio: 'inherit',
-  });
-  if (build.status !== 0) {
-    console.error('bearerguard: building the native addon failed (see the cargo output above)');
+  copyFileSync(library, join(packageDir, `${napi.binaryName}.${platform}.node`));
+  if (!addonLoads()) {
+    console.error(`bearerguard: the addon built from source does not load on ${platform}`);
     return 1;
   }
   return 0;

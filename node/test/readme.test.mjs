@@ -1,7 +1,9 @@
 // The README's examples run as written, from an app outside the package that depends on it
 // (node_modules/bearerguard links to node/, as `npm install <path to node/>` makes it), with
 // the environment pointing at the real authorization server. node/README.md always; the
-// repository README's Node section too, when it has one.
+// repository README's Node section too, when it has one. BEARERGUARD_TEST_APP names an app
+// directory that already has bearerguard and express installed (the packed tarballs, by
+// tests/dist/smoke.py) to run them there instead.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -37,10 +39,12 @@ let app;
 let env;
 before(async () => {
   as = await startAuthorizationServer();
-  app = mkdtempSync(join(tmpdir(), 'bearerguard-readme-'));
-  mkdirSync(join(app, 'node_modules'));
-  symlinkSync(nodeDir, join(app, 'node_modules', 'bearerguard'));
-  symlinkSync(join(nodeDir, 'node_modules', 'express'), join(app, 'node_modules', 'express'));
+  app = mkdtempSync(join(process.env.BEARERGUARD_TEST_APP ?? tmpdir(), 'bearerguard-readme-'));
+  if (!process.env.BEARERGUARD_TEST_APP) {
+    mkdirSync(join(app, 'node_modules'));
+    symlinkSync(nodeDir, join(app, 'node_modules', 'bearerguard'));
+    symlinkSync(join(nodeDir, 'node_modules', 'express'), join(app, 'node_modules', 'express'));
+  }
   env = {
     ...process.env,
     OAUTH_ISSUER: as.issuer,
