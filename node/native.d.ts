@@ -13,52 +13,47 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeValidator {
   /**
    * Builds a validator from a config object with the core's (snake_case) field names.
-   * Loads keys now; no network I/O happens before the first validation.
+   * Loads keys now; no network I/O happens before the first decision.
    */
   constructor(config: any)
   /**
-   * Test hook (not part of the typed API): a validator whose clock is fixed at `now`
-   * seconds since the epoch, so the shared cases that set `now` run in Node too.
+   * Decides about `token`, requiring `scopes`: the `TokenInfo` as JSON text when the core
+   * answers without I/O, a Promise of it otherwise; a refusal is thrown or rejected.
    */
-  static withFixedClockForTests(config: any, now: number): NativeValidator
+  decide(token: string, scopes: Array<string>): string | Promise<string>
   /**
-   * The answer for `token` if the core has it without I/O: the `TokenInfo` as JSON text,
-   * a thrown refusal, or `null` when only `validate` can tell.
+   * Decides about a request: every `Authorization` field line (none, one, or a list; the
+   * core refuses two), its method and URL, and the scopes it requires. Answers like
+   * `decide`. One line may come as a bare string, so the common case builds no array.
    */
-  validateNow(token: string, scopes: Array<string>): string | null
-  /** `validate_now` for an `Authorization` header value (`null` when absent). */
-  validateHeaderNow(authorization: string | undefined | null, scopes: Array<string>): string | null
-  /**
-   * Validates `token`, requiring `scopes`, on the runtime; resolves with the `TokenInfo`
-   * as JSON text.
-   */
-  validate(token: string, scopes: Array<string>): Promise<string>
-  /**
-   * Reads the bearer token from an `Authorization` header value (`null` when absent) and
-   * validates it on the runtime; resolves with the `TokenInfo` as JSON text.
-   */
-  validateHeader(authorization: string | undefined | null, scopes: Array<string>): Promise<string>
-  /**
-   * Panics inside the guard of `validate`: lets the tests prove that a panic reaches
-   * JavaScript as an `internal` error and never aborts the process. Not part of the API.
-   */
-  __panicForTests(): Promise<string>
-  /** The same inside the guard of `validate_now`. Not part of the API. */
-  __panicNowForTests(): string | null
-  /** Counters of the requests this validator made. */
+  decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>): string | Promise<string>
+  /** Counters of the requests this validator made and the decisions it took. */
   stats(): NativeStats
 }
 
 /**
- * Every stable error code the core can produce, in the core's order (`errors.js` has one
- * class per code; its tests check it against this list).
+ * Every config key path the core accepts (snake_case, nested ones dotted, aliases
+ * included); the tests check `index.d.ts` against it.
+ */
+export declare function configFields(): Array<string>
+
+/**
+ * Every stable error code the core can produce, in the core's order, and `internal`
+ * (`errors.js` has one class per code; its tests check it against this list).
  */
 export declare function errorCodes(): Array<string>
 
-/** Requests the validator made to the authorization server (numbers, exact up to 2^53). */
+/** Counters of one validator (numbers, exact up to 2^53). */
 export interface NativeStats {
   /** HTTP requests to the introspection endpoint, retries included. */
   introspectionRequests: number
   /** HTTP fetches of the JWKS. */
   jwksFetches: number
+  /** Decisions that accepted a token. */
+  accepted: number
+  /** Decisions that refused a request, for any reason. */
+  refused: number
 }
+
+/** Whether this addon was built with the test hooks (`--features test-hooks`). */
+export declare function testHooksEnabled(): boolean

@@ -836,4 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeValidator = nativeBinding.NativeValidator
+module.exports.configFields = nativeBinding.configFields
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.testHooksEnabled = nativeBinding.testHooksEnabled

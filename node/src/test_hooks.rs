@@ -14,15 +14,18 @@ use crate::validator::{self, Answer, NativeValidator};
 #[napi]
 impl NativeValidator {
     /// A validator whose clock is fixed at `now` seconds since the epoch.
-    #[napi(factory)]
+    #[napi(factory, skip_typescript)]
     pub fn with_fixed_clock_for_tests(env: &Env, config: serde_json::Value, now: f64) -> Result<Self> {
-        let clock = Arc::new(bearerguard::ManualClock::new(Duration::from_secs_f64(now.max(0.0))));
+        let start = Duration::try_from_secs_f64(now).map_err(|_| {
+            napi::Error::from_reason("the fixed clock needs a finite, non-negative number of seconds")
+        })?;
+        let clock = Arc::new(bearerguard::ManualClock::new(start));
         validator::build(env, config, Some(clock))
     }
 
     /// Panics inside the guard of a decision: on this thread (`pending` false) or on the
     /// runtime (`pending` true), where the answer of a `Pending` decision is awaited.
-    #[napi(js_name = "__panicForTests", ts_return_type = "string | Promise<string>")]
+    #[napi(js_name = "__panicForTests", skip_typescript)]
     pub fn panic_for_tests<'env>(&self, env: &'env Env, pending: bool) -> Result<Answer<'env>> {
         #[expect(clippy::panic, reason = "the point of this function")]
         if pending {

@@ -3,7 +3,17 @@
 // nothing else. (tests/dist runs the real source build from an app.)
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,12 +96,17 @@ test('a source build puts the addon where native.js looks and writes nothing els
   );
 });
 
-test('a failed source build: one line after cargo\'s own output, exit 1', () => {
-  const dir = bareCopy('failed-build', { cargo: 'case "$1" in -vV) echo "host: test-host";; build) echo "error: boom" >&2; exit 101;; esac' });
+test("a failed source build: one line after cargo's own output, exit 1", () => {
+  const dir = bareCopy('failed-build', {
+    cargo: 'case "$1" in -vV) echo "host: test-host";; build) echo "error: boom" >&2; exit 101;; esac',
+  });
   writeFileSync(join(dir, 'Cargo.toml'), '');
   const run = install(dir);
   assert.equal(run.status, 1);
-  assert.match(run.stderr, /error: boom\nbearerguard: building the native addon failed \(see the cargo output above\)\n$/);
+  assert.match(
+    run.stderr,
+    /error: boom\nbearerguard: building the native addon failed \(see the cargo output above\)\n$/,
+  );
 });
 
 test('with an addon that loads: does nothing', () => {
