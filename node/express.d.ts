@@ -12,7 +12,7 @@ export interface RequireTokenOptions {
   scopes?: string[];
   /**
    * Pass refusals to `next(err)` instead of answering them; the error's `status` and
-   * `headers` keep the challenge. 500-class failures always go to `next(err)`.
+   * `headers` keep the challenge.
    */
   passErrors?: boolean;
 }
@@ -29,7 +29,7 @@ export type BearerMiddleware = (
 /**
  * Requires a valid bearer token: hands every `Authorization` line of the request to the core,
  * then sets `req.auth`, or answers 400/401/403/503 (`WWW-Authenticate`, `Cache-Control:
- * no-store`, `{"error": code}`), or passes a 500-class failure to `next(err)`.
+ * no-store`, `{"error": code}`), 500-class failures included.
  */
 export function requireToken(options: RequireTokenOptions): BearerMiddleware;
 

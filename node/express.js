@@ -33,10 +33,10 @@ function authorizationLines(req) {
  * - `passErrors`: hand every refusal to `next(err)` instead of answering it, for apps with
  *   their own error handler; the error's `status` and `headers` keep the challenge.
  *
- * Refusals (400, 401, 403, 503) are answered here: the status, `WWW-Authenticate` when the
- * refusal has a challenge, `Cache-Control: no-store`, and `{"error": code}`. 500-class
- * failures (`configuration`, `internal`) always go to `next(err)`, as every error does in
- * express-oauth2-jwt-bearer: the app's error handler (or Express's default one) answers them.
+ * Every refusal (400, 401, 403, 500, 503) is answered here, the way the Python adapters answer
+ * it: the status, `WWW-Authenticate` when the refusal has a challenge, `Cache-Control:
+ * no-store`, and `{"error": code}`. Only an error that is not bearerguard's (a bug elsewhere)
+ * goes to `next(err)` unasked.
  */
 function requireToken({ validator, options, scopes = [], passErrors = false } = {}) {
   if (validator !== undefined && options !== undefined) {
@@ -59,7 +59,7 @@ function requireToken({ validator, options, scopes = [], passErrors = false } = 
         next();
       },
       (error) => {
-        if (passErrors || !(error instanceof BearerGuardError) || error.status === 500) {
+        if (passErrors || !(error instanceof BearerGuardError)) {
           next(error);
         } else {
           refuse(res, error);

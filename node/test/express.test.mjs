@@ -200,12 +200,12 @@ for (const [name, express] of [
       assert.equal(one.status, 200, one.body);
     });
 
-    test('a 500-class failure (our credentials refused) goes to the app error handler', async () => {
+    test('a 500-class failure (our credentials refused) is answered like every refusal, as the Python adapters do', async () => {
       const r = await rawCall(app.url, '/misconfigured', [`Authorization: Bearer ${tokens.opaque}`]);
-      assert.equal(r.status, 599);
+      assert.equal(r.status, 500);
       assert.equal(r.headers['www-authenticate'], undefined);
       assert.equal(r.headers['cache-control'], 'no-store');
-      assert.deepEqual(JSON.parse(r.body), { handled: 'configuration' });
+      assert.deepEqual(JSON.parse(r.body), { error: 'configuration' });
     });
 
     test('an expired JWT: 401 with error="invalid_token" and the expiry description', async () => {
