@@ -72,6 +72,23 @@ impl ValidatorBuilder {
         self.config.leeway_secs = secs;
         self
     }
+    /// This API's canonical URI as a protected resource (RFC 8707, RFC 9728); the audience
+    /// defaults to it. See [`Config::resource`](crate::Config::resource).
+    pub fn resource(mut self, uri: impl Into<String>) -> Self {
+        self.config.resource = Some(uri.into());
+        self
+    }
+
+    /// One entry of the scope hierarchy: `scope` implies each of `implied` (transitively).
+    pub fn implies<S: Into<String>>(
+        mut self,
+        scope: impl Into<String>,
+        implied: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.config.implied_scopes.insert(scope.into(), implied.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Requires these scopes on every call.
     pub fn required_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.config.required_scopes = scopes.into_iter().map(Into::into).collect();

@@ -33,8 +33,34 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
         return Err(Error::config("`issuer` is required"));
     }
     crate::http::check_url("issuer", &c.issuer, c.http.allow_insecure_http)?;
-    if c.audience.0.is_empty() || c.audience.0.iter().any(String::is_empty) {
-        return Err(Error::config("`audience` is required and must not be empty"));
+    if let Some(resource) = &c.resource {
+        crate::resource::check_resource(resource, c.http.allow_insecure_http)?;
+    }
+    if (c.audience.0.is_empty() && c.resource.is_none()) || c.audience.0.iter().any(String::is_empty) {
+        return Err(Error::config("`audience` is required (unless `resource` is set) and must not be empty"));
+    }
+    if c.resource.is_none()
+        && (c.resource_name.is_some() || c.resource_documentation.is_some() || !c.scopes_supported.is_empty())
+    {
+        return Err(Error::config(
+            "`resource_name`, `resource_documentation` and `scopes_supported` describe a `resource`: set it",
+        ));
+    }
+    if let Some(docs) = &c.resource_documentation {
+        crate::http::check_url("resource_documentation", docs, true)?;
+    }
+    if c.scopes_supported.iter().any(|s| !crate::claims::is_scope_token(s)) {
+        return Err(Error::config("`scopes_supported` entries must be single RFC 6749 scope tokens"));
+    }
+    if c.scopes_supported.iter().any(|s| s == "offline_access") {
+        return Err(Error::config(
+            "`scopes_supported` must not list `offline_access` (MCP: it is never a resource's scope)",
+        ));
+    }
+    if c.implied_scopes.iter().any(|(k, v)| {
+        !crate::claims::is_scope_token(k) || v.iter().any(|s| !crate::claims::is_scope_token(s))
+    }) {
+        return Err(Error::config("`implied_scopes` keys and values must be single RFC 6749 scope tokens"));
     }
     for (field, url) in [
         ("introspection_endpoint", &c.introspection_endpoint),

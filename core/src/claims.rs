@@ -4,6 +4,8 @@
 //! issuer byte for byte, audience by membership, `exp`/`nbf`/`iat` with leeway and sane
 //! ranges, typed identifiers, scopes from `scope` or `scp`.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -104,6 +106,58 @@ pub(crate) struct ClaimRules {
     pub leeway: u64,
     pub max_lifetime: Option<u64>,
     pub scope_claim: ScopeClaim,
+    /// Audiences compare as canonical URIs (RES-1): on when `resource` is set.
+    pub canonical_audience: bool,
+    /// The scope hierarchy, closed transitively: each scope and every scope it implies.
+    pub implied: Arc<ScopeImplications>,
+}
+
+/// A configured scope hierarchy (`implied_scopes`), closed transitively at build time so a
+/// call only looks up each granted scope once (`docs/security.md` RES-4). Names compare
+/// exactly: no prefix or wildcard matching.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeImplications(BTreeMap<String, Vec<String>>);
+
+impl ScopeImplications {
+    /// The transitive closure of `direct` (cycles allowed: `a → b → a` means each implies
+    /// the other).
+    pub fn new(direct: &BTreeMap<String, Vec<String>>) -> Self {
+        let mut closed = BTreeMap::new();
+        for start in direct.keys() {
+            let mut seen: Vec<String> = Vec::new();
+            let mut stack: Vec<&String> = direct[start].iter().rev().collect();
+            while let Some(next) = stack.pop() {
+                if next == start || seen.contains(next) {
+                    continue;
+                }
+                seen.push(next.clone());
+                if let Some(more) = direct.get(next) {
+                    stack.extend(more.iter().rev());
+                }
+            }
+            closed.insert(start.clone(), seen);
+        }
+        ScopeImplications(closed)
+    }
+
+    /// `granted` followed by every scope it implies that it does not already hold, in a
+    /// fixed order (granted order, then depth-first order of the configuration).
+    pub fn expand(&self, mut granted: Vec<String>) -> Vec<String> {
+        if self.0.is_empty() {
+            return granted;
+        }
+        let held = granted.len();
+        for i in 0..held {
+            if let Some(implied) = self.0.get(&granted[i]) {
+                for s in implied {
+                    if !granted.contains(s) {
+                        granted.push(s.clone());
+                    }
+                }
+            }
+        }
+        granted
+    }
 }
 
 /// What a path demands beyond the shared rules.
@@ -179,7 +233,10 @@ impl ClaimRules {
                 if auds.is_empty() {
                     return Err(Error::invalid_token("the aud claim is empty"));
                 }
-                if !auds.iter().any(|a| self.audiences.iter().any(|c| c == a)) {
+                let canonical = self.canonical_audience;
+                if !auds.iter().any(|a| {
+                    self.audiences.iter().any(|c| crate::resource::audience_matches(c, a, canonical))
+                }) {
                     return Err(Error::invalid_token("the audience is not accepted"));
                 }
                 auds
@@ -240,7 +297,7 @@ impl ClaimRules {
             ScopeClaim::Scp => from_scp(),
             ScopeClaim::Auto => from_scope().or_else(from_scp),
         };
-        found.unwrap_or_default()
+        self.implied.expand(found.unwrap_or_default())
     }
 }
 
@@ -290,7 +347,64 @@ mod tests {
             leeway: 10,
             max_lifetime: Some(3600),
             scope_claim: ScopeClaim::Auto,
+            canonical_audience: false,
+            implied: Arc::default(),
         }
+    }
+
+    #[test]
+    fn implied_scopes_are_transitive_exact_and_ordered() {
+        let direct: BTreeMap<String, Vec<String>> = [
+            ("files:admin", vec!["files:write", "users:read"]),
+            ("files:write", vec!["files:read"]),
+            ("loop:a", vec!["loop:b"]),
+            ("loop:b", vec!["loop:a"]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+        .collect();
+        let imp = ScopeImplications::new(&direct);
+        let v = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            imp.expand(v(&["files:admin"])),
+            ["files:admin", "files:write", "files:read", "users:read"]
+        );
+        assert_eq!(imp.expand(v(&["files:write"])), ["files:write", "files:read"]);
+        assert_eq!(imp.expand(v(&["files:read", "files:write"])), ["files:read", "files:write"]);
+        assert_eq!(imp.expand(v(&["loop:a"])), ["loop:a", "loop:b"]);
+        // No prefix matching: `files` is not `files:write`, `files:write:x` implies nothing.
+        assert_eq!(imp.expand(v(&["files", "files:write:x"])), ["files", "files:write:x"]);
+        let rules = ClaimRules { implied: Arc::new(imp), ..rules() };
+        let Value::Object(m) =
+            json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100,"scope":"files:write"})
+        else {
+            unreachable!()
+        };
+        let info = rules.check(m, NOW, JWT, TokenSource::Jwt, None).unwrap();
+        assert_eq!(info.scopes, ["files:write", "files:read"]);
+        assert!(info.has_scopes(&["files:read"]));
+    }
+
+    #[test]
+    fn canonical_audiences_apply_only_when_on() {
+        let claims = |aud: &str| {
+            let Value::Object(m) = json!({"iss":"https://as.example","aud":aud,"exp":1_800_000_100}) else {
+                unreachable!()
+            };
+            m
+        };
+        let on = ClaimRules {
+            audiences: vec!["https://h.example/mcp".into()],
+            canonical_audience: true,
+            ..rules()
+        };
+        let off = ClaimRules { canonical_audience: false, ..on.clone() };
+        let ok = |r: &ClaimRules, aud: &str| r.check(claims(aud), NOW, JWT, TokenSource::Jwt, None).is_ok();
+        assert!(ok(&on, "HTTPS://h.example:443/mcp"));
+        assert!(!ok(&off, "HTTPS://h.example:443/mcp"));
+        assert!(!ok(&on, "https://h.example/mcp/"));
+        assert!(!ok(&on, "https://h.example/mcp#x"));
+        assert!(ok(&on, "https://h.example/mcp"));
     }
 
     const JWT: Demands =

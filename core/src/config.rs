@@ -4,6 +4,7 @@
 //! or the Rust [`ValidatorBuilder`](crate::ValidatorBuilder). Unknown fields are refused, and
 //! every check names the field it found wrong.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
@@ -153,6 +154,11 @@ pub struct IntrospectionConfig {
     /// means no limit. In `auto`, every distinct opaque token costs one request, so a flood of
     /// garbage tokens is a flood of requests to the authorization server; this bounds it.
     pub max_new_tokens_per_sec: u64,
+    /// Refuse an active answer that has no `aud` (RFC 7662 makes it optional). Default:
+    /// `true` when `resource` is set (MCP: a token must be issued specifically for this
+    /// server; `docs/security.md` RES-3), else `false`. Set `false` only for an
+    /// authorization server that never sends `aud` in introspection answers.
+    pub require_aud: Option<bool>,
 }
 
 impl Default for IntrospectionConfig {
@@ -161,6 +167,7 @@ impl Default for IntrospectionConfig {
             require_exp: true,
             signed_response_max_age_secs: 300,
             max_new_tokens_per_sec: 0,
+            require_aud: None,
         }
     }
 }
@@ -328,7 +335,8 @@ pub struct Config {
     /// The issuer identifier, compared byte for byte with `iss` and the discovery
     /// document's `issuer`. Required.
     pub issuer: String,
-    /// Accepted audiences: a token must name at least one. Required.
+    /// Accepted audiences: a token must name at least one. Required unless `resource` is
+    /// set, which it then defaults to.
     pub audience: OneOrMany,
     /// Which path tokens take. Default `auto`.
     pub strategy: Strategy,
@@ -366,8 +374,25 @@ pub struct Config {
     pub scope_claim: ScopeClaim,
     /// Scopes every token must carry, on top of per-call scopes. Default none.
     pub required_scopes: Vec<String>,
+    /// Scope hierarchy: each scope maps to the scopes it implies (`{"files:write":
+    /// ["files:read"]}`), transitively, exact names only (no prefix matching). Applied on
+    /// every call, cache hits included; a token info's scopes include the implied ones.
+    /// Default none.
+    pub implied_scopes: BTreeMap<String, Vec<String>>,
     /// Realm for `WWW-Authenticate`. Default none.
     pub realm: Option<String>,
+    /// This API's canonical URI as a protected resource (RFC 8707, RFC 9728, MCP), e.g.
+    /// `https://api.example.com/mcp`. When set: `audience` defaults to it, audiences compare
+    /// as canonical URIs, introspection answers need an `aud` naming us
+    /// (`introspection.require_aud`), challenges carry `resource_metadata` and `scope`, and
+    /// the RFC 9728 metadata document is available. Default none.
+    pub resource: Option<String>,
+    /// `resource_name` of the metadata document. Default none.
+    pub resource_name: Option<String>,
+    /// `resource_documentation` (a URL) of the metadata document. Default none.
+    pub resource_documentation: Option<String>,
+    /// `scopes_supported` of the metadata document (never `offline_access`). Default none.
+    pub scopes_supported: Vec<String>,
     /// Introspection result cache.
     pub cache: CacheConfig,
     /// HTTP behaviour.
@@ -484,7 +509,12 @@ impl Default for Config {
             rfc9068_strict: false,
             scope_claim: ScopeClaim::default(),
             required_scopes: Vec::new(),
+            implied_scopes: BTreeMap::new(),
             realm: None,
+            resource: None,
+            resource_name: None,
+            resource_documentation: None,
+            scopes_supported: Vec::new(),
             cache: CacheConfig::default(),
             http: HttpConfig::default(),
             jwks: JwksConfig::default(),
@@ -513,7 +543,12 @@ impl Config {
         "rfc9068_strict",
         "scope_claim",
         "required_scopes",
+        "implied_scopes",
         "realm",
+        "resource",
+        "resource_name",
+        "resource_documentation",
+        "scopes_supported",
         "cache",
         "http",
         "jwks",
@@ -576,6 +611,19 @@ impl Config {
             }
             config_error(path, e.inner())
         })
+    }
+
+    /// The audiences tokens must name: `audience`, or `resource` when no audience is given.
+    pub fn effective_audiences(&self) -> Vec<String> {
+        match (&self.resource, self.audience.0.is_empty()) {
+            (Some(resource), true) => vec![resource.clone()],
+            _ => self.audience.0.clone(),
+        }
+    }
+
+    /// Whether an introspection answer without `aud` is refused.
+    pub fn introspection_requires_aud(&self) -> bool {
+        self.introspection.require_aud.unwrap_or(self.resource.is_some())
     }
 
     /// Checks the fields that can be checked without I/O (every rule lives in `check.rs`).

@@ -114,6 +114,9 @@ pub struct Error {
     kind: ErrorKind,
     detail: Cow<'static, str>,
     required_scopes: Option<Box<[String]>>,
+    /// For a 401 with `resource` set: the scopes the operation needs, for the challenge's
+    /// `scope` (MCP). Never from the token.
+    challenge_scopes: Option<Box<[String]>>,
     /// Shared, so an error handed to every waiter of a single flight keeps its cause.
     source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -121,7 +124,7 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` with a fixed, non-sensitive `detail`.
     pub fn new(kind: ErrorKind, detail: impl Into<Cow<'static, str>>) -> Self {
-        Error { kind, detail: detail.into(), required_scopes: None, source: None }
+        Error { kind, detail: detail.into(), required_scopes: None, challenge_scopes: None, source: None }
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -189,13 +192,44 @@ impl Error {
     /// );
     /// ```
     pub fn www_authenticate(&self, realm: Option<&str>) -> Option<String> {
+        self.challenge(realm, None)
+    }
+
+    /// Records the scopes the refused operation needs, so a 401 challenge can name them
+    /// (MCP: `scope` on every 401 of a protected resource). Ignored for other statuses.
+    pub(crate) fn with_challenge_scopes(mut self, scopes: Vec<String>) -> Self {
+        if self.http_status() == 401 && !scopes.is_empty() {
+            self.challenge_scopes = Some(scopes.into_boxed_slice());
+        }
+        self
+    }
+
+    /// The `WWW-Authenticate` value for this error, as RFC 6750 and RFC 9728 §5.1 want it:
+    /// `realm` when given; `error` and a fixed `error_description` unless no credentials were
+    /// sent; `scope` naming every scope the operation needs (a 403's required scopes, or a
+    /// 401's when they were recorded); `resource_metadata` when given. `None` for
+    /// server-side failures (500/503), which carry no bearer challenge.
+    ///
+    /// ```
+    /// use bearerguard::{Error, ErrorKind};
+    /// let e = Error::new(ErrorKind::MissingToken, "no token");
+    /// assert_eq!(
+    ///     e.challenge(None, Some("https://h/.well-known/oauth-protected-resource/mcp")).unwrap(),
+    ///     r#"Bearer resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#
+    /// );
+    /// ```
+    pub fn challenge(&self, realm: Option<&str>, resource_metadata: Option<&str>) -> Option<String> {
         let mut parts: Vec<String> = Vec::new();
         if let Some(realm) = realm {
             parts.push(format!("realm=\"{}\"", quote_safe(realm)));
         }
         match self.kind {
             ErrorKind::Unavailable | ErrorKind::Configuration => return None,
-            ErrorKind::MissingToken => {}
+            ErrorKind::MissingToken => {
+                if let Some(scopes) = &self.challenge_scopes {
+                    parts.push(format!("scope=\"{}\"", scope_value(scopes)));
+                }
+            }
             kind => {
                 // Descriptions are fixed per kind (RFC 6750 §3): the detail may be more
                 // precise than what a client should learn about why its token failed.
@@ -211,11 +245,13 @@ impl Error {
                     parts.push(format!("error=\"{err}\""));
                 }
                 parts.push(format!("error_description=\"{description}\""));
-                if let Some(scopes) = &self.required_scopes {
-                    let scope = scopes.iter().map(|s| quote_safe(s)).collect::<Vec<_>>().join(" ");
-                    parts.push(format!("scope=\"{scope}\""));
+                if let Some(scopes) = self.required_scopes.as_ref().or(self.challenge_scopes.as_ref()) {
+                    parts.push(format!("scope=\"{}\"", scope_value(scopes)));
                 }
             }
+        }
+        if let Some(url) = resource_metadata {
+            parts.push(format!("resource_metadata=\"{}\"", quote_safe(url)));
         }
         if parts.is_empty() {
             Some("Bearer".to_owned())
@@ -223,6 +259,10 @@ impl Error {
             Some(format!("Bearer {}", parts.join(", ")))
         }
     }
+}
+
+fn scope_value(scopes: &[String]) -> String {
+    scopes.iter().map(|s| quote_safe(s)).collect::<Vec<_>>().join(" ")
 }
 
 /// Keeps a configured string usable inside a quoted-string: drops `"`, `\` and controls.
@@ -236,6 +276,7 @@ impl Clone for Error {
             kind: self.kind,
             detail: self.detail.clone(),
             required_scopes: self.required_scopes.clone(),
+            challenge_scopes: self.challenge_scopes.clone(),
             source: self.source.clone(),
         }
     }
@@ -295,5 +336,34 @@ mod tests {
         assert!(Error::unavailable("down").www_authenticate(None).is_none());
         let quoted = Error::new(ErrorKind::InvalidToken, "x");
         assert!(!quoted.www_authenticate(Some("a\"b")).unwrap().contains("a\"b"));
+    }
+
+    #[test]
+    fn challenges_as_mcp_wants_them() {
+        let url = Some("https://h/.well-known/oauth-protected-resource/mcp");
+        let scopes = || vec!["files:read".to_owned(), "files:write".to_owned()];
+        // No credentials sent: no `error`, but `scope` and `resource_metadata`.
+        let missing = Error::new(ErrorKind::MissingToken, "no token").with_challenge_scopes(scopes());
+        assert_eq!(
+            missing.challenge(None, url).unwrap(),
+            r#"Bearer scope="files:read files:write", resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#
+        );
+        let invalid = Error::invalid_token("aud").with_challenge_scopes(scopes());
+        assert_eq!(
+            invalid.challenge(None, url).unwrap(),
+            r#"Bearer error="invalid_token", error_description="The access token is invalid", scope="files:read files:write", resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#
+        );
+        let forbidden = Error::insufficient_scope(&scopes());
+        assert_eq!(
+            forbidden.challenge(None, url).unwrap(),
+            r#"Bearer error="insufficient_scope", error_description="The request requires higher privileges than provided by the access token", scope="files:read files:write", resource_metadata="https://h/.well-known/oauth-protected-resource/mcp""#
+        );
+        // 503 and 500 carry no challenge, scopes or not; 400 records none.
+        assert!(Error::unavailable("down").with_challenge_scopes(scopes()).challenge(None, url).is_none());
+        assert!(Error::config("x").challenge(None, url).is_none());
+        let bad = Error::new(ErrorKind::InvalidRequest, "x").with_challenge_scopes(scopes());
+        assert!(!bad.challenge(None, url).unwrap().contains("scope="));
+        // Without a recorded scope list and a metadata URL, the RFC 6750 header is unchanged.
+        assert_eq!(Error::new(ErrorKind::MissingToken, "x").challenge(None, None).unwrap(), "Bearer");
     }
 }

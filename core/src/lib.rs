@@ -48,6 +48,7 @@ mod json;
 pub mod jwks;
 pub mod jwt;
 mod request;
+pub mod resource;
 mod route;
 mod stats;
 mod validator;

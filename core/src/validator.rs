@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::builder::ValidatorBuilder;
 use crate::cache::{VerdictCache, log_tag, token_key};
-use crate::claims::{ClaimRules, TokenInfo, is_scope_token};
+use crate::claims::{ClaimRules, ScopeImplications, TokenInfo, is_scope_token};
 use crate::client_auth::ClientAuth;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
@@ -21,6 +21,7 @@ use crate::http::HttpClient;
 use crate::introspection::Introspector;
 use crate::jwks::Selection;
 use crate::request::{Decision, Pending, Request};
+use crate::resource::ResourceMetadata;
 use crate::route::{Route, Router};
 use crate::stats::{Outcomes, Stats};
 use crate::verdict::VerdictPolicy;
@@ -54,6 +55,7 @@ impl std::fmt::Debug for Validator {
 
 struct Inner {
     config: Config,
+    metadata: Option<ResourceMetadata>,
     clock: SharedClock,
     auth: Arc<ClientAuth>,
     rules: ClaimRules,
@@ -79,11 +81,14 @@ impl Validator {
         let http = HttpClient::new(&config.http)?;
         let rules = ClaimRules {
             issuer: config.issuer.clone(),
-            audiences: config.audience.0.clone(),
+            audiences: config.effective_audiences(),
             leeway: config.leeway_secs,
             max_lifetime: config.max_token_lifetime_secs,
             scope_claim: config.scope_claim,
+            canonical_audience: config.resource.is_some(),
+            implied: Arc::new(ScopeImplications::new(&config.implied_scopes)),
         };
+        let metadata = ResourceMetadata::from_config(&config)?;
         let policy = VerdictPolicy::from_config(&config);
         let router = Router::new(&config, algorithms.clone());
         let endpoints = Endpoints::new(
@@ -98,6 +103,7 @@ impl Validator {
         let cache = VerdictCache::new(config.cache.max_entries, Arc::clone(&clock));
         let inner = Inner {
             config,
+            metadata,
             clock,
             auth,
             rules,
@@ -125,7 +131,10 @@ impl Validator {
     pub fn decide(&self, request: &Request) -> Decision {
         match request.bearer_token() {
             Ok(token) => self.decide_token(token, &request.scopes),
-            Err(e) => Decision::Ready(self.inner.finish("", Err(e))),
+            Err(e) => {
+                let e = self.inner.annotate(e, &request.scopes);
+                Decision::Ready(self.inner.finish("", Err(e)))
+            }
         }
     }
 
@@ -167,13 +176,38 @@ impl Validator {
     ) -> Result<Arc<TokenInfo>> {
         match crate::header::bearer_token(authorization) {
             Ok(token) => self.decide_token(token, scopes).await,
-            Err(e) => self.inner.finish("", Err(e)),
+            Err(e) => {
+                let e = self.inner.annotate(e, scopes);
+                self.inner.finish("", Err(e))
+            }
         }
     }
 
-    /// The `WWW-Authenticate` value for `error` with this validator's realm.
+    /// The `WWW-Authenticate` value for `error` with this validator's realm and, when
+    /// `resource` is set, its RFC 9728 `resource_metadata` URL.
     pub fn www_authenticate(&self, error: &Error) -> Option<String> {
-        error.www_authenticate(self.inner.config.realm.as_deref())
+        error.challenge(self.inner.config.realm.as_deref(), self.resource_metadata_url())
+    }
+
+    /// The RFC 9728 protected resource metadata document, when `resource` is set.
+    pub fn resource_metadata(&self) -> Option<&serde_json::Value> {
+        self.inner.metadata.as_ref().map(|m| &m.document)
+    }
+
+    /// [`resource_metadata`](Self::resource_metadata) serialized, as adapters serve it.
+    pub fn resource_metadata_json(&self) -> Option<&str> {
+        self.inner.metadata.as_ref().map(|m| m.json.as_str())
+    }
+
+    /// Where the metadata document lives (RFC 9728 §3.1, the well-known path inserted).
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.inner.metadata.as_ref().map(|m| m.url.as_str())
+    }
+
+    /// The path part of [`resource_metadata_url`](Self::resource_metadata_url): where an
+    /// adapter mounts the document.
+    pub fn resource_metadata_path(&self) -> Option<&str> {
+        self.inner.metadata.as_ref().map(|m| m.path.as_str())
     }
 
     /// Counters of the requests this validator made and the decisions it took.
@@ -204,7 +238,7 @@ impl Inner {
             .and_then(|()| this.router.route(token, &this.rules, this.clock.now()));
         let route = match routed {
             Ok(route) => route,
-            Err(e) => return Decision::Ready(this.finish(token, Err(e))),
+            Err(e) => return Decision::Ready(this.finish(token, Err(this.annotate(e, scopes)))),
         };
         let route = match this.endpoints.get() {
             Some(resolved) => match this.answer_now(resolved, route, token) {
@@ -241,21 +275,35 @@ impl Inner {
         }
     }
 
-    /// Refuses `answer` unless it grants the configured and the per-call scopes.
-    fn require<S: AsRef<str>>(&self, answer: Result<Arc<TokenInfo>>, scopes: &[S]) -> Result<Arc<TokenInfo>> {
-        let info = answer?;
-        let configured = &self.config.required_scopes;
-        let granted = |s: &str| info.scopes.iter().any(|g| g == s);
-        if configured.iter().all(|s| granted(s)) && scopes.iter().all(|s| granted(s.as_ref())) {
-            return Ok(info);
-        }
-        let mut all = configured.clone();
+    /// Every scope a call needs: the configured ones, then the per-call ones not among them.
+    fn needed<S: AsRef<str>>(&self, scopes: &[S]) -> Vec<String> {
+        let mut all = self.config.required_scopes.clone();
         for s in scopes {
             if !all.iter().any(|a| a == s.as_ref()) {
                 all.push(s.as_ref().to_owned());
             }
         }
-        Err(Error::insufficient_scope(&all))
+        all
+    }
+
+    /// With `resource` set, a 401 names the scopes the operation needs (MCP challenges).
+    fn annotate<S: AsRef<str>>(&self, error: Error, scopes: &[S]) -> Error {
+        if self.config.resource.is_some() && error.http_status() == 401 {
+            error.with_challenge_scopes(self.needed(scopes))
+        } else {
+            error
+        }
+    }
+
+    /// Refuses `answer` unless it grants the configured and the per-call scopes.
+    fn require<S: AsRef<str>>(&self, answer: Result<Arc<TokenInfo>>, scopes: &[S]) -> Result<Arc<TokenInfo>> {
+        let info = answer.map_err(|e| self.annotate(e, scopes))?;
+        let configured = &self.config.required_scopes;
+        let granted = |s: &str| info.scopes.iter().any(|g| g == s);
+        if configured.iter().all(|s| granted(s)) && scopes.iter().all(|s| granted(s.as_ref())) {
+            return Ok(info);
+        }
+        Err(Error::insufficient_scope(&self.needed(scopes)))
     }
 
     /// The answer without I/O, or the route back when the decision must wait.

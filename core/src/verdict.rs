@@ -36,6 +36,7 @@ pub(crate) struct VerdictPolicy {
     max_ttl: Duration,
     negative_ttl: Duration,
     require_exp: bool,
+    require_aud: bool,
 }
 
 /// Token types an introspection answer may name for a bearer access token.
@@ -78,6 +79,7 @@ impl VerdictPolicy {
             max_ttl: Duration::from_secs(config.cache.max_ttl_secs),
             negative_ttl: Duration::from_secs(config.cache.negative_ttl_secs),
             require_exp: config.introspection.require_exp,
+            require_aud: config.introspection_requires_aud(),
         }
     }
 
@@ -92,7 +94,8 @@ impl VerdictPolicy {
         let audiences = rules.audiences.join("\n");
         let method = format!("{:?}", auth.method());
         let format = format!("{:?}", config.introspection_response);
-        let claim_rules = format!("{rules:?} require_exp={}", self.require_exp);
+        let claim_rules =
+            format!("{rules:?} require_exp={} require_aud={}", self.require_exp, self.require_aud);
         identity_digest(&[
             &config.issuer,
             endpoint.as_str(),
@@ -145,6 +148,11 @@ impl VerdictPolicy {
             malformed_is_unavailable: true,
         };
         let mut info = rules.check(claims, now, demands, TokenSource::Introspection, token_type)?;
+        if self.require_aud && info.audiences.is_empty() {
+            return Err(Error::invalid_token(
+                "the introspection answer has no aud naming this resource (introspection.require_aud)",
+            ));
+        }
         if self.require_exp && info.expires_at.is_none() {
             return Err(Error::invalid_token(
                 "the introspection answer has no exp (introspection.require_exp)",
@@ -168,7 +176,34 @@ mod tests {
             leeway: 60,
             max_lifetime: None,
             scope_claim: crate::config::ScopeClaim::Auto,
+            canonical_audience: false,
+            implied: std::sync::Arc::default(),
         }
+    }
+
+    #[test]
+    fn an_answer_without_aud_is_refused_when_resource_is_set_unless_switched_off() {
+        let answer = || {
+            let Value::Object(m) = json!({"active":true,"exp":1_800_000_100,"iss":"https://as.example"})
+            else {
+                unreachable!()
+            };
+            m
+        };
+        let run = |c: &Config| {
+            let entry =
+                VerdictPolicy::from_config(c).entry(&rules(), Answer::Active(answer()), 100, NOW).unwrap();
+            matches!(&*entry.verdict, Verdict::Active(_))
+        };
+        let mut c = Config::new("https://as.example", "api");
+        assert!(run(&c), "no resource: RFC 7662 makes aud optional");
+        c.resource = Some("https://h.example/mcp".into());
+        assert!(!run(&c), "resource set: aud required");
+        c.introspection.require_aud = Some(false);
+        assert!(run(&c), "the documented switch");
+        c.resource = None;
+        c.introspection.require_aud = Some(true);
+        assert!(!run(&c));
     }
 
     const NOW: Duration = Duration::from_secs(1_800_000_000);
