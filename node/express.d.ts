@@ -33,6 +33,17 @@ export type BearerMiddleware = (
  */
 export function requireToken(options: RequireTokenOptions): BearerMiddleware;
 
+export interface ResourceMetadataOptions {
+  /** A validator built with a `resource`. */
+  validator: Validator;
+}
+
+/**
+ * Serves the validator's RFC 9728 metadata document at its well-known path (GET, HEAD) with
+ * `Cache-Control`; other requests go to `next()`.
+ */
+export function resourceMetadata(options: ResourceMetadataOptions): BearerMiddleware;
+
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
   namespace Express {

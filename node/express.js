@@ -77,4 +77,35 @@ function refuse(res, error) {
   res.end(JSON.stringify({ error: error.code }));
 }
 
-module.exports = { requireToken };
+/**
+ * A middleware serving the validator's RFC 9728 protected resource metadata document at its
+ * well-known path (`/.well-known/oauth-protected-resource/<resource path>`), GET and HEAD, with
+ * `Cache-Control` and CORS `Access-Control-Allow-Origin: *` (browser-based MCP clients fetch
+ * it); every other request goes to `next()`. Mount it before any authentication middleware.
+ * The validator must be built with a `resource`.
+ */
+function resourceMetadata({ validator } = {}) {
+  if (!(validator instanceof Validator)) {
+    throw new TypeError('bearerguard/express: resourceMetadata needs a `validator`');
+  }
+  const resource = validator.resource;
+  if (resource === null) {
+    throw new TypeError('bearerguard/express: resourceMetadata needs a validator built with a `resource`');
+  }
+  const body = Buffer.from(resource.metadataJson);
+  return function bearerguardResourceMetadata(req, res, next) {
+    const path = (req.originalUrl ?? req.url ?? '').split('?')[0];
+    if (path !== resource.metadataPath || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      next();
+      return;
+    }
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/json');
+    res.setHeader('Cache-Control', resource.cacheControl);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Content-Length', String(body.length));
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+module.exports = { requireToken, resourceMetadata };

@@ -83,6 +83,11 @@ export interface ClientAuthOptions {
 export interface IntrospectionOptions {
   /** Refuse an active answer without `exp`. Default `true`. */
   requireExp?: boolean;
+  /**
+   * Refuse an active answer without `aud`. Default `true` when `resource` is set, else
+   * `false`; `false` is for servers that never send `aud` in introspection answers.
+   */
+  requireAud?: boolean | null;
   /** Oldest RFC 9701 signed answer accepted, by its `iat`, in seconds (1 to 3 600). Default 300. */
   signedResponseMaxAgeSecs?: number;
   /** Most introspections per second of tokens not seen before; past it, `unavailable`. 0 (default): no limit. */
@@ -97,8 +102,8 @@ export interface IntrospectionOptions {
 export interface ValidatorOptions {
   /** The issuer identifier, compared byte for byte with `iss`. */
   issuer: string;
-  /** Accepted audiences: a token must name at least one. */
-  audience: string | string[];
+  /** Accepted audiences: a token must name at least one. Defaults to `resource` when that is set. */
+  audience?: string | string[];
   /** Which path tokens take. Default `'auto'`. */
   strategy?: 'auto' | 'jwt' | 'introspection' | 'introspect_all';
   /** Discover endpoints from the issuer. Default `true`. */
@@ -146,8 +151,22 @@ export interface ValidatorOptions {
   scopeClaim?: 'auto' | 'scope' | 'scp';
   /** Scopes every token must carry, on top of per-call scopes. */
   requiredScopes?: string[];
+  /** Scope hierarchy: each scope implies these, transitively, exact names only. */
+  impliedScopes?: Record<string, string[]>;
   /** Realm for `WWW-Authenticate`. */
   realm?: string;
+  /**
+   * This API's canonical URI as a protected resource (RFC 8707, RFC 9728, MCP). The audience
+   * defaults to it, audiences compare as canonical URIs, introspection answers need `aud`,
+   * challenges carry `resource_metadata` and `scope`.
+   */
+  resource?: string;
+  /** `resource_name` of the metadata document. */
+  resourceName?: string;
+  /** `resource_documentation` of the metadata document. */
+  resourceDocumentation?: string;
+  /** `scopes_supported` of the metadata document (never `offline_access`). */
+  scopesSupported?: string[];
   cache?: CacheOptions;
   http?: HttpOptions;
   jwks?: JwksOptions;
@@ -224,6 +243,23 @@ export class Validator {
   /** Reads the token from one `Authorization` header value, then validates it. */
   validateHeader(authorization: string | null | undefined, options?: ValidateOptions): Promise<TokenInfo>;
   stats(): Stats;
+  /** This API as a protected resource, or `null` when no `resource` is configured. */
+  readonly resource: ResourceInfo | null;
+}
+
+/** A validator's protected-resource settings (RFC 8707, RFC 9728). */
+export interface ResourceInfo {
+  readonly resource: string;
+  readonly issuer: string;
+  /** The RFC 9728 metadata document. */
+  readonly metadata: Record<string, unknown>;
+  readonly metadataJson: string;
+  /** Where the document lives (the well-known path inserted). */
+  readonly metadataUrl: string;
+  /** The path part of `metadataUrl`. */
+  readonly metadataPath: string;
+  readonly cacheControl: string;
+  readonly requiredScopes: string[];
 }
 
 /** Stable error codes (`'internal'` is a caught panic: a bug). */

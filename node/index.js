@@ -102,6 +102,7 @@ const optionalString = (value, name) => {
  */
 class Validator {
   #native;
+  #resource;
 
   /**
    * @param {object} options the core config, with camelCase (or snake_case) names:
@@ -192,6 +193,19 @@ class Validator {
       return Promise.reject(fromNative(e));
     }
     return settle(decided);
+  }
+
+  /**
+   * This API as a protected resource, or `null` when no `resource` is configured:
+   * `{ resource, issuer, metadata, metadataJson, metadataUrl, metadataPath, cacheControl,
+   * requiredScopes }` (`metadata` is the RFC 9728 document).
+   */
+  get resource() {
+    if (this.#resource === undefined) {
+      const r = this.#native.resource();
+      this.#resource = r == null ? null : Object.freeze({ ...r, metadata: JSON.parse(r.metadataJson) });
+    }
+    return this.#resource;
   }
 
   /**

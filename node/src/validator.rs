@@ -37,6 +37,25 @@ pub struct NativeStats {
     pub refused: f64,
 }
 
+/// This API as a protected resource (RFC 8707, RFC 9728), when `resource` is configured.
+#[napi(object)]
+pub struct NativeResource {
+    /// The configured canonical URI.
+    pub resource: String,
+    /// The issuer (the metadata's one authorization server).
+    pub issuer: String,
+    /// The metadata document, serialized.
+    pub metadata_json: String,
+    /// Where the document lives (the well-known path inserted).
+    pub metadata_url: String,
+    /// The path part of `metadata_url`.
+    pub metadata_path: String,
+    /// The `Cache-Control` the document is served with.
+    pub cache_control: String,
+    /// The configured `required_scopes`.
+    pub required_scopes: Vec<String>,
+}
+
 /// What a decision gives JavaScript: the `TokenInfo` JSON now, or a Promise of it.
 pub type Answer<'env> = Either<String, PromiseRaw<'env, String>>;
 
@@ -77,6 +96,22 @@ impl NativeValidator {
         request.method = method.unwrap_or_default();
         request.url = url;
         respond(env, &self.inner, || self.inner.decide(&request))
+    }
+
+    /// The protected-resource settings, or `null` when no `resource` is configured.
+    #[napi]
+    pub fn resource(&self) -> Option<NativeResource> {
+        let v = &self.inner;
+        let config = v.config();
+        Some(NativeResource {
+            resource: config.resource.clone()?,
+            issuer: config.issuer.clone(),
+            metadata_json: v.resource_metadata_json()?.to_owned(),
+            metadata_url: v.resource_metadata_url()?.to_owned(),
+            metadata_path: v.resource_metadata_path()?.to_owned(),
+            cache_control: bearerguard::resource::METADATA_CACHE_CONTROL.to_owned(),
+            required_scopes: config.required_scopes.clone(),
+        })
     }
 
     /// Counters of the requests this validator made and the decisions it took.

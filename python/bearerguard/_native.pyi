@@ -8,6 +8,7 @@ from typing_extensions import Unpack
 from bearerguard.config import ValidatorConfig
 
 __all__ = [
+    "RESOURCE_METADATA_CACHE_CONTROL",
     "TokenInfo",
     "Validator",
     "_Ready",
@@ -19,6 +20,7 @@ __all__ = [
 ]
 
 __version__: str
+RESOURCE_METADATA_CACHE_CONTROL: str
 
 def config_fields() -> list[str]:
     """Every key path the core's config accepts (`"cache.max_ttl_secs"`), aliases included."""
@@ -110,3 +112,18 @@ class Validator:
         self, authorization: str | None, scopes: Iterable[str] | None = None
     ) -> Awaitable[TokenInfo]: ...
     def stats(self) -> _Stats: ...
+    @property
+    def resource(self) -> str | None:
+        """The configured canonical URI of this API (RFC 8707), or ``None``."""
+    @property
+    def resource_metadata_json(self) -> str | None:
+        """The RFC 9728 protected resource metadata document, serialized, when ``resource`` is set."""
+    @property
+    def resource_metadata_url(self) -> str | None:
+        """Where the metadata document lives (the well-known path inserted), when ``resource`` is set."""
+    @property
+    def resource_metadata_path(self) -> str | None:
+        """The path part of ``resource_metadata_url``: where an adapter serves the document."""
+    @property
+    def required_scopes(self) -> list[str]:
+        """The configured ``required_scopes``."""

@@ -16,7 +16,7 @@ or removed from the core fails a test instead of drifting.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Literal, TypedDict
 
@@ -57,6 +57,7 @@ class IntrospectionConfig(TypedDict, total=False):
     require_exp: bool
     signed_response_max_age_secs: int
     max_new_tokens_per_sec: int
+    require_aud: bool | None
 
 
 class CacheConfig(TypedDict, total=False):
@@ -92,17 +93,18 @@ class JwksConfig(TypedDict, total=False):
 
 class _Required(TypedDict):
     issuer: str
-    audience: str | Sequence[str]
 
 
 class ValidatorConfig(_Required, total=False):
-    """Every field of the core's config: `issuer` and `audience` are required, the rest optional.
+    """Every field of the core's config: `issuer` is required, and `audience` unless `resource`
+    is set (it then defaults to it); the rest optional.
 
     The flat client-authentication keys (`client_id`, `client_secret`, `key_file`, …,
     `introspection_bearer_token`) are the aliases of earlier versions for the fields of
     `client_auth`, which may also be a bare method name. Give each field one way only.
     """
 
+    audience: str | Sequence[str]
     strategy: Literal["auto", "jwt", "introspection", "introspect_all"]
     discovery: bool
     introspection_endpoint: str | None
@@ -118,7 +120,12 @@ class ValidatorConfig(_Required, total=False):
     rfc9068_strict: bool
     scope_claim: Literal["auto", "scope", "scp"]
     required_scopes: Sequence[str]
+    implied_scopes: Mapping[str, Sequence[str]]
     realm: str | None
+    resource: str | None
+    resource_name: str | None
+    resource_documentation: str | None
+    scopes_supported: Sequence[str]
     cache: CacheConfig
     http: HttpConfig
     jwks: JwksConfig

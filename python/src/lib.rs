@@ -24,6 +24,7 @@ fn test_hooks_enabled() -> bool {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("RESOURCE_METADATA_CACHE_CONTROL", bearerguard::resource::METADATA_CACHE_CONTROL)?;
     m.add_class::<validator::PyValidator>()?;
     m.add_class::<claims::PyTokenInfo>()?;
     m.add_class::<validator::Ready>()?;

@@ -281,6 +281,36 @@ impl PyValidator {
         Ok(dict)
     }
 
+    /// The configured canonical URI of this API (RFC 8707), or `None`.
+    #[getter]
+    fn resource(&self) -> Option<String> {
+        self.config.resource.clone()
+    }
+
+    /// The RFC 9728 metadata document, serialized, when `resource` is set.
+    #[getter]
+    fn resource_metadata_json(&self) -> PyResult<Option<String>> {
+        Ok(self.current()?.resource_metadata_json().map(str::to_owned))
+    }
+
+    /// Where the metadata document lives, when `resource` is set.
+    #[getter]
+    fn resource_metadata_url(&self) -> PyResult<Option<String>> {
+        Ok(self.current()?.resource_metadata_url().map(str::to_owned))
+    }
+
+    /// The path part of `resource_metadata_url`.
+    #[getter]
+    fn resource_metadata_path(&self) -> PyResult<Option<String>> {
+        Ok(self.current()?.resource_metadata_path().map(str::to_owned))
+    }
+
+    /// The configured `required_scopes`.
+    #[getter]
+    fn required_scopes(&self) -> Vec<String> {
+        self.config.required_scopes.clone()
+    }
+
     fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         PyString::new(py, "Validator(issuer={!r})").call_method1("format", (&self.config.issuer,))
     }

@@ -152,10 +152,24 @@ const resourceServers = new Map(
   ].map(([url, info]) => [url, { ...info, scope: SCOPE, audience: url }]),
 );
 
+// Loopback resources (`http://127.0.0.1:<port>/<path>`, no query or fragment): the MCP example
+// servers of the tests, which listen on a free port. svc-opaque-client gets opaque tokens for
+// them, svc-client RS256 JWTs; `aud` is the resource URL as requested.
+function loopbackResource(resourceIndicator, client) {
+  if (!/^http:\/\/127\.0\.0\.1:\d{1,5}\/[A-Za-z0-9._~/-]*$/.test(resourceIndicator)) return undefined;
+  const format =
+    client?.clientId === CLIENTS.svc_opaque.client_id
+      ? { accessTokenFormat: 'opaque' }
+      : { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+  return { ...format, accessTokenTTL: DEFAULT_TTL, scope: SCOPE, audience: resourceIndicator };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Clients.
 const CLIENTS = {
   svc: { client_id: 'svc-client', client_secret: 'svc-secret' },
+  // Gets opaque tokens for loopback resources (svc-client gets JWTs for them).
+  svc_opaque: { client_id: 'svc-opaque-client', client_secret: 'svc-opaque-secret' },
   rs_basic: { client_id: 'rs-basic', client_secret: 'rs-basic-secret' },
   rs_post: { client_id: 'rs-post', client_secret: 'rs-post-secret' },
   rs_secretjwt: {
@@ -168,6 +182,14 @@ const noGrants = { grant_types: [], response_types: [], redirect_uris: [] };
 const clients = [
   {
     ...CLIENTS.svc,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: SCOPE,
+  },
+  {
+    ...CLIENTS.svc_opaque,
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
@@ -240,8 +262,8 @@ const provider = new Provider(issuer, {
       enabled: true,
       defaultResource: async () => undefined,
       useGrantedResource: async () => false,
-      getResourceServerInfo: async (_ctx, resourceIndicator) => {
-        const info = resourceServers.get(resourceIndicator);
+      getResourceServerInfo: async (_ctx, resourceIndicator, client) => {
+        const info = resourceServers.get(resourceIndicator) ?? loopbackResource(resourceIndicator, client);
         if (!info) throw new errors.InvalidTarget();
         return structuredClone(info);
       },
@@ -290,6 +312,7 @@ const ready = {
   resources: RESOURCES,
   clients: {
     svc: { ...CLIENTS.svc, token_endpoint_auth_method: 'client_secret_basic' },
+    svc_opaque: { ...CLIENTS.svc_opaque, token_endpoint_auth_method: 'client_secret_basic' },
     rs_basic: { ...CLIENTS.rs_basic, token_endpoint_auth_method: 'client_secret_basic' },
     rs_post: { ...CLIENTS.rs_post, token_endpoint_auth_method: 'client_secret_post' },
     rs_pkjwt: {
