@@ -113,6 +113,9 @@ class Validator:
     ) -> Awaitable[TokenInfo]: ...
     def stats(self) -> _Stats: ...
     @property
+    def issuer(self) -> str:
+        """The configured issuer."""
+    @property
     def resource(self) -> str | None:
         """The configured canonical URI of this API (RFC 8707), or ``None``."""
     @property

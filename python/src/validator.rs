@@ -281,6 +281,12 @@ impl PyValidator {
         Ok(dict)
     }
 
+    /// The configured issuer.
+    #[getter]
+    fn issuer(&self) -> String {
+        self.config.issuer.clone()
+    }
+
     /// The configured canonical URI of this API (RFC 8707), or `None`.
     #[getter]
     fn resource(&self) -> Option<String> {

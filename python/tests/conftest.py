@@ -9,7 +9,8 @@ import subprocess
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,9 @@ class AuthServer:
         return config
 
 
-@pytest.fixture(scope="session")
-def auth_server() -> Iterator[AuthServer]:
+@contextmanager
+def running_auth_server() -> Iterator[tuple[AuthServer, Callable[[], None]]]:
+    """A fresh authorization server, and a function that stops it (for outage tests)."""
     proc = subprocess.Popen(
         ["node", str(SERVER), "--short-ttl", str(SHORT_TTL)],
         stdin=subprocess.PIPE,
@@ -76,6 +78,11 @@ def auth_server() -> Iterator[AuthServer]:
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(10)
+
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -83,10 +90,21 @@ def auth_server() -> Iterator[AuthServer]:
             pytest.fail(f"authorization server exited ({proc.wait()}); run `make setup` first")
         ready = json.loads(line)
         assert ready["ready"] is True
-        yield AuthServer(ready)
+        yield AuthServer(ready), stop
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop()
+
+
+@pytest.fixture(scope="session")
+def auth_server() -> Iterator[AuthServer]:
+    with running_auth_server() as (server, _):
+        yield server
+
+
+@pytest.fixture
+def stoppable_auth_server() -> Iterator[tuple[AuthServer, Callable[[], None]]]:
+    with running_auth_server() as pair:
+        yield pair
 
 
 @pytest.fixture(scope="session")
