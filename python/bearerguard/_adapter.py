@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from bearerguard._native import RESOURCE_METADATA_CACHE_CONTROL, Validator
 from bearerguard.errors import BearerGuardError
 
 logger = logging.getLogger("bearerguard")
@@ -33,3 +34,12 @@ def log_refusal(error: BearerGuardError) -> None:
         logger.error("bearerguard cannot decide: %s (%s)", error.code, error.detail)
     else:
         logger.debug("request refused: %s (%s)", error.code, error.detail)
+
+
+def resource_metadata(validator: Validator) -> tuple[str, str, dict[str, str]]:
+    """Where the RFC 9728 metadata document is served, its JSON text and its headers."""
+    path, body = validator.resource_metadata_path, validator.resource_metadata_json
+    if path is None or body is None:
+        raise ValueError("serving the resource metadata needs a validator built with a `resource`")
+    headers = {"Cache-Control": RESOURCE_METADATA_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"}
+    return path, body, headers

@@ -27,15 +27,15 @@ from collections.abc import Iterable
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
-from bearerguard._adapter import log_refusal, refusal
+from bearerguard._adapter import log_refusal, refusal, resource_metadata
 from bearerguard._native import TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
-__all__ = ["BearerAuth", "BearerAuthError", "error_response", "install"]
+__all__ = ["BearerAuth", "BearerAuthError", "error_response", "install", "serve_resource_metadata"]
 
 
 class BearerAuthError(HTTPException):
@@ -61,6 +61,17 @@ async def _answer(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Makes `app` answer refusals with ``{"error": code}`` (see the module docstring)."""
     app.add_exception_handler(BearerAuthError, _answer)
+
+
+def serve_resource_metadata(app: FastAPI, validator: Validator) -> None:
+    """Serves the validator's RFC 9728 protected resource metadata document (it needs a
+    ``resource``) at its well-known path, as JSON with ``Cache-Control``."""
+    path, body, headers = resource_metadata(validator)
+
+    async def metadata() -> Response:
+        return Response(body, media_type="application/json", headers=headers)
+
+    app.add_api_route(path, metadata, methods=["GET"], include_in_schema=False)
 
 
 class BearerAuth(SecurityBase):

@@ -24,13 +24,13 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from flask import Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 
-from bearerguard._adapter import log_refusal, refusal
+from bearerguard._adapter import log_refusal, refusal, resource_metadata
 from bearerguard._native import Validator
 from bearerguard.errors import BearerGuardError
 
-__all__ = ["BearerAuth", "error_response"]
+__all__ = ["BearerAuth", "error_response", "serve_resource_metadata"]
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -42,6 +42,17 @@ def error_response(error: BearerGuardError) -> Response:
     response.status_code = status
     response.headers.update(headers)
     return response
+
+
+def serve_resource_metadata(app: Flask, validator: Validator) -> None:
+    """Serves the validator's RFC 9728 protected resource metadata document (it needs a
+    ``resource``) at its well-known path, as JSON with ``Cache-Control``."""
+    path, body, headers = resource_metadata(validator)
+
+    def metadata() -> Response:
+        return Response(body, mimetype="application/json", headers=headers)
+
+    app.add_url_rule(path, endpoint="bearerguard_resource_metadata", view_func=metadata, methods=["GET"])
 
 
 class BearerAuth:

@@ -245,3 +245,42 @@ def test_fastapi_without_install_keeps_status_and_headers(auth_server: Any) -> N
         fast, flask = (answer(call(apps[name], "/orders", "Bearer a b")) for name in ("fastapi", "flask"))
     assert fast[:4] == flask[:4] and fast[0] == 400
     assert (fast[4], flask[4]) == ({"detail": "invalid_request"}, {"error": "invalid_request"})
+
+
+def test_both_frameworks_serve_the_resource_metadata_and_mcp_challenges(auth_server: Any) -> None:
+    """RFC 9728 metadata at the well-known path (path inserted) with a cache header, and the
+    challenges of a resource: scope and resource_metadata, no `error` without credentials;
+    an under-scoped token is 403 with `scope`; a token for another resource is 401."""
+    resource = "https://api.example.test/opaque"
+    config = auth_server.config(resource=resource, audience=[], scopes_supported=["read", "write"])
+    config.pop("audience")
+    v = Validator(**config)
+    fast_app, fl_app = fastapi_app(v), flask_app(v)
+    bearerguard.fastapi.serve_resource_metadata(fast_app, v)
+    bearerguard.flask.serve_resource_metadata(fl_app, v)
+    fast, flask = serve_fastapi(fast_app), serve_flask(fl_app)
+    metadata_url = "https://api.example.test/.well-known/oauth-protected-resource/opaque"
+    try:
+        for base in (next(fast), next(flask)):
+            doc = httpx.get(base + "/.well-known/oauth-protected-resource/opaque")
+            assert doc.status_code == 200 and doc.headers["content-type"].startswith("application/json")
+            assert doc.headers["cache-control"] == "public, max-age=3600"
+            assert doc.json() == {
+                "resource": resource,
+                "authorization_servers": [auth_server.issuer],
+                "scopes_supported": ["read", "write"],
+                "bearer_methods_supported": ["header"],
+            }
+            r = call(base, "/orders")
+            assert r.status_code == 401
+            assert r.headers["www-authenticate"] == f'Bearer scope="write", resource_metadata="{metadata_url}"'
+            r = call(base, "/orders", f"Bearer {auth_server.token('opaque', 'read')}")
+            assert r.status_code == 403
+            assert 'scope="write"' in r.headers["www-authenticate"]
+            assert f'resource_metadata="{metadata_url}"' in r.headers["www-authenticate"]
+            r = call(base, "/orders", f"Bearer {auth_server.token('jwt', 'write')}")
+            assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+            assert call(base, "/orders", f"Bearer {auth_server.token('opaque', 'write')}").status_code == 200
+    finally:
+        next(fast, None)
+        next(flask, None)
