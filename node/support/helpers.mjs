@@ -74,6 +74,18 @@ export async function getToken(as, resource, scope = 'read write') {
   return (await post(as.token_endpoint, form, basic(id, secret))).access_token;
 }
 
+/**
+ * A fresh access token for the resource URL `resourceUrl` (any URL the AS knows, loopback ones
+ * included; `null` for none) from svc-client (JWTs for loopback resources) or, with `opaque`,
+ * svc-opaque-client (opaque ones).
+ */
+export async function getTokenFor(as, resourceUrl, scope = 'read', { opaque = false } = {}) {
+  const { client_id: id, client_secret: secret } = as.clients[opaque ? 'svc_opaque' : 'svc'];
+  const form = { grant_type: 'client_credentials', scope };
+  if (resourceUrl !== null) form.resource = resourceUrl;
+  return (await post(as.token_endpoint, form, basic(id, secret))).access_token;
+}
+
 /** Revokes `token` as svc-client, the client it was issued to. */
 export async function revoke(as, token) {
   const { client_id: id, client_secret: secret } = as.clients.svc;
