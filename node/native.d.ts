@@ -27,6 +27,8 @@ export declare class NativeValidator {
    * `decide`. One line may come as a bare string, so the common case builds no array.
    */
   decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>): string | Promise<string>
+  /** The protected-resource settings, or `null` when no `resource` is configured. */
+  resource(): NativeResource | null
   /** Counters of the requests this validator made and the decisions it took. */
   stats(): NativeStats
 }
@@ -42,6 +44,24 @@ export declare function configFields(): Array<string>
  * (`errors.js` has one class per code; its tests check it against this list).
  */
 export declare function errorCodes(): Array<string>
+
+/** This API as a protected resource (RFC 8707, RFC 9728), when `resource` is configured. */
+export interface NativeResource {
+  /** The configured canonical URI. */
+  resource: string
+  /** The issuer (the metadata's one authorization server). */
+  issuer: string
+  /** The metadata document, serialized. */
+  metadataJson: string
+  /** Where the document lives (the well-known path inserted). */
+  metadataUrl: string
+  /** The path part of `metadata_url`. */
+  metadataPath: string
+  /** The `Cache-Control` the document is served with. */
+  cacheControl: string
+  /** The configured `required_scopes`. */
+  requiredScopes: Array<string>
+}
 
 /** Counters of one validator (numbers, exact up to 2^53). */
 export interface NativeStats {
