@@ -156,7 +156,7 @@ pub struct IntrospectionConfig {
     pub max_new_tokens_per_sec: u64,
     /// Refuse an active answer that has no `aud` (RFC 7662 makes it optional). Default:
     /// `true` when `resource` is set (MCP: a token must be issued specifically for this
-    /// server; `docs/security.md` RES-3), else `false`. Set `false` only for an
+    /// server; `docs/security.md` RES-2), else `false`. Set `false` only for an
     /// authorization server that never sends `aud` in introspection answers.
     pub require_aud: Option<bool>,
 }

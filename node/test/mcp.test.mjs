@@ -1,7 +1,7 @@
 // The MCP example server (node/examples/mcp-server.mjs) driven by the TypeScript SDK's own
 // Client with StreamableHTTPClientTransport, with real tokens from oidc-provider (JWT and
 // opaque, resource indicators for this server and for another resource). docs/security.md
-// RES-1..RES-4. Plus bearerguard/mcp from a CommonJS app: the SDK's CommonJS copy answers 401.
+// RES-1..RES-5. Plus bearerguard/mcp from a CommonJS app: the SDK's CommonJS copy answers 401.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -1,6 +1,6 @@
 """The MCP example server (python/examples/mcp_server.py) driven by the official `mcp` SDK's own
 client over streamable HTTP, with real tokens from oidc-provider (JWT and opaque, resource
-indicators for this server and for another resource). docs/security.md RES-1..RES-4."""
+indicators for this server and for another resource). docs/security.md RES-1..RES-5."""
 
 from __future__ import annotations
 
