@@ -140,10 +140,7 @@ describe('MCP example (TypeScript SDK client, streamable HTTP)', () => {
     assert.equal(status, 403);
     assert.match(www, /error="insufficient_scope"/);
     assert.match(www, /scope="read"/);
-    assert.match(
-      www,
-      /error_description="The request requires higher privileges than provided by the access token"/,
-    );
+    assert.match(www, /error_description="The request requires higher privileges than provided by the access token"/);
   });
 
   test('an opaque token without aud is refused with resource set, accepted with the switch', async () => {
