@@ -68,9 +68,10 @@ def flask_app(v: Validator) -> Flask:
     return app
 
 
-def serve_fastapi(app: FastAPI) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+def serve_fastapi(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
+    if sock is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
