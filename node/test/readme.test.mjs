@@ -11,13 +11,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { getToken, listen, nodeDir, repoRoot, sleep, startAuthorizationServer } from '../support/helpers.mjs';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+import {
+  getToken,
+  getTokenFor,
+  listen,
+  nodeDir,
+  repoRoot,
+  sleep,
+  startAuthorizationServer,
+} from '../support/helpers.mjs';
 
 /** The ```js / ```mjs blocks of `markdown` (```js server: an example that serves HTTP). */
 function codeBlocks(markdown) {
-  return [...markdown.matchAll(/^```(js|mjs|javascript)( server)?\n([\s\S]*?)^```$/gm)].map((m) => ({
+  return [...markdown.matchAll(/^```(js|mjs|javascript)( server| mcp-server)?\n([\s\S]*?)^```$/gm)].map((m) => ({
     module: m[1] === 'mjs' || /^import /m.test(m[3]),
     server: Boolean(m[2]),
+    mcp: m[2] === ' mcp-server',
     code: m[3],
   }));
 }
@@ -44,6 +56,11 @@ before(async () => {
     mkdirSync(join(app, 'node_modules'));
     symlinkSync(nodeDir, join(app, 'node_modules', 'bearerguard'));
     symlinkSync(join(nodeDir, 'node_modules', 'express'), join(app, 'node_modules', 'express'));
+    mkdirSync(join(app, 'node_modules', '@modelcontextprotocol'));
+    symlinkSync(
+      join(nodeDir, 'node_modules', '@modelcontextprotocol', 'sdk'),
+      join(app, 'node_modules', '@modelcontextprotocol', 'sdk'),
+    );
   }
   env = {
     ...process.env,
@@ -66,6 +83,51 @@ async function freePort() {
   return port;
 }
 
+/** The README's MCP server, called with the SDK's own client: a good token, then none. */
+async function checkMcpServer(port) {
+  const resource = `http://127.0.0.1:${port}/mcp`;
+  const token = await getTokenFor(as, resource, 'write', { opaque: true });
+  let out;
+  for (let attempt = 0; attempt < 100 && !out; attempt++) {
+    out = await callWhoami(resource, token);
+    if (!out.seen.length) {
+      out = undefined;
+      await sleep(100);
+    }
+  }
+  assert.ok(out, 'the MCP server never answered');
+  assert.equal(out.text, 'svc-opaque-client');
+  const refused = await callWhoami(resource, null);
+  assert.equal(refused.text, null);
+  const first = refused.seen.find((r) => r.status >= 400);
+  assert.equal(first?.status, 401);
+  assert.match(
+    first.headers.get('www-authenticate'),
+    /resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/,
+  );
+}
+
+async function callWhoami(url, bearer) {
+  const seen = [];
+  const recording = async (input, init) => {
+    const res = await fetch(input, init);
+    seen.push(res);
+    return res;
+  };
+  const headers = bearer ? { Authorization: `Bearer ${bearer}` } : {};
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers }, fetch: recording });
+  const client = new Client({ name: 'readme-test', version: '1.0.0' });
+  try {
+    await client.connect(transport);
+    const result = await client.callTool({ name: 'whoami', arguments: {} });
+    return { text: result.content?.[0]?.text ?? null, seen };
+  } catch {
+    return { text: null, seen };
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
 for (const [source, blocks] of sources) {
   describe(source, () => {
     test('has examples', () => assert.ok(blocks.length > 0, `no code blocks in ${source}`));
@@ -86,6 +148,10 @@ for (const [source, blocks] of sources) {
           stdio: 'inherit',
         });
         try {
+          if (block.mcp) {
+            await checkMcpServer(port);
+            return;
+          }
           const url = `http://127.0.0.1:${port}/orders`;
           let res;
           for (let attempt = 0; attempt < 100 && !res; attempt++) {

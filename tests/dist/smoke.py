@@ -22,8 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS = os.name == "nt"
-# Test dependencies of python/tests/test_readme.py (and its conftest and test_frameworks).
-PYTHON_TEST_DEPS = ["pytest>=8", "httpx>=0.27", "uvicorn>=0.30"]
+# Test dependencies of python/tests/test_readme.py (and its conftest, test_frameworks and
+# test_mcp); the MCP SDKs come with the extras, pinned as in python/requirements-dev.txt.
+PYTHON_TEST_DEPS = ["pytest>=8", "httpx>=0.27", "uvicorn>=0.30", "mcp==2.3.0", "fastmcp==4.1.7"]
 
 
 def without_rust(env: dict[str, str]) -> dict[str, str]:
@@ -58,7 +59,7 @@ def smoke_python(dist: Path, work: Path) -> None:
     env["PATH"] = os.pathsep.join([str(python.parent), env["PATH"]])
     # --only-binary: pip may not build anything from source, bearerguard included.
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--only-binary=:all:"]
-    run([*pip, f"bearerguard[fastapi,flask] @ {wheel.as_uri()}", *PYTHON_TEST_DEPS], env=env)
+    run([*pip, f"bearerguard[fastapi,flask,mcp,fastmcp] @ {wheel.as_uri()}", *PYTHON_TEST_DEPS], env=env)
     # Imported from the virtualenv, not from the checkout's python/ directory.
     where = subprocess.run([str(python), "-c", "import bearerguard, sys; print(bearerguard.__file__, bearerguard.__version__)"],
                            cwd=work, env=env, check=True, capture_output=True, text=True).stdout.split()
@@ -83,7 +84,7 @@ def smoke_node(dist: Path, work: Path) -> None:
     # pick for it from optionalDependencies (given as its tarball: unpublished versions are not
     # on the registry; the other platforms' entries are skipped as optional).
     run([npm, "install", "--no-audit", "--no-fund", "--foreground-scripts", str(main),
-         *[str(t) for t in tarballs if t != main], "express@^5"], cwd=app, env=env)
+         *[str(t) for t in tarballs if t != main], "express@^5", "@modelcontextprotocol/sdk@1.32.2"], cwd=app, env=env)
     package = app / "node_modules" / "bearerguard"
     built = sorted(p.name for p in package.glob("*.node"))
     if built or (package / "Cargo.toml").exists():
