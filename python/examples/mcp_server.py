@@ -39,9 +39,10 @@ def build(port: int) -> ASGIApp:
             "whoami",
             token_verifier=TokenVerifier(validator),
             auth=auth_settings(validator, required_scopes=["read"]),
+            log_level="WARNING",
         )
     else:
-        mcp = MCPServer("whoami")
+        mcp = MCPServer("whoami", log_level="WARNING")
 
     @mcp.tool()
     def whoami() -> dict[str, Any]:

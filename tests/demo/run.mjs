@@ -1,7 +1,7 @@
 // The main job: start the real authorization server and every API protected by bearerguard
 // (Rust/axum, Python/FastAPI, Node/Express — each where it is built), obtain real tokens,
 // call each API with the same six requests, and print one table per app plus whether they
-// all decided alike.
+// all decided alike; then the MCP example servers of Python and Node, five requests each.
 //
 // App contract: the app reads the validator config (core JSON keys) from BEARERGUARD_CONFIG,
 // listens on 127.0.0.1, prints {"ready":true,"port":N} on stdout, and serves GET /orders
@@ -54,19 +54,21 @@ const apps = [
 ];
 
 const as = await start(process.execPath, [join(root, 'tests/authorization-server/server.mjs')]);
-const svc = as.clients.svc;
-async function token(resource, scope) {
-  const basic = Buffer.from(`${encodeURIComponent(svc.client_id)}:${encodeURIComponent(svc.client_secret)}`).toString(
-    'base64',
-  );
+// A token for the resource URL `resourceUrl` (JWTs from svc-client; opaque ones for loopback
+// resources from svc-opaque-client).
+async function tokenFor(resourceUrl, scope, client = as.clients.svc) {
+  const basic = Buffer.from(
+    `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`,
+  ).toString('base64');
   const res = await fetch(as.token_endpoint, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope, resource: as.resources[resource] }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope, resource: resourceUrl }),
   });
   if (!res.ok) throw new Error(`token endpoint: ${res.status} ${await res.text()}`);
   return (await res.json()).access_token;
 }
+const token = (resource, scope) => tokenFor(as.resources[resource], scope);
 
 const config = {
   issuer: as.issuer,
@@ -111,10 +113,75 @@ for (const app of running) {
   console.log(`${'request'.padEnd(widths[0])} ${'status'.padEnd(widths[1])} WWW-Authenticate`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(widths[0])} ${b.padEnd(widths[1])} ${c}`);
 }
+// MCP servers (python/examples/mcp_server.py on the mcp SDK, node/examples/mcp-server.mjs on
+// the TypeScript SDK), each its own resource `http://127.0.0.1:<port>/mcp`: an MCP initialize
+// request per row. The config names no audience: `resource` is it.
+const mcpApps = [
+  {
+    name: 'Python MCP (mcp SDK)',
+    cmd: join(root, '.venv/bin/python'),
+    args: [join(root, 'python/examples/mcp_server.py')],
+    ready: () => existsSync(join(root, '.venv/bin/python')),
+  },
+  {
+    name: 'Node MCP (TypeScript SDK)',
+    cmd: process.execPath,
+    args: [join(root, 'node/examples/mcp-server.mjs')],
+    ready: () => existsSync(join(root, 'node/node_modules/@modelcontextprotocol/sdk')),
+  },
+];
+const { audience: _audience, realm: _realm, ...mcpConfig } = config;
+const initialize = JSON.stringify({
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'initialize',
+  params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'demo', version: '1' } },
+});
+const mcpDecisions = {};
+for (const app of mcpApps) {
+  if (!app.ready()) {
+    console.log(`(skipping ${app.name}: not built yet)`);
+    continue;
+  }
+  const ready = await start(app.cmd, app.args, { BEARERGUARD_CONFIG: JSON.stringify(mcpConfig) });
+  const mcpRequests = [
+    ['JWT for this resource', `Bearer ${await tokenFor(ready.resource, 'read')}`],
+    ['opaque, "write" implies "read"', `Bearer ${await tokenFor(ready.resource, 'write', as.clients.svc_opaque)}`],
+    ['no token', undefined],
+    ['JWT for another resource', `Bearer ${await token('jwt', 'read')}`],
+    ['token lacking scope "read"', `Bearer ${await tokenFor(ready.resource, 'admin')}`],
+  ];
+  const rows = [];
+  for (const [label, authorization] of mcpRequests) {
+    const res = await fetch(ready.resource, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...(authorization ? { authorization } : {}),
+      },
+      body: initialize,
+    });
+    await res.arrayBuffer();
+    rows.push([label, String(res.status), res.headers.get('www-authenticate') ?? '-']);
+  }
+  mcpDecisions[app.name] = rows.map((r) => r[1]).join(' ');
+  console.log(`\n${app.name}  POST /mcp initialize (requires scope "read"), resource ${ready.resource}`);
+  console.log(`${'request'.padEnd(32)} ${'status'.padEnd(6)} WWW-Authenticate (port elided)`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(32)} ${b.padEnd(6)} ${c.replace(/:\d+\//g, ':…/')}`);
+}
+const mcpExpected = '200 200 401 401 403';
+const mcpOk = Object.values(mcpDecisions).every((d) => d === mcpExpected);
+console.log(
+  mcpOk
+    ? `\nMCP decisions are as expected (${mcpExpected}) in ${Object.keys(mcpDecisions).length} server(s)`
+    : `\nUNEXPECTED MCP decisions: ${JSON.stringify(mcpDecisions)}`,
+);
+
 const names = Object.keys(decisions);
 const same = names.every((n) => JSON.stringify(decisions[n]) === JSON.stringify(decisions[names[0]]));
 console.log(`\n${names.length} app(s): ${same ? 'every app made the same decisions' : 'THE APPS DISAGREE'}`);
 const expected = ['200', '200', '401', '401', '401', '403'];
 const ok = names.every((n) => decisions[n].map((r) => r[1]).join() === expected.join());
 console.log(ok ? 'decisions are as expected (200 200 401 401 401 403)' : 'UNEXPECTED decisions');
-process.exit(same && ok ? 0 : 1);
+process.exit(same && ok && mcpOk ? 0 : 1);
