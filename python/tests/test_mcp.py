@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,10 +21,14 @@ import anyio
 import httpx
 import httpx2
 import pytest
+import uvicorn
+from fastmcp import FastMCP
+from fastmcp.server.dependencies import get_access_token as fastmcp_token
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from bearerguard import UnavailableError, Validator
+from bearerguard.fastmcp import BearerGuardAuth
 from bearerguard.mcp import TokenVerifier, auth_settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mcp_server.py"
@@ -189,3 +196,38 @@ def test_an_outage_is_503_never_401(stoppable_auth_server: Any) -> None:
         with pytest.raises(UnavailableError):
             anyio.run(verifier.verify_token, opaque)
         assert auth_settings(validator).resource_server_url is not None
+
+
+def test_fastmcp_with_bearerguard_auth(auth_server: Any) -> None:
+    """FastMCP's own HTTP app with `BearerGuardAuth`: the mcp SDK client calls a tool with a
+    token for this resource, is refused (401) with one for another resource, and FastMCP's
+    metadata document names the issuer."""
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    resource = f"{base}/mcp"
+    validator = Validator(**rs_config(auth_server, resource=resource, implied_scopes={"write": ["read"]}))
+    server = FastMCP("whoami", auth=BearerGuardAuth(validator, base_url=base, required_scopes=["read"]))
+
+    @server.tool
+    def whoami() -> dict[str, Any]:
+        token = fastmcp_token()
+        assert token is not None
+        return {"client_id": token.client_id, "scopes": token.scopes, "resource": token.resource}
+
+    uv = uvicorn.Server(uvicorn.Config(server.http_app(path="/mcp"), log_level="warning"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not uv.started:
+        time.sleep(0.01)
+    try:
+        result, _ = call_whoami(resource, token(auth_server, resource, "write", opaque=True))
+        assert result is not None and result["scopes"] == ["write", "read"], result
+        result, seen = call_whoami(resource, token(auth_server, auth_server.resources["jwt"], "read"))
+        assert result is None and challenge(seen)[0] == 401
+        doc = httpx.get(f"{base}/.well-known/oauth-protected-resource/mcp").json()
+        assert [a.rstrip("/") for a in doc["authorization_servers"]] == [auth_server.issuer]
+    finally:
+        uv.should_exit = True
+        thread.join(10)
