@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import express5 from 'express';
 import express4 from 'express4';
 import { UnavailableError, Validator } from 'bearerguard';
-import { requireToken } from 'bearerguard/express';
+import { requireToken, resourceMetadata } from 'bearerguard/express';
 import { getToken, listen, rsBasicOptions, sleep, startAuthorizationServer } from '../support/helpers.mjs';
 
 let as;
@@ -274,6 +274,51 @@ describe('failures of the authorization server and of the setup', () => {
       assert.deepEqual(JSON.parse(twice.body), { error: 'invalid_request' });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('a protected resource (RFC 9728, RFC 8707)', () => {
+  test('resourceMetadata serves the document at its well-known path; challenges name it and the scopes', async () => {
+    const resource = as.resources.opaque;
+    const validator = new Validator({
+      ...rsBasicOptions(as),
+      audience: undefined,
+      resource,
+      scopesSupported: ['read'],
+    });
+    assert.throws(() => resourceMetadata({ validator: new Validator(rsBasicOptions(as)) }), TypeError);
+    const app = express5();
+    app.use(resourceMetadata({ validator }));
+    app.get('/orders', requireToken({ validator, scopes: ['write'] }), (req, res) => res.json(req.auth.scopes));
+    app.get('/.well-known/oauth-protected-resource/other', (_req, res) => res.send('next'));
+    const { url, close } = await serve(app);
+    try {
+      const doc = await fetch(`${url}/.well-known/oauth-protected-resource/opaque`);
+      assert.equal(doc.status, 200);
+      assert.equal(doc.headers.get('cache-control'), 'public, max-age=3600');
+      assert.deepEqual(await doc.json(), {
+        resource,
+        authorization_servers: [as.issuer],
+        scopes_supported: ['read'],
+        bearer_methods_supported: ['header'],
+      });
+      const head = await fetch(`${url}/.well-known/oauth-protected-resource/opaque`, { method: 'HEAD' });
+      assert.equal(head.status, 200);
+      assert.equal(await (await fetch(`${url}/.well-known/oauth-protected-resource/other`)).text(), 'next');
+      const metadata = 'https://api.example.test/.well-known/oauth-protected-resource/opaque';
+      const none = await fetch(`${url}/orders`);
+      assert.equal(none.status, 401);
+      assert.equal(none.headers.get('www-authenticate'), `Bearer scope="write", resource_metadata="${metadata}"`);
+      const under = await fetch(`${url}/orders`, { headers: { authorization: `Bearer ${tokens.readOnly}` } });
+      assert.equal(under.status, 403);
+      assert.match(under.headers.get('www-authenticate'), /scope="write", resource_metadata="/);
+      const other = await fetch(`${url}/orders`, { headers: { authorization: `Bearer ${tokens.jwt}` } });
+      assert.equal(other.status, 401, 'a JWT for another resource');
+      const good = await fetch(`${url}/orders`, { headers: { authorization: `Bearer ${tokens.opaque}` } });
+      assert.deepEqual(await good.json(), ['read', 'write']);
+    } finally {
+      await close();
     }
   });
 });
