@@ -13,8 +13,14 @@ export type ClientAuthMethod =
 export interface CacheOptions {
   /** Cache introspection results at all. Default `true`. */
   enabled?: boolean;
-  /** Most entries kept. Default 10 000. */
+  /** Most introspection verdicts kept. Default 10 000. */
   maxEntries?: number;
+  /**
+   * Most verified JWTs remembered, so a repeated token skips its signature check (`exp`, `nbf`
+   * and scopes are still checked on every call; a replaced JWKS forgets them); 0 turns it off.
+   * Never used under `introspect_all` or `introspection`. Default 10 000.
+   */
+  jwtMaxEntries?: number;
   /** Longest reuse of an active result, in seconds (never past `exp`). Default 300. */
   maxTtlSecs?: number;
   /** Reuse of an `active: false` answer, in seconds; 0 disables. Default 5, at most 300. */

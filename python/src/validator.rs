@@ -52,7 +52,7 @@ impl<'py> IntoPyObject<'py> for Outcome {
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
         let info = self.0?;
-        Bound::new(py, PyTokenInfo::new(py, info)?)
+        Bound::new(py, PyTokenInfo::new(info))
     }
 }
 
