@@ -32,7 +32,6 @@ export declare class NativeValidator {
   resource(): NativeResource | null
   /** Counters of the requests this validator made and the decisions it took. */
   stats(): NativeStats
-
 }
 
 /**
