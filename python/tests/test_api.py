@@ -72,7 +72,8 @@ def test_config_typed_dict_matches_the_core() -> None:
     core = _native.config_fields()
     assert len(core) == len(set(core)) and "issuer" in core and "cache.max_ttl_secs" in core
     assert key_paths(ValidatorConfig) == set(core)
-    assert ValidatorConfig.__required_keys__ == {"issuer", "audience"}
+    # `audience` may be omitted when `resource` is set (it then defaults to it).
+    assert ValidatorConfig.__required_keys__ == {"issuer"}
     assert bearerguard.ValidatorConfig is ValidatorConfig
 
 
