@@ -188,7 +188,9 @@ fuzz: ## run every cargo-fuzz target for FUZZ_SECONDS each (not in CI; installs 
 # memory and 2-thread scaling, then the Python and Node bindings against their peers (pinned in
 # python/bench/requirements.txt and node/bench/package.json) on one loopback RFC 7662 server.
 BENCH_SERVER := target/release/examples/introspection_server
-bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs their peers; writes BENCHMARKS.md
+# Rounds per figure (medians) for the Python and Node comparisons.
+BENCH_RUNS ?= 7
+bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs their peers (first-seen and repeated tokens; BENCH_RUNS rounds, default 7); writes BENCHMARKS.md
 	cargo bench -p bearerguard --bench validate -- --warm-up-time 1 --measurement-time 3
 	cargo build --release -p bearerguard --example introspection_server --example bench_memory_scaling
 	mkdir -p target/bench
@@ -196,11 +198,11 @@ bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs 
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt -r python/bench/requirements.txt
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet -m python/Cargo.toml
-	$(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
+	BENCH_RUNS=$(BENCH_RUNS) $(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
 	rm -f node/.built-*
 	cd node && npm install --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent build
 	cd node/bench && npm ci --no-audit --no-fund --loglevel=error
-	cd node && node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json
+	cd node && BENCH_RUNS=$(BENCH_RUNS) node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json
 	python3 tests/bench/report.py --root . > BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
 
