@@ -90,7 +90,9 @@ async fn jwt_memory() -> serde_json::Value {
     // Every token signed before the first RSS reading, so the tokens' own strings are not
     // counted as cache.
     let tokens: Vec<String> = (0..JWT_WARMUP + JWT_ENTRIES)
-        .map(|i| ed.sign(&fake.good_claims(json!({"exp": support::now() + 86_400, "jti": format!("mem-{i:08}")}))))
+        .map(|i| {
+            ed.sign(&fake.good_claims(json!({"exp": support::now() + 86_400, "jti": format!("mem-{i:08}")})))
+        })
         .collect();
     for t in &tokens[..JWT_WARMUP] {
         v.validate(t).await.unwrap();
@@ -157,7 +159,8 @@ fn main() {
         return;
     }
     // Each memory figure from a heap of its own: the JWT one in a child process.
-    let child = std::process::Command::new(std::env::current_exe().unwrap()).arg("--jwt-memory").output().unwrap();
+    let child =
+        std::process::Command::new(std::env::current_exe().unwrap()).arg("--jwt-memory").output().unwrap();
     let jwt_memory: serde_json::Value = serde_json::from_slice(&child.stdout).unwrap();
     let scaling = scaling();
     let memory = rt.block_on(memory());
