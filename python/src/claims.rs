@@ -74,8 +74,9 @@ impl PyTokenInfo {
     }
     #[getter]
     fn claims(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
-        let claims =
-            self.claims.get_or_try_init(py, || crate::convert::to_dict(py, &self.info.claims).map(Bound::unbind))?;
+        let claims = self
+            .claims
+            .get_or_try_init(py, || crate::convert::to_dict(py, &self.info.claims).map(Bound::unbind))?;
         Ok(claims.clone_ref(py))
     }
 
