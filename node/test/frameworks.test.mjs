@@ -3,8 +3,8 @@
 // authorization server, get the demo's request list (tests/demo/requests.json: JWT, opaque,
 // none, garbage, expired, under-scoped, authorization server down) on GET /orders requiring
 // "write". Every framework must answer every request alike: status, challenge, Cache-Control,
-// media type, body. The apps of Fastify, Koa, Hono and NestJS are the README's examples
-// ("## Frameworks"), run as written with `validator` in scope.
+// media type, body. The apps are the demo's (examples/frameworks_app.js) and the README's examples
+// of Fastify, Koa, Hono and NestJS ("## Frameworks"), run as written with `validator` in scope.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +15,7 @@ import { getToken, repoRoot, sleep, startAuthorizationServer } from '../support/
 
 const require = createRequire(import.meta.url);
 const { Validator } = require('bearerguard');
+const demo = require('../examples/frameworks_app.js');
 const { requests } = JSON.parse(readFileSync(join(repoRoot, 'tests/demo/requests.json'), 'utf8'));
 
 /** The README's framework examples: ```js fastify, ```ts nest … */
@@ -43,36 +44,35 @@ function runExample(name, validator) {
 const listening = (server) =>
   new Promise((resolve) => (server.listening ? resolve() : server.once('listening', resolve)));
 
-/** Each framework: starts its app for `validator`, resolves with { url, close }. */
+/** Each app: starts it for `validator`, resolves with { url, close }. The demo's apps
+ * (examples/frameworks_app.js), then the README's. */
 const frameworks = {
-  async Express(validator) {
-    const express = require('express');
-    const { requireToken } = require('bearerguard/express');
-    const app = express();
-    app.get('/orders', requireToken({ validator, scopes: ['write'] }), (req, res) => {
-      res.json({ client: req.auth.clientId });
-    });
-    const server = app.listen(0, '127.0.0.1');
-    await listening(server);
-    return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
-  },
-  async Fastify(validator) {
+  ...Object.fromEntries(
+    Object.entries(demo.apps).map(([name, start]) => [
+      name,
+      async (validator) => {
+        const app = await start(validator);
+        return { url: `http://127.0.0.1:${app.port}`, close: app.close };
+      },
+    ]),
+  ),
+  async 'Fastify (README)'(validator) {
     const app = runExample('fastify', validator);
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     return { url, close: () => app.close() };
   },
-  async Koa(validator) {
+  async 'Koa (README)'(validator) {
     const server = runExample('koa', validator).listen(0, '127.0.0.1');
     await listening(server);
     return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
   },
-  async Hono(validator) {
+  async 'Hono (README)'(validator) {
     const { serve } = require('@hono/node-server');
     const server = serve({ fetch: runExample('hono', validator).fetch, port: 0, hostname: '127.0.0.1' });
     await listening(server);
     return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
   },
-  async NestJS(validator) {
+  async 'NestJS (README)'(validator) {
     require('reflect-metadata');
     const { NestFactory } = require('@nestjs/core');
     const { AppModule } = runExample('nest', validator);
@@ -138,7 +138,7 @@ test('every framework answers the demo requests alike', async () => {
       }
     }
   }
-  assert.equal(Object.keys(table).length, 5);
+  assert.equal(Object.keys(table).length, 9);
   for (const [name, answers] of Object.entries(table)) assert.deepEqual(answers, table.Express, name);
   table.Express.forEach(([status, challenge, cache, media, body], i) => {
     const r = sent[i][0];

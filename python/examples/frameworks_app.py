@@ -164,7 +164,7 @@ APPS: dict[str, Callable[[Validator], tuple[str, Any, str]]] = {
     "Starlette": lambda v: ("asgi", starlette_app(v), ""),
     "Litestar": lambda v: ("asgi", litestar_app(v), ""),
     "Django": django_wsgi("/django"),
-    "Django (async view)": django_asgi,
+    "Django async": django_asgi,
     "Django REST framework": django_wsgi("/drf"),
 }
 
