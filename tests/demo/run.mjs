@@ -42,7 +42,13 @@ function start(cmd, args, env = {}) {
     child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)));
     createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
-      resolve({ ...JSON.parse(line), stop: () => (child.kill(), exited) });
+      resolve({
+        ...JSON.parse(line),
+        stop: () => {
+          child.kill();
+          return exited;
+        },
+      });
     });
   });
 }
