@@ -26,7 +26,8 @@ async fn main() {
     let validator = Validator::new(config).expect("valid validator");
     // The layer hands each request (every Authorization and DPoP line, method, URI) to the
     // core and answers refusals; it parses nothing and decides nothing.
-    let app = Router::new().route("/orders", get(orders)).layer(RequireToken::new(validator).scopes(["write"]));
+    let app =
+        Router::new().route("/orders", get(orders)).layer(RequireToken::new(validator).scopes(["write"]));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("{}", serde_json::json!({"ready": true, "port": listener.local_addr().unwrap().port()}));
     axum::serve(listener, app).await.unwrap();

@@ -52,7 +52,8 @@ pub fn request_of(method: &::http::Method, uri: &::http::Uri, headers: &HeaderMa
 pub fn refusal<B: From<Bytes>>(validator: &Validator, error: &Error) -> Response<B> {
     let body = serde_json::json!({ "error": error.code() }).to_string();
     let mut response = Response::new(B::from(Bytes::from(body)));
-    *response.status_mut() = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -118,8 +119,8 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let validator = self.guard.validator.clone();
-        let seen =
-            request_of(request.method(), request.uri(), request.headers()).scopes(self.guard.scopes.iter().cloned());
+        let seen = request_of(request.method(), request.uri(), request.headers())
+            .scopes(self.guard.scopes.iter().cloned());
         Box::pin(async move {
             match validator.decide(&seen).await {
                 Ok(info) => {
@@ -144,7 +145,9 @@ impl<S: Send + Sync> axum_core::extract::FromRequestParts<S> for Bearer {
         match parts.extensions.get::<Arc<TokenInfo>>() {
             Some(info) => Ok(Bearer(Arc::clone(info))),
             None => {
-                tracing::error!("bearerguard: the Bearer extractor is used on a route without the RequireToken layer");
+                tracing::error!(
+                    "bearerguard: the Bearer extractor is used on a route without the RequireToken layer"
+                );
                 let body = serde_json::json!({ "error": "internal" }).to_string();
                 let mut response = Response::new(axum_core::body::Body::from(body));
                 *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;

@@ -43,9 +43,10 @@ async fn serve(app: Router) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_axum_app_answers_the_demo_requests_alike() {
-    let list: Value =
-        serde_json::from_str(&std::fs::read_to_string(support::repo_root().join("tests/demo/requests.json")).unwrap())
-            .unwrap();
+    let list: Value = serde_json::from_str(
+        &std::fs::read_to_string(support::repo_root().join("tests/demo/requests.json")).unwrap(),
+    )
+    .unwrap();
     let requests = list["requests"].as_array().unwrap();
     let server = RealAs::start();
     let rs = server.client("rs_basic");
@@ -89,7 +90,8 @@ async fn every_axum_app_answers_the_demo_requests_alike() {
     let http = reqwest::Client::new();
     let mut table: Vec<(&str, Vec<Value>)> = Vec::new();
     type App = fn(Validator) -> Router;
-    let apps: [(&str, App); 2] = [("axum (Bearer extractor)", readme_app), ("axum (route_layer, Extension)", route_layer_app)];
+    let apps: [(&str, App); 2] =
+        [("axum (Bearer extractor)", readme_app), ("axum (route_layer, Extension)", route_layer_app)];
     for (name, app) in apps {
         let mut answers = Vec::new();
         for (r, value) in &sent {
@@ -104,7 +106,13 @@ async fn every_axum_app_answers_the_demo_requests_alike() {
             let header = |n: &str| h.get(n).map(|v| v.to_str().unwrap().to_owned());
             let status = res.status().as_u16();
             let body: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
-            answers.push(json!([status, header("www-authenticate"), header("cache-control"), header("content-type"), body]));
+            answers.push(json!([
+                status,
+                header("www-authenticate"),
+                header("cache-control"),
+                header("content-type"),
+                body
+            ]));
         }
         table.push((name, answers));
     }
@@ -125,7 +133,9 @@ async fn every_axum_app_answers_the_demo_requests_alike() {
             let challenge = answer[1].as_str().unwrap();
             assert!(challenge.starts_with("Bearer realm=\"orders\""), "{label}: {challenge}");
             match r["error"].as_str() {
-                Some(error) => assert!(challenge.contains(&format!("error=\"{error}\"")), "{label}: {challenge}"),
+                Some(error) => {
+                    assert!(challenge.contains(&format!("error=\"{error}\"")), "{label}: {challenge}")
+                }
                 None => assert!(!challenge.contains("error="), "{label}: {challenge}"),
             }
         }
