@@ -34,6 +34,7 @@ class BearerGuard {
   }
 
   async canActivate(context) {
+    if (context.getType() !== 'http') return false; // RPC and WebSocket contexts carry no HTTP request
     const http = context.switchToHttp();
     const req = http.getRequest();
     const res = http.getResponse();

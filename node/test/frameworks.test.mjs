@@ -7,6 +7,7 @@
 // of Fastify, Koa, Hono and NestJS ("## Frameworks"), run as written with `validator` in scope.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -158,4 +159,62 @@ test('every framework answers the demo requests alike', async () => {
       if (!r.error) assert.ok(!challenge.includes('error='), challenge);
     }
   });
+});
+
+/** GET `url` with `lines` as separate Authorization field lines (fetch would join them). */
+function getWithLines(url, lines) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers: { authorization: lines } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d) => {
+        body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: JSON.parse(body) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('every framework hands the core every Authorization line: two are invalid_request', async () => {
+  const validator = new Validator({ issuer: as.issuer, audience: Object.values(as.resources), realm: 'orders' });
+  const jwt = await getToken(as, 'jwt', 'read write');
+  for (const [name, start] of Object.entries(frameworks)) {
+    const app = await start(validator);
+    try {
+      const one = await fetch(`${app.url}/orders`, { headers: { authorization: `Bearer ${jwt}` } });
+      assert.equal(one.status, 200, name);
+      for (const lines of [
+        [`Bearer ${jwt}`, 'Bearer other'],
+        [`Bearer ${jwt}`, `Bearer ${jwt}`],
+      ]) {
+        const res = await getWithLines(`${app.url}/orders`, lines);
+        assert.equal(res.status, 400, name);
+        assert.deepEqual(res.body, { error: 'invalid_request' }, name);
+        assert.match(res.headers['www-authenticate'], /error="invalid_request"/, name);
+      }
+    } finally {
+      await app.close();
+    }
+  }
+});
+
+test('a Fastify route with config.bearerguard false is public; the others stay guarded', async () => {
+  const Fastify = require('fastify');
+  const bearerguard = require('bearerguard/fastify');
+  const app = Fastify();
+  app.register(bearerguard, { validator: new Validator({ issuer: as.issuer, audience: 'api' }) });
+  app.get('/health', { config: { bearerguard: false } }, (request) => ({ auth: request.auth }));
+  app.get('/orders', () => ({ ok: true }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const open = await fetch(`${url}/health`);
+    assert.equal(open.status, 200);
+    assert.deepEqual(await open.json(), { auth: null });
+    const guarded = await fetch(`${url}/orders`);
+    assert.equal(guarded.status, 401);
+    assert.equal(guarded.headers.get('www-authenticate'), 'Bearer');
+  } finally {
+    await app.close();
+  }
 });

@@ -106,3 +106,46 @@ def test_every_framework_answers_the_demo_requests_alike(auth_server: Any, expir
         else:
             assert challenge is not None and challenge.startswith('Bearer realm="orders"')
             assert (f'error="{request["error"]}"' in challenge) if request["error"] else ("error=" not in challenge)
+
+
+def test_every_framework_hands_the_core_every_authorization_line(auth_server: Any) -> None:
+    """Two ``Authorization`` lines are ``invalid_request`` everywhere: ASGI servers keep them
+    apart, WSGI servers and Django join them, and the core refuses both shapes."""
+    validator = Validator(**auth_server.config(realm="orders"))
+    jwt = auth_server.token("jwt", "read write")
+    for name, (kind, app, prefix) in apps(validator).items():
+        port, stop = frameworks_app.serve(kind, app)
+        url = f"http://127.0.0.1:{port}{prefix}/orders"
+        try:
+            assert httpx.get(url, headers={"Authorization": f"Bearer {jwt}"}).status_code == 200, name
+            for lines in ([f"Bearer {jwt}", "Bearer other"], [f"Bearer {jwt}", f"Bearer {jwt}"]):
+                r = httpx.get(url, headers=[("Authorization", line) for line in lines])
+                assert (r.status_code, r.json()) == (400, {"error": "invalid_request"}), (name, r.text)
+                assert 'error="invalid_request"' in r.headers["WWW-Authenticate"], name
+                assert r.headers["Cache-Control"] == "no-store", name
+        finally:
+            stop()
+
+
+def test_asgi_middleware_passes_lifespan_and_refuses_websockets_unless_asked() -> None:
+    import asyncio
+
+    from bearerguard.asgi import BearerMiddleware
+
+    seen: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {}
+
+    middleware = BearerMiddleware(inner, validator=Validator(issuer="https://as.example", audience="api"))
+    asyncio.run(middleware({"type": "lifespan"}, receive, send))
+    asyncio.run(middleware({"type": "websocket", "headers": [], "path": "/ws"}, receive, send))
+    assert seen == ["lifespan"] and sent == [{"type": "websocket.close", "code": 1008}]
