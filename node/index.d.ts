@@ -13,8 +13,14 @@ export type ClientAuthMethod =
 export interface CacheOptions {
   /** Cache introspection results at all. Default `true`. */
   enabled?: boolean;
-  /** Most entries kept. Default 10 000. */
+  /** Most introspection verdicts kept. Default 10 000. */
   maxEntries?: number;
+  /**
+   * Most verified JWTs remembered, so a repeated token skips its signature check (`exp`, `nbf`
+   * and scopes are still checked on every call; a replaced JWKS forgets them); 0 turns it off.
+   * Never used under `introspect_all` or `introspection`. Default 10 000.
+   */
+  jwtMaxEntries?: number;
   /** Longest reuse of an active result, in seconds (never past `exp`). Default 300. */
   maxTtlSecs?: number;
   /** Reuse of an `active: false` answer, in seconds; 0 disables. Default 5, at most 300. */
@@ -153,34 +159,34 @@ export interface ValidatorOptions {
   jwks?: JwksOptions;
 }
 
-/** What a valid token says. Absent claims are `null`. */
+/** What a valid token says. Absent claims are `null`. Frozen, deeply: every repeat of one answer (a cached verdict, a remembered JWT) is the same object. */
 export interface TokenInfo {
   /** `sub`. */
-  subject: string | null;
+  readonly subject: string | null;
   /** `client_id`. */
-  clientId: string | null;
+  readonly clientId: string | null;
   /** `username`, else `preferred_username`. */
-  username: string | null;
+  readonly username: string | null;
   /** Granted scopes, from `scope` (space-separated) or `scp` (array). */
-  scopes: string[];
+  readonly scopes: readonly string[];
   /** `aud`, always as a list. */
-  audiences: string[];
+  readonly audiences: readonly string[];
   /** `iss`. */
-  issuer: string | null;
+  readonly issuer: string | null;
   /** `exp`, seconds since the epoch. */
-  expiresAt: number | null;
+  readonly expiresAt: number | null;
   /** `iat`, seconds since the epoch. */
-  issuedAt: number | null;
+  readonly issuedAt: number | null;
   /** `nbf`, seconds since the epoch. */
-  notBefore: number | null;
+  readonly notBefore: number | null;
   /** `jti`. */
-  jti: string | null;
+  readonly jti: string | null;
   /** `token_type` from introspection, or the JWT `typ` header. */
-  tokenType: string | null;
+  readonly tokenType: string | null;
   /** Which path decided: local JWT validation or introspection. */
-  source: 'jwt' | 'introspection';
+  readonly source: 'jwt' | 'introspection';
   /** Every claim as received, standard and custom. */
-  claims: Record<string, unknown>;
+  readonly claims: Readonly<Record<string, unknown>>;
 }
 
 export interface ValidateOptions {

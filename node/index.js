@@ -58,19 +58,31 @@ function toCoreConfig(options, prefix = '') {
   return config;
 }
 
-/** The `TokenInfo` for the binding's JSON (typed fields already camelCase, `claims` as received). */
-const toTokenInfo = JSON.parse;
+/** Freezes `value` and everything in it. */
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * The `TokenInfo` for the binding's JSON (typed fields already camelCase, `claims` as
+ * received), frozen: the addon makes it once per answer and hands the same object to every
+ * repeat of that answer (a cached verdict, a remembered JWT).
+ */
+const materialize = (json) => deepFreeze(JSON.parse(json));
 
 const rethrow = (e) => {
   throw fromNative(e);
 };
 
 /**
- * The Promise of one native answer: the `TokenInfo` JSON at once (the core needed no I/O) or a
+ * The Promise of one native answer: the `TokenInfo` at once (the core needed no I/O) or a
  * Promise of it. A refusal the core gave at once was thrown by the native call itself.
  */
-const settle = (decided) =>
-  typeof decided === 'string' ? Promise.resolve(toTokenInfo(decided)) : decided.then(toTokenInfo, rethrow);
+const settle = (decided) => (decided instanceof Promise ? decided.catch(rethrow) : Promise.resolve(decided));
 
 // Shared defaults (no scopes, no options), so a call allocates none.
 const NO_SCOPES = Object.freeze([]);
@@ -121,8 +133,8 @@ class Validator {
     try {
       this.#native =
         fixedClockForTests === undefined
-          ? new native.NativeValidator(config)
-          : native.NativeValidator.withFixedClockForTests(config, fixedClockForTests);
+          ? new native.NativeValidator(config, materialize)
+          : native.NativeValidator.withFixedClockForTests(config, materialize, fixedClockForTests);
     } catch (e) {
       throw fromNative(e);
     }

@@ -13,22 +13,24 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeValidator {
   /**
    * Builds a validator from a config object with the core's (snake_case) field names.
-   * Loads keys now; no network I/O happens before the first decision.
+   * Loads keys now; no network I/O happens before the first decision. `materialize` turns
+   * a `TokenInfo`'s JSON text into the (frozen) object every answer about it shares.
    */
-  constructor(config: any)
+  constructor(config: any, materialize: (json: string) => object)
   /**
-   * Decides about `token`, requiring `scopes`: the `TokenInfo` as JSON text when the core
+   * Decides about `token`, requiring `scopes`: the `TokenInfo` object when the core
    * answers without I/O, a Promise of it otherwise; a refusal is thrown or rejected.
    */
-  decide(token: string, scopes: Array<string>): string | Promise<string>
+  decide(token: string, scopes: Array<string>): object | Promise<object>
   /**
    * Decides about a request: every `Authorization` field line (none, one, or a list; the
    * core refuses two), its method and URL, and the scopes it requires. Answers like
    * `decide`. One line may come as a bare string, so the common case builds no array.
    */
-  decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>): string | Promise<string>
+  decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>): object | Promise<object>
   /** Counters of the requests this validator made and the decisions it took. */
   stats(): NativeStats
+
 }
 
 /**

@@ -1,14 +1,17 @@
-//! Introspection verdicts, cached by a hash of the token and the validator's identity, with
-//! one request for many concurrent callers.
+//! Verdicts about tokens (docs/security.md KEY-9, INTRO), cached by a hash of the token and the validator's identity: the
+//! introspection verdicts (with one request for many concurrent callers) and the JWTs already
+//! verified, in two instances of the one [`VerdictCache`].
 //!
 //! Keys are SHA-256 of (validator identity digest, token): never the raw token, and never
 //! shared between two validators with a different issuer, endpoint, client or audience.
 //! Errors are never cached; `moka`'s `try_get_with` coalesces concurrent misses into one
 //! fetch, and a cancelled caller hands the fetch to another waiter instead of failing it.
+//! A verified JWT's entry remembers the key set that verified it ([`Entry::key_set`]); it is
+//! reused only while that set is the current one.
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest;
@@ -17,6 +20,7 @@ use moka::Expiry;
 use crate::claims::TokenInfo;
 use crate::clock::SharedClock;
 use crate::error::{Error, ErrorKind, Result};
+use crate::jwks::KeySet;
 
 /// A definitive answer about a token: safe to reuse until it expires.
 #[derive(Debug)]
@@ -41,6 +45,21 @@ pub(crate) struct Entry {
     pub expires_at: Duration,
     /// How long moka keeps it (memory only; `expires_at` decides correctness).
     pub ttl: Duration,
+    /// For a verified JWT, the key set whose key verified it. A `Weak` keeps the set's
+    /// allocation, so its address is never reused while the entry lives: comparing addresses
+    /// is exact.
+    pub key_set: Option<Weak<KeySet>>,
+}
+
+impl Entry {
+    /// Whether this entry was made under `current` (always true for an introspection verdict).
+    pub fn made_under(&self, current: Option<&Arc<KeySet>>) -> bool {
+        match (&self.key_set, current) {
+            (None, _) => true,
+            (Some(made), Some(current)) => std::ptr::eq(made.as_ptr(), Arc::as_ptr(current)),
+            (Some(_), None) => false,
+        }
+    }
 }
 
 struct EntryExpiry;
@@ -106,9 +125,22 @@ impl VerdictCache {
 
     /// A live cached verdict if it can be read without waiting.
     pub fn get_now(&self, key: &[u8; 32]) -> Option<Arc<Verdict>> {
+        self.entry_now(key).map(|entry| entry.verdict)
+    }
+
+    /// A live cached entry if it can be read without waiting.
+    pub fn entry_now(&self, key: &[u8; 32]) -> Option<Entry> {
         use futures_util::FutureExt as _;
         let entry = self.inner.get(key).now_or_never()??;
-        (self.clock.now() < entry.expires_at).then_some(entry.verdict)
+        (self.clock.now() < entry.expires_at).then_some(entry)
+    }
+
+    /// Stores `entry` unless that would wait (moka completes an interrupted insert itself).
+    pub fn insert_now(&self, key: [u8; 32], entry: Entry) {
+        use futures_util::FutureExt as _;
+        if !entry.ttl.is_zero() {
+            let _ = self.inner.insert(key, entry).now_or_never();
+        }
     }
 
     /// The cached verdict, or the one `fetch` produces, computed once for all concurrent

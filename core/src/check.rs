@@ -62,7 +62,7 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
         }
     }
     // Every duration and size has a bound, so no arithmetic on it can overflow.
-    let bounds: [(&str, u64, u64, u64); 16] = [
+    let bounds: [(&str, u64, u64, u64); 17] = [
         ("max_token_bytes", c.max_token_bytes as u64, 16, 1024 * 1024),
         ("leeway_secs", c.leeway_secs, 0, 600),
         ("client_auth.assertion_lifetime_secs", c.client_auth.assertion_lifetime_secs, 1, 3_600),
@@ -71,6 +71,7 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
         ("cache.max_ttl_secs", c.cache.max_ttl_secs, 0, 86_400),
         ("cache.negative_ttl_secs", c.cache.negative_ttl_secs, 0, 300),
         ("cache.max_entries", c.cache.max_entries, u64::from(c.cache.enabled), 100_000_000),
+        ("cache.jwt_max_entries", c.cache.jwt_max_entries, 0, 100_000_000),
         ("http.timeout_ms", c.http.timeout_ms, 1, 300_000),
         ("http.connect_timeout_ms", c.http.connect_timeout_ms, 1, 300_000),
         ("http.max_concurrent_requests", c.http.max_concurrent_requests as u64, 1, 65_536),

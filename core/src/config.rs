@@ -114,14 +114,19 @@ pub enum IntrospectionResponseFormat {
     Jwt,
 }
 
-/// Introspection result cache.
+/// The verdict caches: introspection answers, and JWTs already verified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CacheConfig {
-    /// Cache introspection results at all. Default `true`.
+    /// Cache verdicts at all (both caches). Default `true`.
     pub enabled: bool,
-    /// Most entries kept. Default 10 000.
+    /// Most introspection verdicts kept. Default 10 000.
     pub max_entries: u64,
+    /// Most verified JWTs remembered, so a repeated token skips its signature check; 0 turns
+    /// this cache off. Never used under `introspect_all` or `introspection`. A remembered
+    /// token still has `exp`, `nbf` and the scopes checked on every call, and is forgotten when
+    /// the JWKS that verified it is replaced. Default 10 000.
+    pub jwt_max_entries: u64,
     /// Longest time an active result is reused, in seconds; never past the token's `exp`.
     /// Default 300.
     pub max_ttl_secs: u64,
@@ -132,7 +137,13 @@ pub struct CacheConfig {
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { enabled: true, max_entries: 10_000, max_ttl_secs: 300, negative_ttl_secs: 5 }
+        CacheConfig {
+            enabled: true,
+            max_entries: 10_000,
+            jwt_max_entries: 10_000,
+            max_ttl_secs: 300,
+            negative_ttl_secs: 5,
+        }
     }
 }
 

@@ -357,12 +357,14 @@ impl Jwks {
     /// `kid` (oidc-provider on restart, hand-managed sets) would otherwise have every new
     /// token refused until the set expires. Forged tokens share that cooldown, so they
     /// cannot cause a refetch flood.
+    /// Answers the value of `verify` with the key set whose key it ran with, so a caller
+    /// can tell later whether that set is still the current one.
     pub async fn with_key<T>(
         &self,
         alg: Alg,
         kid: Option<&str>,
         verify: impl Fn(&VerifyKey) -> Result<T>,
-    ) -> Result<T> {
+    ) -> Result<(T, Arc<KeySet>)> {
         let now = self.clock.now();
         let snapshot = self.snapshot();
         let (set, generation) = match &snapshot {
@@ -377,7 +379,7 @@ impl Jwks {
                 let first = verify(key);
                 let rotated = self.snapshot().is_some_and(|l| self.rotation_possible(&l, self.clock.now()));
                 if first.is_ok() || !rotated {
-                    return first;
+                    return first.map(|value| (value, set));
                 }
                 Some(first)
             }
@@ -388,15 +390,15 @@ impl Jwks {
         let fresh = match self.refresh(Reason::UnknownKid, generation).await {
             Ok(fresh) => fresh,
             // The key we have refused the signature; a failed refetch does not change that.
-            Err(e) => return first.unwrap_or(Err(e)),
+            Err(e) => return first.unwrap_or(Err(e)).map(|value| (value, set)),
         };
         if let Some(first) = first
             && Arc::ptr_eq(&fresh, &set)
         {
-            return first;
+            return first.map(|value| (value, set));
         }
         match fresh.select(alg, kid) {
-            Selection::Found(key) => verify(key),
+            Selection::Found(key) => verify(key).map(|value| (value, Arc::clone(&fresh))),
             Selection::Ambiguous => Err(Error::invalid_token("more than one key fits the token")),
             Selection::NotFound => Err(Error::invalid_token("no key in the issuer's JWKS fits the token")),
         }

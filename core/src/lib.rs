@@ -55,6 +55,7 @@ mod route;
 mod stats;
 mod validator;
 mod verdict;
+mod verified;
 
 pub use builder::ValidatorBuilder;
 pub use claims::{TokenInfo, TokenSource};

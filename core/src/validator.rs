@@ -19,11 +19,12 @@ use crate::endpoints::{Endpoints, Resolved};
 use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::introspection::Introspector;
-use crate::jwks::Selection;
+use crate::jwks::{KeySet, Selection};
 use crate::request::{Decision, Pending, Request};
 use crate::route::{Route, Router};
 use crate::stats::{Outcomes, Stats};
 use crate::verdict::VerdictPolicy;
+use crate::verified::VerifiedJwts;
 
 /// Validates bearer tokens for one issuer. Cheap to clone; share it across threads and
 /// tasks.
@@ -61,6 +62,7 @@ struct Inner {
     policy: VerdictPolicy,
     endpoints: Endpoints,
     cache: VerdictCache,
+    verified: Option<VerifiedJwts>,
     outcomes: Outcomes,
 }
 
@@ -96,6 +98,7 @@ impl Validator {
             policy.clone(),
         )?;
         let cache = VerdictCache::new(config.cache.max_entries, Arc::clone(&clock));
+        let verified = VerifiedJwts::new(&config, Arc::clone(&clock));
         let inner = Inner {
             config,
             clock,
@@ -105,6 +108,7 @@ impl Validator {
             policy,
             endpoints,
             cache,
+            verified,
             outcomes: Outcomes::default(),
         };
         Ok(Validator { inner: Arc::new(inner) })
@@ -194,14 +198,26 @@ impl Validator {
     pub async fn cached_entries(&self) -> u64 {
         self.inner.cache.entry_count().await
     }
+
+    /// Verified JWTs remembered (runs pending cache maintenance first).
+    pub async fn remembered_jwts(&self) -> u64 {
+        let Some(verified) = &self.inner.verified else { return 0 };
+        verified.entry_count().await
+    }
 }
 
 impl Inner {
     /// The one decision path.
     fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S]) -> Decision {
-        let routed = this
-            .check_scope_names(scopes)
-            .and_then(|()| this.router.route(token, &this.rules, this.clock.now()));
+        if let Err(e) = this.check_scope_names(scopes) {
+            return Decision::Ready(this.finish(token, Err(e)));
+        }
+        let current = this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
+        if let Some(info) = this.verified.as_ref().and_then(|v| v.get(token, current.as_ref().map(|c| &c.0)))
+        {
+            return Decision::Ready(this.finish(token, this.require(Ok(info), scopes)));
+        }
+        let routed = this.router.route(token, &this.rules, this.clock.now());
         let route = match routed {
             Ok(route) => route,
             Err(e) => return Decision::Ready(this.finish(token, Err(e))),
@@ -276,7 +292,7 @@ impl Inner {
         };
         match set.select(jws.alg, jws.kid.as_deref()) {
             Selection::Found(key) => match jws.verify(key) {
-                Ok(()) => Ok(Ok(Arc::new(*info))),
+                Ok(()) => Ok(Ok(self.verified_now(token, *info, &set))),
                 // Maybe the key was replaced under its kid: the async path may refetch.
                 Err(_) if rotation_possible => Err(back(jws, info)),
                 Err(e) => Ok(Err(e)),
@@ -284,6 +300,13 @@ impl Inner {
             Selection::Ambiguous => Ok(Err(Error::invalid_token("more than one key fits the token"))),
             Selection::NotFound => Err(back(jws, info)),
         }
+    }
+
+    /// The answer for a JWT whose signature a key of `set` just verified, remembered.
+    fn verified_now(&self, token: &str, info: TokenInfo, set: &Arc<KeySet>) -> Arc<TokenInfo> {
+        let info = Arc::new(info);
+        self.verified.iter().for_each(|v| v.remember(token, &info, set));
+        info
     }
 
     /// A cached introspection verdict, or the refusal of a validator that cannot introspect.
@@ -300,9 +323,9 @@ impl Inner {
         if let Route::Jwt { jws, info, then_introspect } = route
             && let Some(jwks) = &resolved.jwks
         {
-            jwks.with_key(jws.alg, jws.kid.as_deref(), |key| jws.verify(key)).await?;
+            let ((), set) = jwks.with_key(jws.alg, jws.kid.as_deref(), |key| jws.verify(key)).await?;
             if !then_introspect {
-                return Ok(Arc::new(*info));
+                return Ok(self.verified_now(token, *info, &set));
             }
         }
         match &resolved.introspector {

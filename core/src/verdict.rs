@@ -128,7 +128,12 @@ impl VerdictPolicy {
             },
         };
         let ttl = if self.caching && size <= MAX_CACHED_RESPONSE_BYTES { ttl } else { Duration::ZERO };
-        Ok(Entry { verdict: std::sync::Arc::new(verdict), expires_at: now.saturating_add(ttl), ttl })
+        Ok(Entry {
+            verdict: std::sync::Arc::new(verdict),
+            expires_at: now.saturating_add(ttl),
+            ttl,
+            key_set: None,
+        })
     }
 
     fn judge(

@@ -521,9 +521,9 @@ async fn run_case(case: &Case) -> (Vec<String>, String) {
         None => Validator::new(config),
     });
     let mut leaks = Vec::new();
-    let outcome = match built {
+    let outcome = match &built {
         Err(e) => {
-            leaks.extend(echoes(case, &e));
+            leaks.extend(echoes(case, e));
             Outcome::BuildFailed(e.kind(), e.detail().to_owned())
         }
         Ok(validator) => {
@@ -545,6 +545,24 @@ async fn run_case(case: &Case) -> (Vec<String>, String) {
     let mut problems = compare(case, &outcome);
     problems.extend(leaks);
     let counters = &state.counters;
+    let seen = [&counters.jwks, &counters.introspect, &counters.other].map(|c| c.load(Ordering::SeqCst));
+    // The same token once more: a remembered answer (docs/security.md KEY-9) must agree with
+    // the first one. Request counts are those of the first call.
+    if let (Ok(validator), Outcome::Accepted(_) | Outcome::Refused(..)) = (&built, &outcome) {
+        let again = validator.validate_with_scopes(&case.token, &case.scopes);
+        let again = match tokio::time::timeout(Duration::from_secs(30), again).await {
+            Ok(Ok(_)) => "ok".to_owned(),
+            Ok(Err(e)) => e.code().to_owned(),
+            Err(_) => "timeout".to_owned(),
+        };
+        let first = match &outcome {
+            Outcome::Accepted(_) => "ok",
+            Outcome::Refused(kind, _) | Outcome::BuildFailed(kind, _) => kind.code(),
+        };
+        if again != first {
+            problems.push(format!("a second call answered {again}, the first {first}"));
+        }
+    }
     let summary = format!(
         "{} [jwks {}, introspect {}, other {}]",
         match &outcome {
@@ -552,16 +570,16 @@ async fn run_case(case: &Case) -> (Vec<String>, String) {
             Outcome::Refused(kind, detail) => format!("{}: {detail}", kind.code()),
             Outcome::Accepted(info) => format!("ok {}", info.source.as_str()),
         },
-        counters.jwks.load(Ordering::SeqCst),
-        counters.introspect.load(Ordering::SeqCst),
-        counters.other.load(Ordering::SeqCst),
+        seen[0],
+        seen[1],
+        seen[2],
     );
     if let Some(expected) = &case.expected_requests {
         for (key, want) in expected {
             let got = match key.as_str() {
-                "jwks" => counters.jwks.load(Ordering::SeqCst),
-                "introspect" => counters.introspect.load(Ordering::SeqCst),
-                "other" => counters.other.load(Ordering::SeqCst),
+                "jwks" => seen[0],
+                "introspect" => seen[1],
+                "other" => seen[2],
                 _ => unreachable!("checked when parsing"),
             };
             if Some(got) != want.as_u64() {

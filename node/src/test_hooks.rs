@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use napi::bindgen_prelude::{Function, ObjectRef};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -15,12 +16,17 @@ use crate::validator::{self, Answer, NativeValidator};
 impl NativeValidator {
     /// A validator whose clock is fixed at `now` seconds since the epoch.
     #[napi(factory, skip_typescript)]
-    pub fn with_fixed_clock_for_tests(env: &Env, config: serde_json::Value, now: f64) -> Result<Self> {
+    pub fn with_fixed_clock_for_tests(
+        env: &Env,
+        config: serde_json::Value,
+        materialize: Function<String, ObjectRef<false>>,
+        now: f64,
+    ) -> Result<Self> {
         let start = Duration::try_from_secs_f64(now).map_err(|_| {
             napi::Error::from_reason("the fixed clock needs a finite, non-negative number of seconds")
         })?;
         let clock = Arc::new(bearerguard::ManualClock::new(start));
-        validator::build(env, config, Some(clock))
+        validator::build(env, config, materialize, Some(clock))
     }
 
     /// Panics inside the guard of a decision: on this thread (`pending` false) or on the
@@ -29,10 +35,10 @@ impl NativeValidator {
     pub fn panic_for_tests<'env>(&self, env: &'env Env, pending: bool) -> Result<Answer<'env>> {
         #[expect(clippy::panic, reason = "the point of this function")]
         if pending {
-            validator::spawn(env, &self.inner, async { panic!("deliberate panic (bearerguard test)") })
+            validator::spawn(env, self, async { panic!("deliberate panic (bearerguard test)") })
                 .map(napi::bindgen_prelude::Either::B)
         } else {
-            validator::respond(env, &self.inner, || panic!("deliberate panic (bearerguard test)"))
+            validator::respond(env, self, || panic!("deliberate panic (bearerguard test)"))
         }
     }
 }

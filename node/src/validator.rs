@@ -2,26 +2,89 @@
 //!
 //! One native call per decision. `decide` (a bare token) and `decideRequest` (a request: every
 //! `Authorization` line, method, URL) hand the core's [`Decision`] back as it is: a `Ready`
-//! answer synchronously on the JavaScript thread (the `TokenInfo` as JSON text, or a thrown
+//! answer synchronously on the JavaScript thread (the `TokenInfo` object, or a thrown
 //! refusal), a `Pending` one as a Promise that napi's Tokio runtime settles. Nothing is asked
 //! of the core twice.
+//!
+//! The core hands every hit of a cached verdict the same `Arc<TokenInfo>`; [`Memo`] hands
+//! JavaScript the same frozen object for it, made once (by `index.js`'s `materialize`, from
+//! the JSON text), so a repeated token costs no serialisation and no `JSON.parse`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::rc::Rc;
+use std::sync::{Arc, Weak};
 
 use bearerguard::{Config, Decision, Request, SharedClock, TokenInfo, Validator};
 use futures_util::FutureExt;
-use napi::bindgen_prelude::{Either, PromiseRaw};
+use napi::bindgen_prelude::{Either, Function, FunctionRef, Object, ObjectFinalize, ObjectRef, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 
 use crate::errors::Refusal;
 
 /// A core validator. `index.js` wraps it; JavaScript code uses `Validator` from there.
-#[napi]
+#[napi(custom_finalize)]
 pub struct NativeValidator {
     pub(crate) inner: Validator,
+    memo: Rc<RefCell<Memo>>,
+}
+
+impl ObjectFinalize for NativeValidator {
+    fn finalize(self, env: Env) -> Result<()> {
+        self.memo.borrow_mut().clear(&env)
+    }
+}
+
+/// Objects kept per generation; two generations are kept (a cheap approximation of LRU).
+const MEMO_GENERATION: usize = 4096;
+
+type Materialize = FunctionRef<String, ObjectRef<false>>;
+
+/// The frozen JavaScript object made for each recent `TokenInfo`, keyed by its address. An
+/// entry holds a `Weak` of it, which keeps the allocation alive: an address in the table is
+/// never reused by another `TokenInfo`, so a key that matches is the same answer. Used only on
+/// the JavaScript thread.
+pub(crate) struct Memo {
+    materialize: Materialize,
+    young: HashMap<usize, (Weak<TokenInfo>, ObjectRef<false>)>,
+    old: HashMap<usize, (Weak<TokenInfo>, ObjectRef<false>)>,
+}
+
+impl Memo {
+    /// The object for `info`: the one made before, or a new one from its JSON text.
+    fn object<'env>(&mut self, env: &'env Env, info: &Arc<TokenInfo>) -> Result<Object<'env>> {
+        let key = Arc::as_ptr(info) as usize;
+        if let Some((_, object)) = self.young.get(&key) {
+            return object.get_value(env);
+        }
+        let entry = match self.old.remove(&key) {
+            Some(entry) => entry,
+            None => {
+                let json = serde_json::to_string(&JsTokenInfo::from(&**info))
+                    .map_err(|e| napi::Error::from_reason(e.to_string()))?;
+                (Arc::downgrade(info), self.materialize.borrow_back(env)?.call(json)?)
+            }
+        };
+        let value = entry.1.get_value(env);
+        if self.young.len() >= MEMO_GENERATION {
+            for (_, (_, object)) in self.old.drain() {
+                object.unref(env)?;
+            }
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(key, entry);
+        value
+    }
+
+    fn clear(&mut self, env: &Env) -> Result<()> {
+        for (_, (_, object)) in self.young.drain().chain(self.old.drain()) {
+            object.unref(env)?;
+        }
+        Ok(())
+    }
 }
 
 /// Counters of one validator (numbers, exact up to 2^53).
@@ -37,29 +100,34 @@ pub struct NativeStats {
     pub refused: f64,
 }
 
-/// What a decision gives JavaScript: the `TokenInfo` JSON now, or a Promise of it.
-pub type Answer<'env> = Either<String, PromiseRaw<'env, String>>;
+/// What a decision gives JavaScript: the `TokenInfo` object now, or a Promise of it.
+pub type Answer<'env> = Either<Object<'env>, PromiseRaw<'env, Object<'env>>>;
 
 #[napi]
 impl NativeValidator {
     /// Builds a validator from a config object with the core's (snake_case) field names.
-    /// Loads keys now; no network I/O happens before the first decision.
+    /// Loads keys now; no network I/O happens before the first decision. `materialize` turns
+    /// a `TokenInfo`'s JSON text into the (frozen) object every answer about it shares.
     #[napi(constructor)]
-    pub fn new(env: &Env, config: serde_json::Value) -> Result<Self> {
-        build(env, config, None)
+    pub fn new(
+        env: &Env,
+        config: serde_json::Value,
+        #[napi(ts_arg_type = "(json: string) => object")] materialize: Function<String, ObjectRef<false>>,
+    ) -> Result<Self> {
+        build(env, config, materialize, None)
     }
 
-    /// Decides about `token`, requiring `scopes`: the `TokenInfo` as JSON text when the core
+    /// Decides about `token`, requiring `scopes`: the `TokenInfo` object when the core
     /// answers without I/O, a Promise of it otherwise; a refusal is thrown or rejected.
-    #[napi(ts_return_type = "string | Promise<string>")]
+    #[napi(ts_return_type = "object | Promise<object>")]
     pub fn decide<'env>(&self, env: &'env Env, token: String, scopes: Vec<String>) -> Result<Answer<'env>> {
-        respond(env, &self.inner, || self.inner.decide_token(&token, &scopes))
+        respond(env, self, || self.inner.decide_token(&token, &scopes))
     }
 
     /// Decides about a request: every `Authorization` field line (none, one, or a list; the
     /// core refuses two), its method and URL, and the scopes it requires. Answers like
     /// `decide`. One line may come as a bare string, so the common case builds no array.
-    #[napi(ts_return_type = "string | Promise<string>")]
+    #[napi(ts_return_type = "object | Promise<object>")]
     pub fn decide_request<'env>(
         &self,
         env: &'env Env,
@@ -76,7 +144,7 @@ impl NativeValidator {
         };
         request.method = method.unwrap_or_default();
         request.url = url;
-        respond(env, &self.inner, || self.inner.decide(&request))
+        respond(env, self, || self.inner.decide(&request))
     }
 
     /// Counters of the requests this validator made and the decisions it took.
@@ -96,8 +164,10 @@ impl NativeValidator {
 pub(crate) fn build(
     env: &Env,
     config: serde_json::Value,
+    materialize: Function<String, ObjectRef<false>>,
     clock: Option<SharedClock>,
 ) -> Result<NativeValidator> {
+    let materialize = materialize.create_ref()?;
     let built = catch_unwind(AssertUnwindSafe(|| {
         Config::from_value(config).and_then(|c| match clock {
             Some(clock) => Validator::with_clock(c, clock),
@@ -105,7 +175,10 @@ pub(crate) fn build(
         })
     }));
     match built {
-        Ok(Ok(inner)) => Ok(NativeValidator { inner }),
+        Ok(Ok(inner)) => {
+            let memo = Memo { materialize, young: HashMap::new(), old: HashMap::new() };
+            Ok(NativeValidator { inner, memo: Rc::new(RefCell::new(memo)) })
+        }
         Ok(Err(e)) => Err(Refusal::from_core(&e, None).throw(env)),
         Err(_) => Err(Refusal::internal().throw(env)),
     }
@@ -116,42 +189,43 @@ type Outcome = bearerguard::Result<Arc<TokenInfo>>;
 /// Runs `decide` here, panics caught, and answers: ready now, or a Promise of the runtime.
 pub(crate) fn respond<'env>(
     env: &'env Env,
-    validator: &Validator,
+    native: &NativeValidator,
     decide: impl FnOnce() -> Decision,
 ) -> Result<Answer<'env>> {
     match catch_unwind(AssertUnwindSafe(decide)) {
-        Ok(Decision::Ready(outcome)) => settle(validator, outcome).map(Either::A).map_err(|r| r.throw(env)),
-        Ok(Decision::Pending(pending)) => spawn(env, validator, pending).map(Either::B),
+        Ok(Decision::Ready(Ok(info))) => native.memo.borrow_mut().object(env, &info).map(Either::A),
+        Ok(Decision::Ready(Err(e))) => Err(refusal(&native.inner, &e).throw(env)),
+        Ok(Decision::Pending(pending)) => spawn(env, native, pending).map(Either::B),
         Err(_) => Err(Refusal::internal().throw(env)),
     }
 }
 
-/// A Promise of the answer of `pending`, polled on the runtime with panics caught. The JSON
-/// text (or the refusal's data) is made there; only the JavaScript error is made on the
-/// JavaScript thread.
+/// A Promise of the answer of `pending`, polled on the runtime with panics caught. The
+/// refusal's data is made there; the object (or the JavaScript error) on the JavaScript thread.
 pub(crate) fn spawn<'env>(
     env: &'env Env,
-    validator: &Validator,
+    native: &NativeValidator,
     pending: impl Future<Output = Outcome> + Send + 'static,
-) -> Result<PromiseRaw<'env, String>> {
-    let validator = validator.clone();
+) -> Result<PromiseRaw<'env, Object<'env>>> {
+    let (validator, memo) = (native.inner.clone(), Rc::clone(&native.memo));
     env.spawn_future_with_callback(
         async move {
             Ok(match AssertUnwindSafe(pending).catch_unwind().await {
-                Ok(outcome) => settle(&validator, outcome),
+                Ok(Ok(info)) => Ok(info),
+                Ok(Err(e)) => Err(refusal(&validator, &e)),
                 Err(_) => Err(Refusal::internal()),
             })
         },
-        |env, settled: std::result::Result<String, Refusal>| settled.map_err(|r| r.into_js(env)),
+        move |env, settled: std::result::Result<Arc<TokenInfo>, Refusal>| match settled {
+            Ok(info) => memo.borrow_mut().object(env, &info),
+            Err(r) => Err(r.into_js(env)),
+        },
     )
 }
 
-/// The JSON text of a `TokenInfo`, or the refusal `errors.js` expects.
-fn settle(validator: &Validator, outcome: Outcome) -> std::result::Result<String, Refusal> {
-    match outcome {
-        Ok(info) => serde_json::to_string(&JsTokenInfo::from(&*info)).map_err(|_| Refusal::internal()),
-        Err(e) => Err(Refusal::from_core(&e, validator.www_authenticate(&e))),
-    }
+/// The refusal `errors.js` expects, with this validator's challenge.
+fn refusal(validator: &Validator, e: &bearerguard::Error) -> Refusal {
+    Refusal::from_core(e, validator.www_authenticate(e))
 }
 
 /// `TokenInfo` as the JavaScript API names it (camelCase), so index.js only has to

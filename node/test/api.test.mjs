@@ -214,6 +214,31 @@ describe('construction', () => {
 });
 
 describe('TokenInfo', () => {
+  test('is frozen, deeply, and a repeated token gets the very same object', async () => {
+    const v = new Validator(options());
+    const token = signer.sign(claims({ custom: { roles: ['a'] } }));
+    const first = await v.validate(token);
+    const again = await v.validate(token);
+    assert.equal(again, first, 'the remembered answer, not a copy');
+    for (const part of [
+      first,
+      first.scopes,
+      first.audiences,
+      first.claims,
+      first.claims.custom,
+      first.claims.custom.roles,
+    ]) {
+      assert.ok(Object.isFrozen(part));
+    }
+    assert.throws(() => {
+      first.scopes.push('admin');
+    }, TypeError);
+    // Scopes are still checked on the repeat.
+    await assert.rejects(v.validate(token, { scopes: ['admin'] }), { code: 'insufficient_scope' });
+    // Another token is another object.
+    assert.notEqual(await v.validate(signer.sign(claims())), first);
+  });
+
   test('is a plain object with typed camelCase fields and every claim', async () => {
     const v = new Validator(options());
     const payload = claims({
@@ -267,22 +292,36 @@ describe('TokenInfo', () => {
 describe('one native call per decision', () => {
   test('what needs no I/O is answered synchronously; the rest is a Promise of the same answer', async () => {
     state.introspection = { body: { active: true, scope: 'read', client_id: 'svc', exp: now() + 300 } };
-    const v = new native.NativeValidator({
-      issuer: as.url,
-      audience: 'https://api.example.test',
-      jwks_uri: `${as.url}/jwks`,
-      introspection_endpoint: `${as.url}/introspect`,
-      client_id: 'rs',
-      client_secret: 's',
-    });
+    let made = 0;
+    const materialize = (json) => {
+      made += 1;
+      return Object.freeze(JSON.parse(json));
+    };
+    const v = new native.NativeValidator(
+      {
+        issuer: as.url,
+        audience: 'https://api.example.test',
+        jwks_uri: `${as.url}/jwks`,
+        introspection_endpoint: `${as.url}/introspect`,
+        client_id: 'rs',
+        client_secret: 's',
+      },
+      materialize,
+    );
     const jwt = signer.sign(claims());
     const first = [v.decide(jwt, []), v.decide('opaque-2', [])];
     assert.ok(first[0] instanceof Promise, 'the key set is not fetched yet');
     assert.ok(first[1] instanceof Promise, 'no cached verdict yet');
     const viaRuntime = await Promise.all(first);
+    assert.equal(made, 2);
     const ready = [v.decide(jwt, []), v.decide('opaque-2', [])];
-    assert.equal(typeof ready[0], 'string');
-    assert.deepEqual(ready, viaRuntime);
+    assert.equal(typeof ready[0], 'object');
+    // A repeat of an answer is the very object made for it: no JSON, no parse.
+    assert.equal(ready[0], viaRuntime[0]);
+    assert.equal(ready[1], viaRuntime[1]);
+    assert.equal(made, 2, 'made once per answer');
+    assert.equal(ready[0].source, 'jwt');
+    assert.equal(ready[1].source, 'introspection');
     assert.deepEqual(v.decideRequest([`Bearer ${jwt}`], 'GET', 'https://api.example.test/x', []), viaRuntime[0]);
     assert.deepEqual(v.decideRequest(`Bearer ${jwt}`, null, null, []), viaRuntime[0]);
     assert.deepEqual(v.decideRequest([`Bearer ${jwt}`], null, null, []), viaRuntime[0]);
@@ -350,7 +389,10 @@ describe('errors', () => {
   });
 
   test('a native refusal is an Error with the core code as its napi code, not JSON', () => {
-    const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks`, realm: 'api' });
+    const v = new native.NativeValidator(
+      { issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks`, realm: 'api' },
+      JSON.parse,
+    );
     let e;
     try {
       v.decideRequest(['Bearer a b'], null, null, []);
@@ -368,7 +410,10 @@ describe('errors', () => {
     const converted = fromNative(e);
     assert.ok(converted instanceof InvalidRequestError);
     assert.equal(converted.message, e.message);
-    assert.throws(() => new native.NativeValidator({ issuer: as.url }), { code: 'configuration', status: 500 });
+    assert.throws(() => new native.NativeValidator({ issuer: as.url }, JSON.parse), {
+      code: 'configuration',
+      status: 500,
+    });
   });
 
   test('errors carry the response headers of the refusal', async () => {
@@ -443,7 +488,7 @@ describe('errors', () => {
   });
 
   test('a panic in Rust becomes an InternalError and the process goes on', { skip: HOOKS }, async () => {
-    const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks` });
+    const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks` }, JSON.parse);
     let thrown;
     try {
       v.__panicForTests(false);
@@ -467,7 +512,7 @@ describe('errors', () => {
     assert.equal(fromNative(plain), plain);
     const json = new Error('{"not":"ours"}');
     assert.equal(fromNative(json), json);
-    const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks` });
+    const v = new native.NativeValidator({ issuer: as.url, audience: 'a', jwks_uri: `${as.url}/jwks` }, JSON.parse);
     let napiError;
     try {
       v.decide(42, []);

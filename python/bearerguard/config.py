@@ -60,10 +60,11 @@ class IntrospectionConfig(TypedDict, total=False):
 
 
 class CacheConfig(TypedDict, total=False):
-    """The introspection verdict cache."""
+    """The verdict caches: introspection answers and verified JWTs."""
 
     enabled: bool
     max_entries: int
+    jwt_max_entries: int
     max_ttl_secs: int
     negative_ttl_secs: int
 

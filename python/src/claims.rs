@@ -1,23 +1,24 @@
-//! `TokenInfo`: the core's claims, frozen, with `claims` converted to a dict once.
+//! `TokenInfo`: the core's claims, frozen; `claims` becomes a dict on first use, once.
 
 use std::sync::Arc;
 
 use bearerguard::TokenInfo;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyString, PyTuple};
 
 /// What a validated token says. Holds no token.
 #[pyclass(frozen, module = "bearerguard", name = "TokenInfo")]
 pub struct PyTokenInfo {
     info: Arc<TokenInfo>,
-    claims: Py<PyDict>,
+    claims: PyOnceLock<Py<PyDict>>,
 }
 
 impl PyTokenInfo {
-    /// Wraps the core's answer, converting its claims now.
-    pub fn new(py: Python<'_>, info: Arc<TokenInfo>) -> PyResult<Self> {
-        let claims = crate::convert::to_dict(py, &info.claims)?.unbind();
-        Ok(PyTokenInfo { info, claims })
+    /// Wraps the core's answer; its claims are converted when first read, so a route that
+    /// reads only `subject` or `scopes` pays for no dict.
+    pub fn new(info: Arc<TokenInfo>) -> Self {
+        PyTokenInfo { info, claims: PyOnceLock::new() }
     }
 }
 
@@ -72,8 +73,11 @@ impl PyTokenInfo {
         self.info.source.as_str()
     }
     #[getter]
-    fn claims(&self, py: Python<'_>) -> Py<PyDict> {
-        self.claims.clone_ref(py)
+    fn claims(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        let claims = self
+            .claims
+            .get_or_try_init(py, || crate::convert::to_dict(py, &self.info.claims).map(Bound::unbind))?;
+        Ok(claims.clone_ref(py))
     }
 
     /// Whether every scope in `scopes` was granted.

@@ -31,5 +31,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_class, m)?)?;
     m.add_function(wrap_pyfunction!(test_hooks_enabled, m)?)?;
-    Ok(())
+    runtime::count_forks(m)
 }

@@ -1,37 +1,62 @@
 //! The Tokio runtime behind every call: built lazily, rebuilt after `fork`.
 //!
 //! A child of `fork` (gunicorn workers, `multiprocessing`) inherits the parent's runtime
-//! object but none of its threads, so anything spawned on it would never run. We keep the pid
-//! that built the runtime; on a new pid we build another and leak the old one (dropping it
-//! would wait for threads that do not exist in this process).
+//! object but none of its threads, so anything spawned on it would never run. Each `fork`
+//! Python makes bumps [`forks`] in the child (`os.register_at_fork`, registered when the module
+//! loads: no system call per decision); on a new count we build another runtime and leak the
+//! old one (dropping it would wait for threads that do not exist in this process).
 
 use std::cell::OnceCell;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use pyo3::PyResult;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use pyo3_async_runtimes::TaskLocals;
 use pyo3_async_runtimes::generic::{ContextExt, Runtime};
 use tokio::runtime::Handle;
 
-/// (pid, runtime). Locked only by threads attached to Python, so a `fork` (which runs attached)
-/// never happens while another thread holds it.
-static RUNTIME: Mutex<Option<(u32, Handle)>> = Mutex::new(None);
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// How many `fork`s led to this process: what runtimes and validators compare to tell they
+/// were built in this process.
+pub fn forks() -> u64 {
+    FORKS.load(Ordering::Acquire)
+}
+
+#[pyfunction]
+fn after_fork_in_child() {
+    FORKS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Registers the `fork` counter with `os.register_at_fork`.
+pub fn count_forks(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let hook = wrap_pyfunction!(after_fork_in_child, m)?;
+    let kwargs = PyDict::new(m.py());
+    kwargs.set_item("after_in_child", hook)?;
+    m.py().import("os")?.getattr("register_at_fork")?.call((), Some(&kwargs))?;
+    Ok(())
+}
+
+/// (forks, runtime). Locked only by threads attached to Python, so a `fork` (which runs
+/// attached) never happens while another thread holds it.
+static RUNTIME: Mutex<Option<(u64, Handle)>> = Mutex::new(None);
 
 /// This process's runtime, built on first use and again after a `fork`.
 pub fn handle() -> PyResult<Handle> {
-    let pid = std::process::id();
+    let forks = forks();
     let mut slot = RUNTIME.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some((owner, handle)) = &*slot
-        && *owner == pid
+        && *owner == forks
     {
         return Ok(handle.clone());
     }
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("bearerguard").build()?;
     let handle = Box::leak(Box::new(runtime)).handle().clone();
-    *slot = Some((pid, handle.clone()));
+    *slot = Some((forks, handle.clone()));
     Ok(handle)
 }
 

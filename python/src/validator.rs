@@ -23,9 +23,10 @@ use crate::runtime::{self, Tokio};
 pub struct PyValidator {
     config: Config,
     clock: Option<SharedClock>,
-    /// The pid the core validator was built in, and the validator. Locked only while attached
-    /// to Python, so never held by another thread when the process forks.
-    core: Mutex<(u32, Validator)>,
+    /// The fork count ([`runtime::forks`]) the core validator was built at, and the validator.
+    /// Locked only while attached to Python, so never held by another thread when the process
+    /// forks.
+    core: Mutex<(u64, Validator)>,
 }
 
 fn build(config: &Config, clock: &Option<SharedClock>) -> Result<Validator, Failure> {
@@ -52,7 +53,7 @@ impl<'py> IntoPyObject<'py> for Outcome {
 
     fn into_pyobject(self, py: Python<'py>) -> PyResult<Self::Output> {
         let info = self.0?;
-        Bound::new(py, PyTokenInfo::new(py, info)?)
+        Bound::new(py, PyTokenInfo::new(info))
     }
 }
 
@@ -115,18 +116,18 @@ fn request(
 impl PyValidator {
     fn from_config(config: Config, clock: Option<SharedClock>) -> Result<Self, Failure> {
         let core = build(&config, &clock)?;
-        Ok(PyValidator { config, clock, core: Mutex::new((std::process::id(), core)) })
+        Ok(PyValidator { config, clock, core: Mutex::new((runtime::forks(), core)) })
     }
 
     /// The core validator for this process. In a forked child the inherited one is leaked,
     /// not used: its connection pool and tasks belong to the parent's runtime.
     fn current(&self) -> PyResult<Validator> {
         let mut slot = self.core.lock().unwrap_or_else(PoisonError::into_inner);
-        let pid = std::process::id();
-        if slot.0 != pid {
+        let forks = runtime::forks();
+        if slot.0 != forks {
             let fresh = build(&self.config, &self.clock)?;
             std::mem::forget(std::mem::replace(&mut slot.1, fresh));
-            slot.0 = pid;
+            slot.0 = forks;
         }
         Ok(slot.1.clone())
     }

@@ -1,0 +1,107 @@
+//! JWTs already verified, remembered so a repeated token skips its parse and signature check
+//! (docs/security.md KEY-9).
+//!
+//! Real APIs see one access token many times (a client reuses it for its whole lifetime), so
+//! the repeat is the cost that matters. A JWT that passed every keyless check and its
+//! signature is remembered in a [`VerdictCache`] (the machinery of the introspection verdicts)
+//! under SHA-256 of (this validator's identity, token), with:
+//!
+//! - **Lifetime**: until `exp` plus the leeway, the instant the claim rules would call it
+//!   expired; `nbf` is checked again on every hit. Required scopes are checked by the caller
+//!   on every call, as for every answer.
+//! - **Keys**: the entry remembers the key set that verified it and is reused only while that
+//!   set is the issuer's current, fresh one. A refreshed JWKS (a key removed, rotated, or just
+//!   refetched) makes each remembered token verify once more under the new set.
+//! - **Bounds**: `cache.jwt_max_entries` entries (0 turns it off; so does `cache.enabled:
+//!   false`); tokens over [`MAX_REMEMBERED_JWT_BYTES`] are verified every time, so an entry
+//!   stays small. Never used when the server must be asked too (`introspect_all`) or decides
+//!   alone (`introspection`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cache::{Entry, Verdict, VerdictCache, identity_digest, token_key};
+use crate::claims::TokenInfo;
+use crate::clock::SharedClock;
+use crate::config::{Config, Strategy};
+use crate::jwks::KeySet;
+
+/// Tokens longer than this are not remembered.
+pub(crate) const MAX_REMEMBERED_JWT_BYTES: usize = 8 * 1024;
+
+/// The verified JWTs of one validator.
+pub(crate) struct VerifiedJwts {
+    cache: VerdictCache,
+    identity: [u8; 32],
+    leeway: u64,
+    clock: SharedClock,
+}
+
+impl VerifiedJwts {
+    /// The cache for `config`, or `None` when JWTs are not remembered.
+    pub fn new(config: &Config, clock: SharedClock) -> Option<Self> {
+        let used = matches!(config.strategy, Strategy::Auto | Strategy::Jwt);
+        if !used || !config.cache.enabled || config.cache.jwt_max_entries == 0 {
+            return None;
+        }
+        // Everything that shapes a local verdict. The cache is per validator today; a shared
+        // tier must never mix two validators' verdicts.
+        let audiences = config.audience.0.join(" ");
+        let algorithms = config.algorithms.join(" ");
+        let leeway = config.leeway_secs.to_string();
+        let lifetime = format!("{:?}", config.max_token_lifetime_secs);
+        let shape = format!("{:?} {:?} {}", config.scope_claim, config.strategy, config.rfc9068_strict);
+        let identity = identity_digest(&[
+            "jwt",
+            &config.issuer,
+            config.jwks_uri.as_deref().unwrap_or(""),
+            &audiences,
+            &algorithms,
+            &leeway,
+            &lifetime,
+            &shape,
+        ]);
+        let cache = VerdictCache::new(config.cache.jwt_max_entries, Arc::clone(&clock));
+        Some(VerifiedJwts { cache, identity, leeway: config.leeway_secs, clock })
+    }
+
+    /// The remembered answer for `token`, if it was verified under `current` (the issuer's
+    /// fresh key set) and its time claims still hold. Needs no I/O.
+    pub fn get(&self, token: &str, current: Option<&Arc<KeySet>>) -> Option<Arc<TokenInfo>> {
+        if token.len() > MAX_REMEMBERED_JWT_BYTES || current.is_none() {
+            return None;
+        }
+        let entry = self.cache.entry_now(&token_key(&self.identity, token))?;
+        if !entry.made_under(current) {
+            return None;
+        }
+        let Verdict::Active(info) = &*entry.verdict else { return None };
+        let now = self.clock.now().as_secs_f64();
+        let not_yet = info.not_before.is_some_and(|nbf| nbf as f64 > now + self.leeway as f64);
+        (!not_yet).then(|| Arc::clone(info))
+    }
+
+    /// Remembers `info`, the answer for `token` whose signature a key of `set` verified.
+    pub fn remember(&self, token: &str, info: &Arc<TokenInfo>, set: &Arc<KeySet>) {
+        if token.len() > MAX_REMEMBERED_JWT_BYTES {
+            return;
+        }
+        // The instant the claim rules call it expired: `exp` (truncated, so never later)
+        // plus the leeway. A JWT without `exp` is not remembered.
+        let Some(exp) = info.expires_at.and_then(|exp| u64::try_from(exp).ok()) else { return };
+        let expires_at = Duration::from_secs(exp.saturating_add(self.leeway));
+        let ttl = expires_at.saturating_sub(self.clock.now());
+        let entry = Entry {
+            verdict: Arc::new(Verdict::Active(Arc::clone(info))),
+            expires_at,
+            ttl,
+            key_set: Some(Arc::downgrade(set)),
+        };
+        self.cache.insert_now(token_key(&self.identity, token), entry);
+    }
+
+    /// Tokens remembered (runs pending cache maintenance first).
+    pub async fn entry_count(&self) -> u64 {
+        self.cache.entry_count().await
+    }
+}
