@@ -24,10 +24,10 @@ test: lint test-rust test-python test-node test-dist ## every suite: Rust (lint 
 	@echo "all suites passed"
 
 test-rust: setup ## Rust core tests, including the real authorization server interop
-	cargo test --workspace --lib --tests --examples -- --skip conformance_cases
+	cargo test --workspace --lib --tests --examples --features bearerguard/axum -- --skip conformance_cases
 	cargo test -p bearerguard --test cases -- --nocapture
 	cargo test -p bearerguard --benches
-	cargo test --workspace --doc
+	cargo test --workspace --doc --features bearerguard/axum
 
 test-python: setup python-dev ## Python package: build into .venv, mypy + stubtest, pytest against the real AS
 	cd python && ../$(PY) -m mypy --strict bearerguard examples
@@ -78,7 +78,8 @@ node-build: node/.built-$(NODE_BUILD)-test-hooks ## build the Node addon (with t
 
 lint-rust: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features bearerguard/axum -- -D warnings
+	cargo clippy -p bearerguard --lib -- -D warnings
 
 # Dependencies (SECURITY.md): bans (one crypto backend, no `rsa`, jsonwebtoken >= 11.1),
 # licenses and sources always; RustSec advisories whenever the database can be fetched. It lives
@@ -171,9 +172,11 @@ version: ## copy the workspace version (Cargo.toml) into node/ and check every p
 test-dist: setup $(VENV)/.python-dev-installed dist ## installed-package tests: wheel, sdist and npm tarballs in fresh environments
 	$(PY) -m pytest tests/dist -q -p no:cacheprovider
 
-demo: setup python-dev node-build ## the main job: real AS + protected apps, one table of decisions
-	cargo build -q -p bearerguard --example protected_api
-	node tests/demo/run.mjs
+# FRAMEWORKS selects a subset, e.g. `make demo FRAMEWORKS=axum,FastAPI,Express` (names as the
+# table prints them, case-insensitive prefixes); the default is every framework of every language.
+demo: setup python-dev node-build ## the main job: real AS + every framework's protected app, one table of decisions (FRAMEWORKS=… for a subset)
+	cargo build -q -p bearerguard --features axum --example protected_api
+	node tests/demo/run.mjs $(if $(FRAMEWORKS),--frameworks=$(FRAMEWORKS))
 
 ci: test ## what CI runs
 
