@@ -30,7 +30,6 @@ export declare class NativeValidator {
   decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>): object | Promise<object>
   /** Counters of the requests this validator made and the decisions it took. */
   stats(): NativeStats
-
 }
 
 /**
