@@ -24,10 +24,10 @@ test: lint test-rust test-python test-node test-dist ## every suite: Rust (lint 
 	@echo "all suites passed"
 
 test-rust: setup ## Rust core tests, including the real authorization server interop
-	cargo test --workspace --lib --tests --examples -- --skip conformance_cases
+	cargo test --workspace --lib --tests --examples --features bearerguard/axum -- --skip conformance_cases
 	cargo test -p bearerguard --test cases -- --nocapture
 	cargo test -p bearerguard --benches
-	cargo test --workspace --doc
+	cargo test --workspace --doc --features bearerguard/axum
 
 test-python: setup python-dev ## Python package: build into .venv, mypy + stubtest, pytest against the real AS
 	cd python && ../$(PY) -m mypy --strict bearerguard examples
@@ -78,7 +78,8 @@ node-build: node/.built-$(NODE_BUILD)-test-hooks ## build the Node addon (with t
 
 lint-rust: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features bearerguard/axum -- -D warnings
+	cargo clippy -p bearerguard --lib -- -D warnings
 
 # Dependencies (SECURITY.md): bans (one crypto backend, no `rsa`, jsonwebtoken >= 11.1),
 # licenses and sources always; RustSec advisories whenever the database can be fetched. It lives
@@ -171,9 +172,11 @@ version: ## copy the workspace version (Cargo.toml) into node/ and check every p
 test-dist: setup $(VENV)/.python-dev-installed dist ## installed-package tests: wheel, sdist and npm tarballs in fresh environments
 	$(PY) -m pytest tests/dist -q -p no:cacheprovider
 
-demo: setup python-dev node-build ## the main job: real AS + protected apps, one table of decisions
-	cargo build -q -p bearerguard --example protected_api
-	node tests/demo/run.mjs
+# FRAMEWORKS selects a subset, e.g. `make demo FRAMEWORKS=axum,FastAPI,Express` (names as the
+# table prints them, case-insensitive prefixes); the default is every framework of every language.
+demo: setup python-dev node-build ## the main job: real AS + every framework's protected app, one table of decisions (FRAMEWORKS=… for a subset)
+	cargo build -q -p bearerguard --features axum --example protected_api
+	node tests/demo/run.mjs $(if $(FRAMEWORKS),--frameworks=$(FRAMEWORKS))
 
 ci: test ## what CI runs
 
@@ -188,7 +191,9 @@ fuzz: ## run every cargo-fuzz target for FUZZ_SECONDS each (not in CI; installs 
 # memory and 2-thread scaling, then the Python and Node bindings against their peers (pinned in
 # python/bench/requirements.txt and node/bench/package.json) on one loopback RFC 7662 server.
 BENCH_SERVER := target/release/examples/introspection_server
-bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs their peers; writes BENCHMARKS.md
+# Rounds per figure (medians) for the Python and Node comparisons.
+BENCH_RUNS ?= 7
+bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs their peers (first-seen and repeated tokens; BENCH_RUNS rounds, default 7); writes BENCHMARKS.md
 	cargo bench -p bearerguard --bench validate -- --warm-up-time 1 --measurement-time 3
 	cargo build --release -p bearerguard --example introspection_server --example bench_memory_scaling
 	mkdir -p target/bench
@@ -196,11 +201,11 @@ bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs 
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt -r python/bench/requirements.txt
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet -m python/Cargo.toml
-	$(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
+	BENCH_RUNS=$(BENCH_RUNS) $(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
 	rm -f node/.built-*
 	cd node && npm install --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent build
 	cd node/bench && npm ci --no-audit --no-fund --loglevel=error
-	cd node && node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json
+	cd node && BENCH_RUNS=$(BENCH_RUNS) node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json
 	python3 tests/bench/report.py --root . > BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
 

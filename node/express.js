@@ -1,29 +1,11 @@
 'use strict';
 // Express middleware (Express 4 and 5; it needs only `(req, res, next)`, so plain `node:http`
-// servers can use it too). It hands the request's every `Authorization` line, its method and
-// URL to the core (`validateRequest`), and either sets `req.auth` to the TokenInfo or answers
-// the refusal with the core's RFC 6750 `WWW-Authenticate`. It decides nothing itself.
+// servers can use it too). It hands the request's every `Authorization` and `DPoP` line, its
+// method and URL to the core (`validateRequest`), and either sets `req.auth` to the TokenInfo or
+// answers the refusal with the core's RFC 6750 `WWW-Authenticate`. It decides nothing itself;
+// what it sends and answers is `adapter.js`, shared by every Node adapter.
 
-const { Validator, BearerGuardError } = require('./index.js');
-
-/**
- * Every `Authorization` field line of `req`. `req.headers.authorization` holds only the first
- * (Node's parser drops repeats of this header); `headersDistinct` (Node >= 18.3) keeps them
- * all, and `rawHeaders` is the fallback for request objects without it.
- */
-function authorizationLines(req) {
-  const distinct = req.headersDistinct?.authorization;
-  if (distinct !== undefined) return distinct;
-  const raw = req.rawHeaders;
-  if (Array.isArray(raw)) {
-    const lines = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      if (raw[i].toLowerCase() === 'authorization') lines.push(raw[i + 1]);
-    }
-    return lines;
-  }
-  return req.headers?.authorization;
-}
+const { requestOf, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
 
 /**
  * A middleware that requires a valid bearer token carrying every scope in `scopes`.
@@ -39,27 +21,17 @@ function authorizationLines(req) {
  * goes to `next(err)` unasked.
  */
 function requireToken({ validator, options, scopes = [], passErrors = false } = {}) {
-  if (validator !== undefined && options !== undefined) {
-    throw new TypeError('bearerguard/express: give `validator` or `options`, not both');
-  }
-  const guard = validator ?? (options !== undefined ? new Validator(options) : undefined);
-  if (!(guard instanceof Validator)) {
-    throw new TypeError('bearerguard/express: requireToken needs a `validator` or `options`');
-  }
-  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string')) {
-    throw new TypeError('bearerguard/express: `scopes` must be an array of strings');
-  }
-  const wanted = { scopes: [...scopes] };
+  const guard = validatorOf('express', { validator, options });
+  const wanted = { scopes: scopesOf('express', scopes) };
 
   return function bearerguard(req, res, next) {
-    const request = { authorization: authorizationLines(req), method: req.method, url: req.originalUrl ?? req.url };
-    guard.validateRequest(request, wanted).then(
+    guard.validateRequest(requestOf(req, req.originalUrl ?? req.url), wanted).then(
       (info) => {
         req.auth = info;
         next();
       },
       (error) => {
-        if (passErrors || !(error instanceof BearerGuardError)) {
+        if (passErrors || !isRefusal(error)) {
           next(error);
         } else {
           refuse(res, error);
@@ -71,10 +43,10 @@ function requireToken({ validator, options, scopes = [], passErrors = false } = 
 
 /** Answers a refusal: its status, its headers (challenge, no-store), `{"error": code}`. */
 function refuse(res, error) {
-  res.statusCode = error.status;
-  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
-  res.setHeader('Content-Type', 'application/json');
-  res.end(JSON.stringify({ error: error.code }));
+  const { status, headers, body } = refusalOf(error);
+  res.statusCode = status;
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.end(body);
 }
 
 /**

@@ -1,8 +1,11 @@
 //! Figures `make bench` adds to BENCHMARKS.md that criterion does not give:
 //! - memory: bytes per cached introspection verdict and the peak RSS with 100,000 of them
 //!   (every token distinct and active, answered by the loopback server of `bench_as`);
+//! - memory per cached JWT verdict: RSS growth while 20,000 distinct first-seen JWTs (EdDSA,
+//!   signed before measuring; a new `jti` each) are validated into the cache of verified JWTs,
+//!   divided by the verdicts it then holds (RSS, so malloc overhead is included);
 //! - scaling: JWT validations per second from 1 thread and from 2 (the core takes no lock on
-//!   the validation path), RS256 with the key cached.
+//!   the validation path), RS256 with the key cached, JWT remembering off.
 //!
 //! Prints one JSON object on stdout; figures only.
 //!
@@ -22,6 +25,8 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 const ENTRIES: usize = 100_000;
+const JWT_ENTRIES: usize = 20_000;
+const JWT_WARMUP: usize = 2_000;
 
 fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -75,12 +80,50 @@ async fn memory() -> serde_json::Value {
     })
 }
 
+async fn jwt_memory() -> serde_json::Value {
+    let fake = support::FakeAs::start().await;
+    let ed = support::TestKey::ed();
+    fake.set_keys(&[&ed]);
+    let mut config = fake.config("api");
+    config.cache.jwt_max_entries = (JWT_ENTRIES + JWT_WARMUP) as u64 * 2;
+    let v = Validator::new(config).unwrap();
+    // Every token signed before the first RSS reading, so the tokens' own strings are not
+    // counted as cache.
+    let tokens: Vec<String> = (0..JWT_WARMUP + JWT_ENTRIES)
+        .map(|i| {
+            ed.sign(&fake.good_claims(json!({"exp": support::now() + 86_400, "jti": format!("mem-{i:08}")})))
+        })
+        .collect();
+    for t in &tokens[..JWT_WARMUP] {
+        v.validate(t).await.unwrap();
+    }
+    let before = (v.remembered_jwts().await, status_kib("VmRSS:"));
+    for t in &tokens[JWT_WARMUP..] {
+        v.validate(t).await.unwrap();
+    }
+    let after = (v.remembered_jwts().await, status_kib("VmRSS:"));
+    let added = after.0.saturating_sub(before.0).max(1);
+    json!({
+        "alg": "EdDSA",
+        "entries": after.0,
+        "added": added,
+        "rss_before_kib": before.1,
+        "rss_after_kib": after.1,
+        "bytes_per_entry": (after.1.saturating_sub(before.1) * 1024) / added,
+        "method": "RSS",
+    })
+}
+
 fn scaling() -> serde_json::Value {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let fake = rt.block_on(support::FakeAs::start());
     let rsa = support::TestKey::rsa();
     fake.set_keys(&[&rsa]);
-    let v = Validator::new(fake.config("api")).unwrap();
+    // Remembering off: every call verifies the signature (a repeated token would be a
+    // cache lookup, which is not what this figure is about).
+    let mut config = fake.config("api");
+    config.cache.jwt_max_entries = 0;
+    let v = Validator::new(config).unwrap();
     let token = rsa.sign(&fake.good_claims(json!({"exp": support::now() + 86_400})));
     rt.block_on(v.validate(&token)).unwrap();
     let ops = |threads: usize| {
@@ -110,8 +153,16 @@ fn scaling() -> serde_json::Value {
 }
 
 fn main() {
-    let scaling = scaling();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    if std::env::args().nth(1).as_deref() == Some("--jwt-memory") {
+        println!("{}", rt.block_on(jwt_memory()));
+        return;
+    }
+    // Each memory figure from a heap of its own: the JWT one in a child process.
+    let child =
+        std::process::Command::new(std::env::current_exe().unwrap()).arg("--jwt-memory").output().unwrap();
+    let jwt_memory: serde_json::Value = serde_json::from_slice(&child.stdout).unwrap();
+    let scaling = scaling();
     let memory = rt.block_on(memory());
-    println!("{}", json!({"memory": memory, "scaling": scaling}));
+    println!("{}", json!({"memory": memory, "jwt_memory": jwt_memory, "scaling": scaling}));
 }

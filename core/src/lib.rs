@@ -31,6 +31,9 @@
 //! ```
 
 pub mod algorithms;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
 mod builder;
 mod cache;
 mod check;

@@ -27,8 +27,7 @@ use crate::stats::{Outcomes, Stats};
 use crate::verdict::VerdictPolicy;
 use crate::verified::VerifiedJwts;
 
-/// Validates bearer tokens for one issuer. Cheap to clone; share it across threads and
-/// tasks.
+/// Validates bearer tokens for one issuer. Cheap to clone; share it across threads and tasks.
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), bearerguard::Error> {
@@ -36,7 +35,6 @@ use crate::verified::VerifiedJwts;
 ///     .client_secret_basic("my-api", "s3cret")
 ///     .build()?;
 /// let info = validator.validate_with_scopes("eyJhbGciOi...", &["read"]).await?;
-/// println!("subject: {:?}, scopes: {:?}", info.subject, info.scopes);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -64,7 +62,7 @@ struct Inner {
     policy: VerdictPolicy,
     endpoints: Endpoints,
     cache: VerdictCache,
-    verified: Option<VerifiedJwts>,
+    verified: VerifiedJwts,
     outcomes: Outcomes,
 }
 
@@ -154,8 +152,7 @@ impl Validator {
         self.decide_token::<&str>(token, &[]).await
     }
 
-    /// Validates `token` and requires every scope in `scopes` (plus the configured
-    /// `required_scopes`).
+    /// Validates `token` and requires every scope in `scopes` (and `required_scopes`).
     pub async fn validate_with_scopes<S: AsRef<str>>(
         &self,
         token: &str,
@@ -164,8 +161,7 @@ impl Validator {
         self.decide_token(token, scopes).await
     }
 
-    /// The answer if it needs no I/O (see [`Decision::Ready`]); `None` means the decision
-    /// would wait for the network.
+    /// The answer if it needs no I/O ([`Decision::Ready`]); `None`: it would wait for I/O.
     pub fn validate_now<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Option<Result<Arc<TokenInfo>>> {
         self.decide_token(token, scopes).ready()
     }
@@ -216,8 +212,7 @@ impl Validator {
 
     /// Counters of the requests this validator made and the decisions it took.
     pub fn stats(&self) -> Stats {
-        let resolved = self.inner.endpoints.get();
-        let outcomes = &self.inner.outcomes;
+        let (resolved, outcomes) = (self.inner.endpoints.get(), &self.inner.outcomes);
         Stats {
             introspection_requests: resolved
                 .and_then(|r| r.introspector.as_ref())
@@ -235,10 +230,12 @@ impl Validator {
 
     /// Verified JWTs remembered (runs pending cache maintenance first).
     pub async fn remembered_jwts(&self) -> u64 {
-        let Some(verified) = &self.inner.verified else { return 0 };
-        verified.entry_count().await
+        self.inner.verified.entry_count().await
     }
 }
+
+/// The key a JWT is remembered under, when it can be (see `verified.rs`).
+type Memo = Option<[u8; 32]>;
 
 impl Inner {
     /// The one decision path.
@@ -246,9 +243,10 @@ impl Inner {
         if let Err(e) = this.check_scope_names(scopes) {
             return Decision::Ready(this.finish(token, Err(e)));
         }
-        let current = this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
-        if let Some(info) = this.verified.as_ref().and_then(|v| v.get(token, current.as_ref().map(|c| &c.0)))
-        {
+        // A JWT verified before (docs/security.md KEY-9); its key is computed once.
+        let memo = this.verified.key(token);
+        let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
+        if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0))) {
             return Decision::Ready(this.finish(token, this.require(Ok(info), scopes)));
         }
         let routed = this.router.route(token, &this.rules, this.clock.now());
@@ -257,7 +255,7 @@ impl Inner {
             Err(e) => return Decision::Ready(this.finish(token, Err(this.annotate(e, scopes)))),
         };
         let route = match this.endpoints.get() {
-            Some(resolved) => match this.answer_now(resolved, route, token) {
+            Some(resolved) => match this.answer_now(resolved, route, token, memo) {
                 Ok(answer) => return Decision::Ready(this.finish(token, this.require(answer, scopes))),
                 Err(route) => route,
             },
@@ -266,7 +264,7 @@ impl Inner {
         let (this, route, token) = (Arc::clone(this), route.into_owned(), token.to_owned());
         let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
         Decision::Pending(Pending::new(async move {
-            let answer = this.answer(route, &token).await;
+            let answer = this.answer(route, &token, memo).await;
             this.finish(&token, this.require(answer, &scopes))
         }))
     }
@@ -328,6 +326,7 @@ impl Inner {
         resolved: &Resolved,
         route: Route<'t>,
         token: &str,
+        memo: Memo,
     ) -> std::result::Result<Result<Arc<TokenInfo>>, Route<'t>> {
         let (jws, info) = match (route, &resolved.jwks) {
             (Route::Jwt { jws, info, then_introspect: false }, Some(_)) => (jws, info),
@@ -340,7 +339,7 @@ impl Inner {
         };
         match set.select(jws.alg, jws.kid.as_deref()) {
             Selection::Found(key) => match jws.verify(key) {
-                Ok(()) => Ok(Ok(self.verified_now(token, *info, &set))),
+                Ok(()) => Ok(Ok(self.verified_now(memo, *info, &set))),
                 // Maybe the key was replaced under its kid: the async path may refetch.
                 Err(_) if rotation_possible => Err(back(jws, info)),
                 Err(e) => Ok(Err(e)),
@@ -351,9 +350,9 @@ impl Inner {
     }
 
     /// The answer for a JWT whose signature a key of `set` just verified, remembered.
-    fn verified_now(&self, token: &str, info: TokenInfo, set: &Arc<KeySet>) -> Arc<TokenInfo> {
+    fn verified_now(&self, memo: Memo, info: TokenInfo, set: &Arc<KeySet>) -> Arc<TokenInfo> {
         let info = Arc::new(info);
-        self.verified.iter().for_each(|v| v.remember(token, &info, set));
+        memo.inspect(|m| self.verified.remember(*m, &info, set));
         info
     }
 
@@ -366,14 +365,14 @@ impl Inner {
     }
 
     /// The answer that needs I/O: discovery, the JWKS, introspection.
-    async fn answer(&self, route: Route<'static>, token: &str) -> Result<Arc<TokenInfo>> {
+    async fn answer(&self, route: Route<'static>, token: &str, memo: Memo) -> Result<Arc<TokenInfo>> {
         let resolved = self.endpoints.resolve().await?;
         if let Route::Jwt { jws, info, then_introspect } = route
             && let Some(jwks) = &resolved.jwks
         {
             let ((), set) = jwks.with_key(jws.alg, jws.kid.as_deref(), |key| jws.verify(key)).await?;
             if !then_introspect {
-                return Ok(self.verified_now(token, *info, &set));
+                return Ok(self.verified_now(memo, *info, &set));
             }
         }
         match &resolved.introspector {

@@ -31,19 +31,18 @@ pub(crate) const MAX_REMEMBERED_JWT_BYTES: usize = 8 * 1024;
 
 /// The verified JWTs of one validator.
 pub(crate) struct VerifiedJwts {
-    cache: VerdictCache,
+    /// `None` when JWTs are not remembered.
+    cache: Option<VerdictCache>,
     identity: [u8; 32],
     leeway: u64,
     clock: SharedClock,
 }
 
 impl VerifiedJwts {
-    /// The cache for `config`, or `None` when JWTs are not remembered.
-    pub fn new(config: &Config, clock: SharedClock) -> Option<Self> {
+    /// The cache for `config` (off when it says so, or when the server must decide).
+    pub fn new(config: &Config, clock: SharedClock) -> Self {
         let used = matches!(config.strategy, Strategy::Auto | Strategy::Jwt);
-        if !used || !config.cache.enabled || config.cache.jwt_max_entries == 0 {
-            return None;
-        }
+        let on = used && config.cache.enabled && config.cache.jwt_max_entries > 0;
         // Everything that shapes a local verdict. The cache is per validator today; a shared
         // tier must never mix two validators' verdicts.
         let audiences = config.audience.0.join(" ");
@@ -61,17 +60,23 @@ impl VerifiedJwts {
             &lifetime,
             &shape,
         ]);
-        let cache = VerdictCache::new(config.cache.jwt_max_entries, Arc::clone(&clock));
-        Some(VerifiedJwts { cache, identity, leeway: config.leeway_secs, clock })
+        let cache = on.then(|| VerdictCache::new(config.cache.jwt_max_entries, Arc::clone(&clock)));
+        VerifiedJwts { cache, identity, leeway: config.leeway_secs, clock }
     }
 
-    /// The remembered answer for `token`, if it was verified under `current` (the issuer's
+    /// The key `token` is remembered under, computed once per decision; `None` for a token
+    /// that cannot be remembered (too long, or not three dot-separated parts).
+    pub fn key(&self, token: &str) -> Option<[u8; 32]> {
+        let parts = token.bytes().filter(|b| *b == b'.').count() + 1;
+        let fits = self.cache.is_some() && token.len() <= MAX_REMEMBERED_JWT_BYTES && parts == 3;
+        fits.then(|| token_key(&self.identity, token))
+    }
+
+    /// The answer remembered under `key`, if it was verified under `current` (the issuer's
     /// fresh key set) and its time claims still hold. Needs no I/O.
-    pub fn get(&self, token: &str, current: Option<&Arc<KeySet>>) -> Option<Arc<TokenInfo>> {
-        if token.len() > MAX_REMEMBERED_JWT_BYTES || current.is_none() {
-            return None;
-        }
-        let entry = self.cache.entry_now(&token_key(&self.identity, token))?;
+    pub fn get(&self, key: &[u8; 32], current: Option<&Arc<KeySet>>) -> Option<Arc<TokenInfo>> {
+        current?;
+        let entry = self.cache.as_ref()?.entry_now(key)?;
         if !entry.made_under(current) {
             return None;
         }
@@ -81,11 +86,9 @@ impl VerifiedJwts {
         (!not_yet).then(|| Arc::clone(info))
     }
 
-    /// Remembers `info`, the answer for `token` whose signature a key of `set` verified.
-    pub fn remember(&self, token: &str, info: &Arc<TokenInfo>, set: &Arc<KeySet>) {
-        if token.len() > MAX_REMEMBERED_JWT_BYTES {
-            return;
-        }
+    /// Remembers `info` under `key`: a token whose signature a key of `set` verified.
+    pub fn remember(&self, key: [u8; 32], info: &Arc<TokenInfo>, set: &Arc<KeySet>) {
+        let Some(cache) = &self.cache else { return };
         // The instant the claim rules call it expired: `exp` (truncated, so never later)
         // plus the leeway. A JWT without `exp` is not remembered.
         let Some(exp) = info.expires_at.and_then(|exp| u64::try_from(exp).ok()) else { return };
@@ -97,11 +100,14 @@ impl VerifiedJwts {
             ttl,
             key_set: Some(Arc::downgrade(set)),
         };
-        self.cache.insert_now(token_key(&self.identity, token), entry);
+        cache.insert_now(key, entry);
     }
 
     /// Tokens remembered (runs pending cache maintenance first).
     pub async fn entry_count(&self) -> u64 {
-        self.cache.entry_count().await
+        match &self.cache {
+            Some(cache) => cache.entry_count().await,
+            None => 0,
+        }
     }
 }

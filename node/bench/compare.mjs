@@ -4,16 +4,24 @@
 //
 // JWT (key already cached, full checks: signature, alg allow-list, iss, aud, exp required):
 //   bearerguard `validate` (JWKS from a loopback server) against `jose` jwtVerify with a local
-//   JWK set and `jsonwebtoken` verify with the KeyObject imported once (it has no EdDSA);
-//   RS256, ES256, EdDSA.
+//   JWK set, `jsonwebtoken` verify with the KeyObject imported once (it has no EdDSA), and
+//   `fast-jwt` createVerifier with the PEM key, without and with its `cache` (10,000 entries,
+//   as ours); every call awaited, the synchronous verifiers too; RS256, ES256, EdDSA; timed
+//   two ways:
+//   - first seen: one list of tokens, a new `jti` each, all signed before any timing, enough
+//     for the warm-up and every round; each library validates each token once, in order;
+//   - repeated: one token every call (bearerguard and fast-jwt's cache remember it).
 // Introspection (RFC 7662, cache off so every call is a request) against one loopback server
-//   (core/examples/introspection_server.rs): bearerguard against `fetch`, sequential and with 16
-//   in flight; and a cache hit.
+//   (core/examples/introspection_server.rs, compiled release): bearerguard against `fetch`,
+//   sequential and with 16 in flight; and a cache hit. During the miss cases the server runs
+//   pinned to CPU 0 and this process (every thread) to CPU 1 with `taskset` (skipped, with a
+//   note, when there is no taskset or fewer than two CPUs).
 //
 //   node bench/compare.mjs --server target/release/examples/introspection_server --out x.json
 // (after `npm run build` in node/ and `npm install` in node/bench/)
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -22,17 +30,37 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import * as jose from 'jose';
+import { createVerifier } from 'fast-jwt';
 import jsonwebtoken from 'jsonwebtoken';
 
 const require = createRequire(import.meta.url);
 const { Validator } = require('../index.js');
 
 const { values: args } = parseArgs({
-  options: { server: { type: 'string' }, out: { type: 'string' }, n: { type: 'string', default: '2000' } },
+  options: {
+    server: { type: 'string' },
+    out: { type: 'string' },
+    n: { type: 'string', default: '2000' },
+    'first-n': { type: 'string', default: '500' },
+  },
 });
 if (!args.server || !args.out) throw new Error('usage: compare.mjs --server PATH --out FILE [--n N]');
 const N = Number(args.n);
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const FIRST_N = Number(args['first-n']);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset'].find((p) => {
+  try {
+    execFileSync(p, ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
+const PIN = TASKSET !== undefined && availableParallelism() >= 2;
+/** Every thread of this process onto `cpus` (taskset -a), when pinning is on. */
+const pinSelf = (cpus) => {
+  if (PIN) execFileSync(TASKSET, ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+};
 const AUD = 'bench-api';
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -44,6 +72,21 @@ async function medianUs(call, n = N) {
   for (let r = 0; r < RUNS; r++) {
     const start = performance.now();
     for (let i = 0; i < n; i++) await call();
+    samples.push(((performance.now() - start) * 1000) / n);
+  }
+  return median(samples);
+}
+
+/** Like `medianUs`, each call on the next token of `tokens` (each used once). */
+async function medianFirstSeenUs(call, tokens, n = FIRST_N) {
+  const warm = tokens.length - n * RUNS;
+  if (warm < 0) throw new Error('not enough first-seen tokens');
+  for (let i = 0; i < warm; i++) await call(tokens[i]);
+  const samples = [];
+  for (let r = 0; r < RUNS; r++) {
+    const batch = tokens.slice(warm + r * n, warm + (r + 1) * n);
+    const start = performance.now();
+    for (const t of batch) await call(t);
     samples.push(((performance.now() - start) * 1000) / n);
   }
   return median(samples);
@@ -112,17 +155,34 @@ async function jwtBenchmarks() {
   const results = {};
   for (const [alg, { privateKey }] of Object.entries(pairs)) {
     const kid = `${alg.toLowerCase()}-1`;
-    const token = await new jose.SignJWT(claims)
-      .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
-      .setIssuer(issuer)
-      .setAudience(AUD)
-      .setIssuedAt(now)
-      .setExpirationTime(now + 3600)
-      .sign(privateKey);
+    const sign = (extra) =>
+      new jose.SignJWT({ ...claims, ...extra })
+        .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+        .setIssuer(issuer)
+        .setAudience(AUD)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 3600)
+        .sign(privateKey);
+    const token = await sign({});
+    // One shared list: warm-up plus every round, each token new to every library.
+    const firstSeen = [];
+    for (let i = 0; i < Math.max(50, FIRST_N / 5) + FIRST_N * RUNS; i++) {
+      firstSeen.push(await sign({ jti: `first-seen-${alg}-${String(i).padStart(6, '0')}` }));
+    }
     const [h, p, s] = token.split('.');
     const tampered = `${h}.${p}.${s.slice(0, -4)}${s.endsWith('AAAA') ? 'BBBB' : 'AAAA'}`;
     const keyObject = createPublicKey({ key: jwks.keys.find((k) => k.kid === kid), format: 'jwk' });
     const verifyOptions = { issuer, audience: AUD, requiredClaims: ['exp', 'iss', 'aud'], algorithms: [alg] };
+    const pem = keyObject.export({ type: 'spki', format: 'pem' });
+    const fastOptions = {
+      key: pem,
+      algorithms: [alg],
+      allowedIss: issuer,
+      allowedAud: AUD,
+      requiredClaims: ['exp', 'iss', 'aud'],
+    };
+    const fastVerify = createVerifier(fastOptions);
+    const fastCached = createVerifier({ ...fastOptions, cache: 10_000 });
     const libs = {
       bearerguard: async (t = token) => (await validator.validate(t)).subject,
       jose: async (t = token) => (await jose.jwtVerify(t, joseKeys, verifyOptions)).payload.sub,
@@ -135,17 +195,24 @@ async function jwtBenchmarks() {
         return payload.sub;
       };
     }
+    libs['fast-jwt'] = async (t = token) => fastVerify(t).sub;
+    libs['fast-jwt (cache)'] = async (t = token) => fastCached(t).sub;
     for (const [name, call] of Object.entries(libs)) {
       if ((await call()) !== 'alice' || !(await refuses(() => call(tampered)))) {
         throw new Error(`${name} did not accept the good ${alg} token and refuse the tampered one`);
       }
     }
     const perAlg = {};
-    for (const [name, call] of Object.entries(libs)) perAlg[name] = { us: await medianUs(() => call()) };
+    for (const [name, call] of Object.entries(libs)) {
+      perAlg[name] = { first_seen_us: await medianFirstSeenUs(call, firstSeen) };
+    }
+    for (const [name, call] of Object.entries(libs)) perAlg[name].repeated_us = await medianUs(() => call());
     results[alg] = perAlg;
     console.log(
-      `JWT ${alg}: ${Object.entries(perAlg)
-        .map(([k, v]) => `${k} ${v.us.toFixed(1)} µs`)
+      `JWT ${alg} first seen: ${Object.entries(perAlg)
+        .map(([k, v]) => `${k} ${v.first_seen_us.toFixed(1)} µs`)
+        .join(', ')} | repeated: ${Object.entries(perAlg)
+        .map(([k, v]) => `${k} ${v.repeated_us.toFixed(2)} µs`)
         .join(', ')}`,
     );
   }
@@ -154,7 +221,10 @@ async function jwtBenchmarks() {
 }
 
 async function startServer(path) {
-  const child = spawn(path, [], { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (!PIN) console.log('note: no taskset (or one CPU): the introspection server and client are not pinned');
+  const child = PIN
+    ? spawn(TASKSET, ['-c', '0', path], { stdio: ['ignore', 'pipe', 'inherit'] })
+    : spawn(path, [], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise((resolve, reject) => {
     child.stdout.once('data', (chunk) => resolve(String(chunk).trim()));
     child.once('error', reject);
@@ -195,7 +265,13 @@ async function introspectionBenchmarks() {
       if ((await call()) !== 'alice') throw new Error(`${name} did not introspect the token`);
     }
     if (!(await refuses(() => uncached.validate('revoked-token')))) throw new Error('accepted an inactive token');
-    const out = { sequential: {}, in_flight_16: {} };
+    const out = { pinned: PIN, sequential: {}, in_flight_16: {} };
+    const original = execFileSync(TASKSET ?? 'true', TASKSET ? ['-p', '-c', String(process.pid)] : [])
+      .toString()
+      .split(':')
+      .pop()
+      .trim();
+    pinSelf('1');
     for (const [name, call] of Object.entries(libs)) {
       const us = await medianUs(call);
       out.sequential[name] = { us, ops: 1e6 / us };
@@ -203,6 +279,7 @@ async function introspectionBenchmarks() {
     for (const [name, call] of Object.entries(libs)) {
       out.in_flight_16[name] = { ops: await inFlightOps(call, 16, N * 4) };
     }
+    pinSelf(original);
     await cached.validate('opaque-bench-token');
     out.cache_hit = { promise: { us: await medianUs(() => cached.validate('opaque-bench-token'), N * 10) } };
     console.log(
@@ -225,8 +302,10 @@ const figures = {
     bearerguard: JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version,
     jose: version('jose'),
     jsonwebtoken: version('jsonwebtoken'),
+    'fast-jwt': version('fast-jwt'),
   },
   runs: RUNS,
+  first_seen_per_run: FIRST_N,
   jwt: await jwtBenchmarks(),
   introspection: await introspectionBenchmarks(),
 };

@@ -178,6 +178,15 @@ async function run(kase) {
       assert.equal(server.requests[kind], count, `${kind} requests`);
     }
     if (error) checkSecrecy(error, token, config);
+    // The same token once more: a remembered answer (docs/security.md KEY-9) agrees with the first.
+    try {
+      const second = await validator.validate(token, { scopes: kase.scopes ?? [] });
+      assert.ok(expected.ok, 'a second call accepted');
+      assert.deepEqual(second, info);
+    } catch (e) {
+      if (e instanceof assert.AssertionError) throw e;
+      assert.equal(e.code, error?.code, `a second call answered ${e.code}`);
+    }
   } finally {
     await server.close();
   }

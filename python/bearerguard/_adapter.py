@@ -1,21 +1,71 @@
-"""What the FastAPI and Flask adapters answer for a refusal, in one place so they agree.
+"""What every Python adapter hands the core and answers for a refusal, in one place so they agree.
 
-A refusal answers with the error's status, ``Cache-Control: no-store``, the RFC 6750
-``WWW-Authenticate`` value when the error has one, and the body ``{"error": code}``: the stable
-code only, never the detail. Server-side failures are logged here: ``configuration`` and
-``internal`` (500) at error level, ``unavailable`` (503) as a warning, refusals of the client's
-request at debug level. The logged detail is the core's fixed text, which never holds a token or
-a secret.
+An adapter reads its framework's request into `Seen` (every ``Authorization`` line, every
+``DPoP`` line, the method and the URL), calls `decide` or `decide_async` with the route's scopes,
+and answers a `BearerGuardError` with `refusal`: the error's status, ``Cache-Control: no-store``,
+the RFC 6750 ``WWW-Authenticate`` value when the error has one, and the body ``{"error": code}``
+(the stable code only, never the detail). It parses nothing and decides nothing.
+
+Server-side failures are logged here: ``configuration`` and ``internal`` (500) at error level,
+``unavailable`` (503) as a warning, refusals of the client's request at debug level. The logged
+detail is the core's fixed text, which never holds a token or a secret.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
 
-from bearerguard._native import RESOURCE_METADATA_CACHE_CONTROL, Validator
+from bearerguard._native import RESOURCE_METADATA_CACHE_CONTROL, TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
 logger = logging.getLogger("bearerguard")
+
+
+@dataclass(frozen=True, repr=False)
+class Seen:
+    """What the core gets of one request. ``repr`` shows no header value (they hold tokens)."""
+
+    authorization: Sequence[str]
+    method: str | None = None
+    url: str | None = None
+    #: Every ``DPoP`` line; handed to the core once the binding takes them (the DPoP issue).
+    dpop: Sequence[str] = field(default_factory=tuple)
+
+    def __repr__(self) -> str:
+        return f"Seen(method={self.method!r}, authorization=[{len(self.authorization)} value(s)])"
+
+
+def decide(validator: Validator, seen: Seen, scopes: Iterable[str]) -> TokenInfo:
+    """The core's decision, on this thread (the GIL is released while it waits); refusals are
+    logged, then raised."""
+    try:
+        return validator.validate_request(seen.authorization, list(scopes), method=seen.method, url=seen.url)
+    except BearerGuardError as e:
+        log_refusal(e)
+        raise
+
+
+async def decide_async(validator: Validator, seen: Seen, scopes: Iterable[str]) -> TokenInfo:
+    """The core's decision, without blocking the event loop; refusals are logged, then raised."""
+    try:
+        return await validator.validate_request_async(
+            seen.authorization, list(scopes), method=seen.method, url=seen.url
+        )
+    except BearerGuardError as e:
+        log_refusal(e)
+        raise
+
+
+def merge_scopes(*groups: Iterable[str]) -> list[str]:
+    """The scopes of every group, in order, each once."""
+    merged: list[str] = []
+    for group in groups:
+        merged.extend(s for s in group if s not in merged)
+    return merged
 
 
 def refusal(error: BearerGuardError) -> tuple[int, dict[str, str], dict[str, str]]:
@@ -43,3 +93,28 @@ def resource_metadata(validator: Validator) -> tuple[str, str, dict[str, str]]:
         raise ValueError("serving the resource metadata needs a validator built with a `resource`")
     headers = {"Cache-Control": RESOURCE_METADATA_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"}
     return path, body, headers
+def asgi_seen(scope: Mapping[str, Any]) -> Seen:
+    """An ASGI HTTP scope as the core sees it: every ``Authorization`` and ``DPoP`` line, the
+    method, and the URL the client used (scheme, ``Host`` or the server address, root path,
+    path, query), as Starlette's ``request.url`` rebuilds it."""
+    authorization: list[str] = []
+    dpop: list[str] = []
+    host = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            authorization.append(value.decode("latin-1"))
+        elif name == b"dpop":
+            dpop.append(value.decode("latin-1"))
+        elif name == b"host" and host is None:
+            host = value.decode("latin-1")
+    scheme = str(scope.get("scheme", "http"))
+    if host is None:
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if isinstance(server, (list, tuple)) else "localhost"
+    path, root = str(scope.get("path", "/")), str(scope.get("root_path", ""))
+    if root and not path.startswith(root):  # servers differ on whether `path` includes it
+        path = root + path
+    path = quote(path, safe="/:@!$&'()*+,;=~%-._")
+    query = scope.get("query_string", b"")
+    url = f"{scheme}://{host}{path}" + (f"?{bytes(query).decode('latin-1')}" if query else "")
+    return Seen(authorization, method=str(scope.get("method", "GET")), url=url, dpop=dpop)

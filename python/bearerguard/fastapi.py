@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
-from bearerguard._adapter import log_refusal, refusal, resource_metadata
+from bearerguard._adapter import Seen, decide_async, merge_scopes, refusal, resource_metadata
 from bearerguard._native import TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
@@ -91,11 +91,13 @@ class BearerAuth(SecurityBase):
         self.scheme_name = scheme_name or "bearerAuth"
 
     async def __call__(self, request: Request, security_scopes: SecurityScopes) -> TokenInfo:
-        scopes = [*self.scopes, *(s for s in security_scopes.scopes if s not in self.scopes)]
+        seen = Seen(
+            request.headers.getlist("authorization"),
+            method=request.method,
+            url=str(request.url),
+            dpop=request.headers.getlist("dpop"),
+        )
         try:
-            return await self.validator.validate_request_async(
-                request.headers.getlist("authorization"), scopes, method=request.method, url=str(request.url)
-            )
+            return await decide_async(self.validator, seen, merge_scopes(self.scopes, security_scopes.scopes))
         except BearerGuardError as e:
-            log_refusal(e)
             raise BearerAuthError(e) from None

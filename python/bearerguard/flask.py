@@ -26,7 +26,7 @@ from typing import Any, TypeVar, overload
 
 from flask import Flask, Response, g, jsonify, request
 
-from bearerguard._adapter import log_refusal, refusal, resource_metadata
+from bearerguard._adapter import Seen, decide, refusal, resource_metadata
 from bearerguard._native import Validator
 from bearerguard.errors import BearerGuardError
 
@@ -73,12 +73,15 @@ class BearerAuth:
     def _protect(self, view: View, scopes: tuple[str, ...]) -> View:
         @functools.wraps(view)
         def protected(*args: Any, **kwargs: Any) -> Any:
+            seen = Seen(
+                request.headers.getlist("Authorization"),
+                method=request.method,
+                url=request.url,
+                dpop=request.headers.getlist("DPoP"),
+            )
             try:
-                g.token_info = self.validator.validate_request(
-                    request.headers.getlist("Authorization"), scopes, method=request.method, url=request.url
-                )
+                g.token_info = decide(self.validator, seen, scopes)
             except BearerGuardError as e:
-                log_refusal(e)
                 return error_response(e)
             return view(*args, **kwargs)
 

@@ -6,11 +6,20 @@ refuses a tampered one, so no one is timed doing less than the others.
 JWT (key already cached, full checks: signature, alg allow-list, iss, aud, exp required):
   bearerguard `Validator.validate` (JWKS from a loopback server) against PyJWT with
   `PyJWKClient` (its documented JWKS path, keys cached), authlib.jose and joserfc with the
-  key set imported once, on the same tokens and the same JWKS; RS256, ES256 and EdDSA.
+  key set imported once, on the same tokens and the same JWKS; RS256, ES256 and EdDSA; timed
+  two ways:
+  - first seen: one list of tokens, a new `jti` each, all signed before any timing, enough for
+    the warm-up and every round; each library validates each token of the list once, in the
+    same order (what a token costs the first time an API sees it);
+  - repeated: one token every call (what a client reusing its token costs; bearerguard
+    remembers verified JWTs, the peers verify again).
 Introspection (RFC 7662, cache off so every call is a request), against one loopback server
-  (`core/examples/introspection_server.rs`): bearerguard against `httpx` and `requests`,
-  sequential and with 16 in flight; and a cache hit.
-Scaling: ops/s from 2 threads against 1 (the GIL is released in bearerguard's calls).
+  (`core/examples/introspection_server.rs`, compiled release): bearerguard against `httpx`
+  and `requests`, sequential and with 16 in flight; and a cache hit. During the miss cases the
+  server runs pinned to CPU 0 and this process (every thread) to CPU 1, with `taskset`
+  (skipped, with a note, where there is no taskset or fewer than two CPUs).
+Scaling: ops/s from 2 threads against 1, repeated token (the GIL is released in
+  bearerguard's calls).
 
     python python/bench/compare.py --server target/release/examples/introspection_server \
         --out target/bench/python.json
@@ -23,6 +32,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,7 +55,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 import bearerguard
 
 AUD = "bench-api"
-RUNS = int(os.environ.get("BENCH_RUNS", "5"))
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
+TASKSET = shutil.which("taskset")
+PIN = TASKSET is not None and len(os.sched_getaffinity(0)) >= 2
 
 
 def median_us(call: Callable[[], object], n: int, runs: int = RUNS) -> float:
@@ -59,6 +71,28 @@ def median_us(call: Callable[[], object], n: int, runs: int = RUNS) -> float:
             call()
         samples.append((time.perf_counter_ns() - start) / n / 1000)
     return statistics.median(samples)
+
+
+def median_first_seen_us(call: Callable[[str], object], tokens: list[str], n: int, runs: int = RUNS) -> float:
+    """Like `median_us`, each call on the next token of `tokens` (each used once)."""
+    warm = len(tokens) - n * runs
+    assert warm >= 0, "not enough first-seen tokens"
+    for t in tokens[:warm]:
+        call(t)
+    samples = []
+    for r in range(runs):
+        batch = tokens[warm + r * n : warm + (r + 1) * n]
+        start = time.perf_counter_ns()
+        for t in batch:
+            call(t)
+        samples.append((time.perf_counter_ns() - start) / n / 1000)
+    return statistics.median(samples)
+
+
+def pin_self(cpus: str) -> None:
+    """Every thread of this process onto `cpus` (taskset -a), when pinning is on."""
+    if PIN and TASKSET:
+        subprocess.run([TASKSET, "-a", "-p", "-c", cpus, str(os.getpid())], check=True, capture_output=True)
 
 
 def threads_ops(call: Callable[[], object], threads: int, seconds: float = 1.0) -> float:
@@ -133,7 +167,7 @@ def public_jwk(alg: str, key: Any) -> dict[str, Any]:
     return jwk
 
 
-def jwt_benchmarks(n: int) -> dict[str, Any]:
+def jwt_benchmarks(n: int, first_n: int) -> dict[str, Any]:
     keys = make_keys()
     jwks = {"keys": [public_jwk(alg, k) for alg, k in keys.items()]}
     server = JwksServer(jwks)
@@ -170,7 +204,13 @@ def jwt_benchmarks(n: int) -> dict[str, Any]:
     }
     results: dict[str, Any] = {}
     for alg, key in keys.items():
-        token = pyjwt.encode(claims, key, algorithm=alg, headers={"kid": f"{alg.lower()}-1", "typ": "at+jwt"})
+        headers = {"kid": f"{alg.lower()}-1", "typ": "at+jwt"}
+        token = pyjwt.encode(claims, key, algorithm=alg, headers=headers)
+        # One shared list: warm-up plus every round, each token new to every library.
+        first_seen = [
+            pyjwt.encode({**claims, "jti": f"first-seen-{alg}-{i:06}"}, key, algorithm=alg, headers=headers)
+            for i in range(max(50, first_n // 5) + first_n * RUNS)
+        ]
         head, body, sig = token.split(".")
         tampered = f"{head}.{body}.{sig[:-4]}{'AAAA' if sig[-4:] != 'AAAA' else 'BBBB'}"
         authlib_jwt = JsonWebToken([alg])
@@ -205,18 +245,30 @@ def jwt_benchmarks(n: int) -> dict[str, Any]:
                 sys.exit(f"{name} did not accept the good {alg} token and refuse the tampered one")
         per_alg: dict[str, Any] = {}
         for name, call in libs.items():
-            per_alg[name] = {"us": median_us(call, n)}
+            per_alg[name] = {"first_seen_us": median_first_seen_us(call, first_seen, first_n)}
+        for name, call in libs.items():
+            per_alg[name]["repeated_us"] = median_us(call, n)
         for name, call in libs.items():
             one, two = threads_ops(call, 1), threads_ops(call, 2)
             per_alg[name].update({"ops_1_thread": one, "ops_2_threads": two, "scaling": two / one})
         results[alg] = per_alg
-        print(f"JWT {alg}:", ", ".join(f"{k} {v['us']:.1f} µs" for k, v in per_alg.items()), flush=True)
+        print(
+            f"JWT {alg} first seen:",
+            ", ".join(f"{k} {v['first_seen_us']:.1f} µs" for k, v in per_alg.items()),
+            "| repeated:",
+            ", ".join(f"{k} {v['repeated_us']:.2f} µs" for k, v in per_alg.items()),
+            flush=True,
+        )
     server.httpd.shutdown()
     return results
 
 
 def start_server(path: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([path], stdout=subprocess.PIPE, text=True)
+    if PIN and TASKSET:
+        proc = subprocess.Popen([TASKSET, "-c", "0", path], stdout=subprocess.PIPE, text=True)
+    else:
+        print("note: no taskset (or one CPU): the introspection server and client are not pinned", flush=True)
+        proc = subprocess.Popen([path], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("listening on "):
@@ -270,7 +322,9 @@ def _introspection(url: str, n: int) -> dict[str, Any]:
             sys.exit(f"{name} did not introspect the token")
     if not refuses(lambda: uncached.validate("revoked-token")):
         sys.exit("bearerguard accepted an inactive token")
-    out: dict[str, Any] = {"sequential": {}, "in_flight_16": {}}
+    out: dict[str, Any] = {"pinned": PIN, "sequential": {}, "in_flight_16": {}}
+    original = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+    pin_self("1")
     for name, call in {"bearerguard": ours, "httpx": with_httpx, "requests": with_requests}.items():
         us = median_us(call, n)
         out["sequential"][name] = {"us": us, "ops": 1e6 / us}
@@ -322,6 +376,7 @@ def _introspection(url: str, n: int) -> dict[str, Any]:
         out["in_flight_16"][name] = {"ops": ops}
     out["in_flight_16"]["bearerguard (16 threads)"] = {"ops": threaded(lambda: ours)}
     out["in_flight_16"]["requests (16 threads)"] = {"ops": threaded(requests_caller)}
+    pin_self(original)
 
     cached.validate("opaque-bench-token")
 
@@ -359,6 +414,7 @@ def main() -> None:
     parser.add_argument("--server", required=True, help="the built introspection_server example")
     parser.add_argument("--out", required=True, help="where to write the JSON figures")
     parser.add_argument("-n", type=int, default=2000, help="calls per timed run")
+    parser.add_argument("--first-n", type=int, default=500, help="first-seen tokens per timed run")
     args = parser.parse_args()
     figures = {
         "python": platform.python_version(),
@@ -366,7 +422,8 @@ def main() -> None:
             p: version(p) for p in ["bearerguard", "PyJWT", "authlib", "joserfc", "cryptography", "httpx", "requests"]
         },
         "runs": RUNS,
-        "jwt": jwt_benchmarks(args.n),
+        "first_seen_per_run": args.first_n,
+        "jwt": jwt_benchmarks(args.n, args.first_n),
         "introspection": introspection_benchmarks(args.server, args.n),
     }
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)

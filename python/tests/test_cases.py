@@ -121,3 +121,11 @@ def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: boo
         seen = dict(server.requests)
         counts = {"jwks": seen.pop("/jwks", 0), "introspect": seen.pop("/introspect", 0), "other": sum(seen.values())}
         assert counts == {**counts, **case["expected_requests"]}
+    # The same token once more: a remembered answer (docs/security.md KEY-9) agrees with the first.
+    try:
+        again = v.validate(token, case.get("scopes"))
+    except BearerGuardError as e:
+        assert (expected["ok"], e.code) == (False, expected["code"]), f"a second call answered {e.code}"
+    else:
+        assert expected["ok"], "a second call accepted"
+        check_info(again, expected)

@@ -80,13 +80,20 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
     ]
     for alg in ["RS256", "ES256", "EdDSA"]:
         raw = c.get(f"raw aws-lc-rs {alg} verify (key parsed once)")
-        ours = c.get(f"validate JWT {alg} (keys cached)")
-        if raw is None or ours is None:
+        first = c.get(f"validate JWT {alg} (first seen, keys cached)")
+        again = c.get(f"validate JWT {alg} (repeated token)")
+        if raw is None or first is None:
             continue
         lines.append(f"| raw aws-lc-rs {alg} verify (the floor) | {us(raw)} | {1e9 / raw:,.0f} | 1.00× |")
-        over = ours / raw
-        mark = " ✅" if over <= 1.3 else " ❌ (goal ≤ 1.3×)"
-        lines.append(f"| `validate` JWT {alg}, key cached | {us(ours)} | {1e9 / ours:,.0f} | {over:.2f}×{mark} |")
+        over = first / raw
+        mark = " ✅" if over <= 1.2 else " ❌ (goal ≤ 1.2×)"
+        lines.append(
+            f"| `validate` JWT {alg}, first seen, key cached | {us(first)} | {1e9 / first:,.0f} | {over:.2f}×{mark} |"
+        )
+        if again is not None:
+            lines.append(
+                f"| `validate` JWT {alg}, repeated token | {us(again)} | {1e9 / again:,.0f} | {again / raw:.3f}× |"
+            )
     for title in [
         "validate opaque (cache hit)",
         "validate opaque (cache miss, loopback introspection)",
@@ -99,7 +106,8 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
         lines += [
             "",
             (
-                f"Scaling ({scaling['alg']} `validate_now`, key cached): "
+                f"Scaling ({scaling['alg']} `validate_now`, key cached, JWT remembering off so every call "
+                "verifies): "
                 f"{scaling['ops_1_thread']:,.0f} ops/s on 1 thread, {scaling['ops_2_threads']:,.0f} on 2 "
                 f"= **{scaling['scaling']:.2f}×**."
             ),
@@ -115,21 +123,35 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
                 "entry** (claims map, typed fields, cache key and moka's bookkeeping, malloc overhead included)."
             ),
         ]
+    jwt_memory = extra.get("jwt_memory")
+    if jwt_memory:
+        lines += [
+            "",
+            (
+                f"Memory per cached JWT verdict: {jwt_memory['added']:,} distinct first-seen {jwt_memory['alg']} JWTs "
+                f"validated into the cache of verified JWTs (all signed before the first reading): RSS "
+                f"{jwt_memory['rss_before_kib'] / 1024:.1f} → {jwt_memory['rss_after_kib'] / 1024:.1f} MiB, "
+                f"**{jwt_memory['bytes_per_entry']:,} bytes per remembered verdict** (RSS difference over the verdicts "
+                "added, malloc overhead and the cache's bookkeeping included)."
+            ),
+        ]
     return [*lines, ""]
 
 
-def jwt_table(title: str, jwt: dict[str, Any], goals: dict[str, float], scaling: bool) -> list[str]:
+def jwt_table(title: str, jwt: dict[str, Any], goals: dict[str, float], scaling: bool, key: str) -> list[str]:
+    """One row per algorithm, `key` ("first_seen_us" or "repeated_us") of each library."""
     peers = [p for p in next(iter(jwt.values())) if p != "bearerguard"]
+    fmt = ".2f" if key == "repeated_us" else ".1f"
     head = "| alg | bearerguard µs | " + " | ".join(f"{p} µs | ×{p}" for p in peers)
     head += " | 2 threads vs 1 (ours / " + " / ".join(peers) + ") |" if scaling else " |"
     cols = 2 + 2 * len(peers) + (1 if scaling else 0)
     lines = [title, "", head, "|" + "---|" * cols]
     for alg, libs in jwt.items():
-        ours = libs["bearerguard"]["us"]
-        row = f"| {alg} | {ours:.1f} |"
+        ours = libs["bearerguard"][key]
+        row = f"| {alg} | {ours:{fmt}} |"
         for p in peers:
             if p in libs:
-                row += f" {libs[p]['us']:.1f} | {ratio(libs[p]['us'] / ours, goals.get(p))} |"
+                row += f" {libs[p][key]:{fmt}} | {ratio(libs[p][key] / ours, goals.get(p))} |"
             else:
                 row += " n/a | — |"
         if scaling:
@@ -157,8 +179,163 @@ def introspection_table(title: str, data: dict[str, Any], pairs: dict[str, tuple
             f"{ratio(o / p, 3)} vs {ours_key} |"
         )
     hits = data["cache_hit"]
-    lines += ["", "Cache hit: " + ", ".join(f"{k} {v['us']:.2f} µs" for k, v in hits.items()) + " (goal ≤ 3 µs).", ""]
+    pinned = (
+        "Miss cases measured with the introspection server pinned to CPU 0 and the client to CPU 1 (taskset)."
+        if data.get("pinned")
+        else "Miss cases measured unpinned (no taskset, or one CPU)."
+    )
+    lines += ["", pinned, "", "Cache hit: " + ", ".join(f"{k} {v['us']:.2f} µs" for k, v in hits.items()) + ".", ""]
     return lines
+
+
+def goal_rows(c: dict[str, float], rust: dict[str, Any], py: dict[str, Any], node: dict[str, Any]) -> list[str]:
+    """The goal table: (figure, goal, measured, met?) from this run's figures only."""
+    rows: list[tuple[str, str, str, bool | None]] = []
+
+    def at_most(figure: str, goal: str, value: float | None, limit: float, unit: str = " µs", digits: int = 2) -> None:
+        if value is None:
+            rows.append((figure, goal, "not measured", None))
+        else:
+            rows.append((figure, goal, f"{value:.{digits}f}{unit}", value <= limit))
+
+    def at_least(figure: str, goal: str, value: float | None, limit: float) -> None:
+        if value is None:
+            rows.append((figure, goal, "not measured", None))
+        else:
+            rows.append((figure, goal, f"{value:.2f}×", value >= limit))
+
+    def get(d: dict[str, Any], *path: str) -> Any:
+        for p in path:
+            if not isinstance(d, dict) or p not in d:
+                return None
+            d = d[p]
+        return d
+
+    floor = c.get("raw aws-lc-rs RS256 verify (key parsed once)")
+    floor_us = floor / 1000 if floor else None
+    rust_first = c.get("validate JWT RS256 (first seen, keys cached)")
+
+    def over_floor(v: float | None) -> float | None:
+        return v / floor_us if v is not None and floor_us else None
+
+    def div(a: float | None, b: float | None) -> float | None:
+        return a / b if a is not None and b else None
+
+    py_rep = get(py, "jwt", "RS256", "bearerguard", "repeated_us")
+    at_most("repeated JWT (RS256), Python sync `validate`", "≤ 1.0 µs", py_rep, 1.0)
+    at_least(
+        "repeated JWT (RS256), Python: PyJWT time ÷ ours",
+        "≥ 40×",
+        div(get(py, "jwt", "RS256", "PyJWT", "repeated_us"), py_rep),
+        40,
+    )
+    node_rep = get(node, "jwt", "RS256", "bearerguard", "repeated_us")
+    at_most("repeated JWT (RS256), Node awaited `validate`", "≤ 2.0 µs", node_rep, 2.0)
+    at_least(
+        "repeated JWT (RS256), Node: fast-jwt (cache, awaited) time ÷ ours",
+        "> 1× (faster)",
+        div(get(node, "jwt", "RS256", "fast-jwt (cache)", "repeated_us"), node_rep),
+        1.0 + 1e-9,
+    )
+    at_most(
+        "first-seen RS256 JWT over the aws-lc-rs floor, Rust",
+        "≤ 1.2×",
+        over_floor(rust_first / 1000 if rust_first else None),
+        1.2,
+        "×",
+    )
+    at_most(
+        "first-seen RS256 JWT over the aws-lc-rs floor, Python",
+        "≤ 1.3×",
+        over_floor(get(py, "jwt", "RS256", "bearerguard", "first_seen_us")),
+        1.3,
+        "×",
+    )
+    node_first = get(node, "jwt", "RS256", "bearerguard", "first_seen_us")
+    at_most("first-seen RS256 JWT over the aws-lc-rs floor, Node", "≤ 1.45×", over_floor(node_first), 1.45, "×")
+    at_least(
+        "Node first-seen RS256: jose time ÷ ours",
+        "≥ 4×",
+        div(get(node, "jwt", "RS256", "jose", "first_seen_us"), node_first),
+        4,
+    )
+    at_most(
+        "introspection cache hit, Python (sync)", "≤ 1.5 µs", get(py, "introspection", "cache_hit", "sync", "us"), 1.5
+    )
+    node_hit = get(node, "introspection", "cache_hit", "promise", "us")
+    at_most("introspection cache hit, Node (awaited)", "≤ 3 µs", node_hit, 3.0)
+    seq_py = get(py, "introspection", "sequential")
+    at_least(
+        "sequential introspection miss, Python: ours ÷ httpx (req/s)",
+        "≥ 3×",
+        div(get(seq_py or {}, "bearerguard", "ops"), get(seq_py or {}, "httpx", "ops")),
+        3,
+    )
+    seq_node = get(node, "introspection", "sequential")
+    at_least(
+        "sequential introspection miss, Node: ours ÷ fetch (req/s)",
+        "≥ 3×",
+        div(get(seq_node or {}, "bearerguard", "ops"), get(seq_node or {}, "fetch", "ops")),
+        3,
+    )
+    per_verdict = get(rust, "jwt_memory", "bytes_per_entry")
+    at_most("memory per cached JWT verdict", "≤ 1.5 KB (1,536 bytes)", per_verdict, 1536, " bytes", 0)
+    # Issue 11's rows, kept.
+    at_most(
+        "(issue 11) Rust `validate` RS256 over the floor (first seen)",
+        "≤ 1.3×",
+        over_floor(rust_first / 1000 if rust_first else None),
+        1.3,
+        "×",
+    )
+    at_most(
+        "(issue 11) introspection cache hit, Python",
+        "≤ 2.4 µs",
+        get(py, "introspection", "cache_hit", "sync", "us"),
+        2.4,
+    )
+    at_most("(issue 11) introspection cache hit, Node", "≤ 5 µs", node_hit, 5.0)
+    mark = {True: "✅", False: "❌", None: "—"}
+    lines = [
+        "## Goals (issue 16, and issue 11's rows)",
+        "",
+        (
+            'Same-run figures: the floor of the Python and Node "over the floor" rows is the Rust RS256 '
+            f"floor of this run ({floor_us:.2f} µs)."
+            if floor_us
+            else "The Rust floor was not measured in this run."
+        ),
+        "",
+        "| figure | goal | measured | met? |",
+        "|---|---|---:|:---:|",
+    ]
+    lines += [f"| {f} | {g} | {m} | {mark[ok]} |" for f, g, m, ok in rows]
+    return [*lines, ""]
+
+
+# Where the time goes for the goals this harness found unmet: from `perf record -g` by hand (not
+# re-measured by `make bench`; refresh when the code changes).
+PROFILES = [
+    "## Where the time goes (profiles, by hand; not re-measured by each run)",
+    "",
+    (
+        "- **Node first-seen RS256** (perf, 2026-12-02, 8 validators × 12,000 first-seen RS256 tokens, "
+        "`perf record -g -p` on node with `--perf-basic-prof`): the signature (aws-lc bignum "
+        "`bn_sqrx8x_internal`/`bn_mulx4x_mont`/`bn_mul_add_words`/`bn_sqr8x_mont`, sha256) ≈ 36% of the "
+        "samples; glibc malloc/free ≈ 17% (`malloc_consolidate` 4.3%, `_int_free` 3.3%, `unlink_chunk` 3.0%, "
+        "`malloc` 2.4%, `free` 2.2%) — allocation churn of a first-seen answer and of remembering it; moka "
+        "(cht bucket lookup, `MiniArc` drop, SipHash) ≈ 5%; V8 `JSON.parse` of the TokenInfo and string "
+        "interning ≈ 4%; kernel (page faults, task switches) ≈ 7%. The floor is ~36% of the cost, so a "
+        "first-seen Node call costs ~2.5× the floor where the goal is 1.45×."
+    ),
+    (
+        "- **Memory per cached JWT verdict** (RSS): each entry holds a full `TokenInfo` (typed fields that "
+        "copy `sub`, `client_id`, `iss`, `jti`, `scope` as `scopes`, `aud` as `audiences`, plus the whole "
+        "`claims` map again, each string its own allocation) and moka's per-entry bookkeeping; not profiled "
+        "by allocation yet (a counting allocator or massif run would split it)."
+    ),
+    "",
+]
 
 
 def main() -> None:
@@ -178,7 +355,9 @@ def main() -> None:
         (
             "Written by `make bench` (tests/bench/report.py); every figure is from one run on the machine "
             "below, medians over several runs each. Ratios are how many times faster bearerguard is "
-            "than the peer (peer time / our time); ✅/❌ mark the goals of the performance issue."
+            "than the peer (peer time / our time); ✅/❌ mark the goals of the performance issues. "
+            "First-seen rows: every call a token the library has not seen (a new `jti`, signed before "
+            "timing); repeated rows: one token every call."
         ),
         "",
         *machine(),
@@ -188,13 +367,23 @@ def main() -> None:
     if node:
         lines.append("- Node peers: " + ", ".join(f"{k} {v}" for k, v in node["versions"].items()))
     lines.append("")
-    lines += rust_section(criterion(root), rust)
+    crit = criterion(root)
+    lines += goal_rows(crit, rust, py, node)
+    lines += rust_section(crit, rust)
     if py:
         lines += jwt_table(
-            "## Python: JWT, key cached, full checks (µs per validation)",
+            "## Python: JWT, first-seen tokens, key cached, full checks (µs per validation)",
             py["jwt"],
             {"PyJWT": 5, "authlib": 2},
+            scaling=False,
+            key="first_seen_us",
+        )
+        lines += jwt_table(
+            "## Python: JWT, the same token every call (µs per validation; 2-thread scaling on it)",
+            py["jwt"],
+            {"PyJWT": 40},
             scaling=True,
+            key="repeated_us",
         )
         lines += introspection_table(
             "## Python: introspection, cache off",
@@ -206,14 +395,23 @@ def main() -> None:
         )
     if node:
         lines += jwt_table(
-            "## Node: JWT, key cached, full checks (µs per awaited validation)",
+            "## Node: JWT, first-seen tokens, key cached, full checks (µs per awaited validation)",
             node["jwt"],
             {"jose": 4, "jsonwebtoken": 1.3},
             scaling=False,
+            key="first_seen_us",
+        )
+        lines += jwt_table(
+            "## Node: JWT, the same token every call (µs per awaited validation)",
+            node["jwt"],
+            {"fast-jwt (cache)": 1.0},
+            scaling=False,
+            key="repeated_us",
         )
         lines += introspection_table(
             "## Node: introspection, cache off", node["introspection"], {"fetch": ("fetch", "bearerguard")}
         )
+    lines += PROFILES
     print("\n".join(lines))
 
 

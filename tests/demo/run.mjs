@@ -1,13 +1,21 @@
 // The main job: start the real authorization server and every API protected by bearerguard
-// (Rust/axum, Python/FastAPI, Node/Express — each where it is built), obtain real tokens,
-// call each API with the same six requests, and print one table per app plus whether they
-// all decided alike; then the MCP example servers of Python and Node, five requests each.
+// (Rust/axum; Python: FastAPI, Flask, Starlette, Litestar, Django, Django REST framework; Node:
+// Express, Fastify, Koa, Hono, NestJS — each where it is built), obtain real tokens, send every
+// framework the same requests (tests/demo/requests.json, the list the adapters' table tests
+// use), and print one table per framework plus whether they all decided alike. The last
+// request is sent after the authorization server is stopped: a token never seen before cannot
+// be checked, and every framework must answer 503. Then the MCP example servers of Python and
+// Node (the official SDKs), six requests each, the last one also after the stop.
+//
+// `--frameworks=django,fastify,axum` (or FRAMEWORKS=… for `make demo`) selects frameworks by a
+// case-insensitive prefix of their names; only the processes serving them start.
 //
 // App contract: the app reads the validator config (core JSON keys) from BEARERGUARD_CONFIG,
-// listens on 127.0.0.1, prints {"ready":true,"port":N} on stdout, and serves GET /orders
-// requiring scope "write".
+// listens on 127.0.0.1, prints {"ready":true,"port":N} (one app) or
+// {"ready":true,"apps":{"<name>":{"port":N,"prefix":"/p"}}} (several) on stdout, and serves
+// GET <prefix>/orders requiring scope "write".
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,37 +27,54 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(1));
 
+const selected = (process.argv.find((a) => a.startsWith('--frameworks=')) ?? '')
+  .slice('--frameworks='.length)
+  .split(',')
+  .map((s) => s.trim().toLowerCase())
+  .filter(Boolean);
+const wanted = (name) => selected.length === 0 || selected.some((s) => name.toLowerCase().startsWith(s));
+
 function start(cmd, args, env = {}) {
   const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
+  const exited = new Promise((resolve) => child.on('exit', resolve));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')}: no ready line in 600 s`)), 600_000);
     child.on('exit', (code) => reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`)));
     createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
-      resolve(JSON.parse(line));
+      resolve({
+        ...JSON.parse(line),
+        stop: () => {
+          child.kill();
+          return exited;
+        },
+      });
     });
   });
 }
 
-const apps = [
+const processes = [
   {
-    name: 'Rust (axum)',
+    language: 'Rust',
+    frameworks: ['axum'],
     cmd: 'cargo',
-    args: ['run', '-q', '-p', 'bearerguard', '--example', 'protected_api'],
+    args: ['run', '-q', '-p', 'bearerguard', '--features', 'axum', '--example', 'protected_api'],
     ready: () => true,
   },
   {
-    name: 'Python (FastAPI)',
+    language: 'Python',
+    frameworks: ['FastAPI', 'Flask', 'Starlette', 'Litestar', 'Django', 'Django async', 'Django REST framework'],
     cmd: join(root, '.venv/bin/python'),
-    args: [join(root, 'python/examples/fastapi_app.py')],
-    ready: () => existsSync(join(root, '.venv/bin/python')) && existsSync(join(root, 'python/examples/fastapi_app.py')),
+    args: [join(root, 'python/examples/frameworks_app.py')],
+    ready: () => existsSync(join(root, '.venv/bin/python')),
   },
   {
-    name: 'Node (Express)',
+    language: 'Node',
+    frameworks: ['Express', 'Fastify', 'Koa', 'Hono', 'NestJS'],
     cmd: process.execPath,
-    args: [join(root, 'node/examples/express_app.js')],
-    ready: () => existsSync(join(root, 'node/examples/express_app.js')) && existsSync(join(root, 'node/native.js')),
+    args: [join(root, 'node/examples/frameworks_app.js')],
+    ready: () => existsSync(join(root, 'node/native.js')) && existsSync(join(root, 'node/node_modules/fastify')),
   },
 ];
 
@@ -78,58 +103,53 @@ const config = {
   leeway_secs: 0,
   realm: 'orders',
 };
-const running = [];
-for (const app of apps) {
-  if (!app.ready()) {
-    console.log(`(skipping ${app.name}: not built yet)`);
+const running = []; // { name, base }
+for (const p of processes) {
+  const names = p.frameworks.filter(wanted);
+  if (names.length === 0) continue;
+  if (!p.ready()) {
+    console.log(`(skipping ${p.language}: not built yet)`);
     continue;
   }
-  const ready = await start(app.cmd, app.args, { BEARERGUARD_CONFIG: JSON.stringify(config) });
-  running.push({ ...app, base: `http://127.0.0.1:${ready.port}` });
+  const ready = await start(p.cmd, p.args, { BEARERGUARD_CONFIG: JSON.stringify(config) });
+  const apps = ready.apps ?? { [p.frameworks[0]]: { port: ready.port, prefix: '' } };
+  for (const name of names) {
+    running.push({ name: `${p.language} (${name})`, base: `http://127.0.0.1:${apps[name].port}${apps[name].prefix}` });
+  }
 }
 
+const { requests } = JSON.parse(readFileSync(join(root, 'tests/demo/requests.json'), 'utf8'));
 const expiring = await token('short_jwt', 'read write');
-const requests = [
-  ['JWT access token (RS256)', `Bearer ${await token('jwt', 'read write')}`],
-  ['opaque token (introspection)', `Bearer ${await token('opaque', 'read write')}`],
-  ['no token', undefined],
-  ['garbage token', 'Bearer not-a-real-token'],
-  ['expired JWT', `Bearer ${expiring}`],
-  ['token lacking scope "write"', `Bearer ${await token('opaque', 'read')}`],
-];
+const values = {
+  none: async () => undefined,
+  garbage: async () => 'Bearer not-a-real-token',
+  expired: async () => `Bearer ${expiring}`,
+  // A token no app has seen: once the authorization server is stopped, nobody can check it.
+  down: async () => `Bearer ${await token('opaque', 'read write')}`,
+  jwt: async (r) => `Bearer ${await token('jwt', r.scope)}`,
+  opaque: async (r) => `Bearer ${await token('opaque', r.scope)}`,
+};
+const sent = [];
+for (const r of requests) sent.push([r, await values[r.token](r)]);
 await new Promise((r) => setTimeout(r, (as.short_ttl + 1) * 1000));
 
-const decisions = {};
-for (const app of running) {
-  const rows = [];
-  for (const [label, authorization] of requests) {
-    const res = await fetch(`${app.base}/orders`, { headers: authorization ? { authorization } : {} });
-    await res.arrayBuffer();
-    rows.push([label, String(res.status), res.headers.get('www-authenticate') ?? '-']);
-  }
-  decisions[app.name] = rows;
-  const widths = [30, 6];
-  console.log(`\n${app.name}  GET /orders (requires scope "write")`);
-  console.log(`${'request'.padEnd(widths[0])} ${'status'.padEnd(widths[1])} WWW-Authenticate`);
-  for (const [a, b, c] of rows) console.log(`${a.padEnd(widths[0])} ${b.padEnd(widths[1])} ${c}`);
-}
 // MCP servers (python/examples/mcp_server.py on the mcp SDK, node/examples/mcp-server.mjs on
 // the TypeScript SDK), each its own resource `http://127.0.0.1:<port>/mcp`: an MCP initialize
 // request per row. The config names no audience: `resource` is it.
 const mcpApps = [
   {
-    name: 'Python MCP (mcp SDK)',
+    name: 'MCP (Python, mcp SDK)',
     cmd: join(root, '.venv/bin/python'),
     args: [join(root, 'python/examples/mcp_server.py')],
     ready: () => existsSync(join(root, '.venv/bin/python')),
   },
   {
-    name: 'Node MCP (TypeScript SDK)',
+    name: 'MCP (Node, TypeScript SDK)',
     cmd: process.execPath,
     args: [join(root, 'node/examples/mcp-server.mjs')],
     ready: () => existsSync(join(root, 'node/node_modules/@modelcontextprotocol/sdk')),
   },
-];
+].filter((app) => wanted(app.name));
 const { audience: _audience, realm: _realm, ...mcpConfig } = config;
 const initialize = JSON.stringify({
   jsonrpc: '2.0',
@@ -137,13 +157,27 @@ const initialize = JSON.stringify({
   method: 'initialize',
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'demo', version: '1' } },
 });
-const mcpDecisions = {};
+async function mcpSend(server, label, authorization) {
+  const res = await fetch(server.resource, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(authorization ? { authorization } : {}),
+    },
+    body: initialize,
+  });
+  await res.arrayBuffer();
+  server.rows.push([label, String(res.status), res.headers.get('www-authenticate') ?? '-']);
+}
+const mcpServers = [];
 for (const app of mcpApps) {
   if (!app.ready()) {
     console.log(`(skipping ${app.name}: not built yet)`);
     continue;
   }
   const ready = await start(app.cmd, app.args, { BEARERGUARD_CONFIG: JSON.stringify(mcpConfig) });
+  const server = { name: app.name, resource: ready.resource, rows: [] };
   const mcpRequests = [
     ['JWT for this resource', `Bearer ${await tokenFor(ready.resource, 'read')}`],
     ['opaque, "write" implies "read"', `Bearer ${await tokenFor(ready.resource, 'write', as.clients.svc_opaque)}`],
@@ -151,37 +185,56 @@ for (const app of mcpApps) {
     ['JWT for another resource', `Bearer ${await token('jwt', 'read')}`],
     ['token lacking scope "read"', `Bearer ${await tokenFor(ready.resource, 'admin')}`],
   ];
-  const rows = [];
-  for (const [label, authorization] of mcpRequests) {
-    const res = await fetch(ready.resource, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        ...(authorization ? { authorization } : {}),
-      },
-      body: initialize,
-    });
+  for (const [label, authorization] of mcpRequests) await mcpSend(server, label, authorization);
+  // Sent after the authorization server is stopped: an opaque token never seen.
+  server.down = `Bearer ${await tokenFor(ready.resource, 'read', as.clients.svc_opaque)}`;
+  mcpServers.push(server);
+}
+if (running.length === 0 && mcpServers.length === 0) {
+  console.log(`no framework matches --frameworks=${selected.join(',')}`);
+  process.exit(1);
+}
+
+const decisions = Object.fromEntries(running.map((app) => [app.name, []]));
+async function send(r, authorization) {
+  for (const app of running) {
+    const res = await fetch(`${app.base}/orders`, { headers: authorization ? { authorization } : {} });
     await res.arrayBuffer();
-    rows.push([label, String(res.status), res.headers.get('www-authenticate') ?? '-']);
+    decisions[app.name].push([r.label, String(res.status), res.headers.get('www-authenticate') ?? '-']);
   }
-  mcpDecisions[app.name] = rows.map((r) => r[1]).join(' ');
-  console.log(`\n${app.name}  POST /mcp initialize (requires scope "read"), resource ${ready.resource}`);
+}
+for (const [r, authorization] of sent) if (r.token !== 'down') await send(r, authorization);
+await as.stop();
+for (const [r, authorization] of sent) if (r.token === 'down') await send(r, authorization);
+for (const server of mcpServers) await mcpSend(server, 'AS stopped, opaque never seen', server.down);
+
+const widths = [30, 6];
+for (const [name, rows] of Object.entries(decisions)) {
+  console.log(`\n${name}  GET /orders (requires scope "write")`);
+  console.log(`${'request'.padEnd(widths[0])} ${'status'.padEnd(widths[1])} WWW-Authenticate`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(widths[0])} ${b.padEnd(widths[1])} ${c}`);
+}
+for (const { name, resource, rows } of mcpServers) {
+  console.log(`\n${name}  POST /mcp initialize (requires scope "read"), resource ${resource}`);
   console.log(`${'request'.padEnd(32)} ${'status'.padEnd(6)} WWW-Authenticate (port elided)`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(32)} ${b.padEnd(6)} ${c.replace(/:\d+\//g, ':…/')}`);
 }
-const mcpExpected = '200 200 401 401 403';
+const mcpDecisions = Object.fromEntries(mcpServers.map((m) => [m.name, m.rows.map((r) => r[1]).join(' ')]));
+const mcpExpected = '200 200 401 401 403 503';
 const mcpOk = Object.values(mcpDecisions).every((d) => d === mcpExpected);
 console.log(
   mcpOk
-    ? `\nMCP decisions are as expected (${mcpExpected}) in ${Object.keys(mcpDecisions).length} server(s)`
+    ? `\nMCP decisions are as expected (${mcpExpected}) in ${mcpServers.length} server(s)`
     : `\nUNEXPECTED MCP decisions: ${JSON.stringify(mcpDecisions)}`,
 );
 
 const names = Object.keys(decisions);
 const same = names.every((n) => JSON.stringify(decisions[n]) === JSON.stringify(decisions[names[0]]));
-console.log(`\n${names.length} app(s): ${same ? 'every app made the same decisions' : 'THE APPS DISAGREE'}`);
-const expected = ['200', '200', '401', '401', '401', '403'];
+console.log(
+  `\n${names.length} framework(s): ${same ? 'every framework made the same decisions' : 'THE FRAMEWORKS DISAGREE'}`,
+);
+const order = [...sent.filter(([r]) => r.token !== 'down'), ...sent.filter(([r]) => r.token === 'down')];
+const expected = order.map(([r]) => String(r.status));
 const ok = names.every((n) => decisions[n].map((r) => r[1]).join() === expected.join());
-console.log(ok ? 'decisions are as expected (200 200 401 401 401 403)' : 'UNEXPECTED decisions');
+console.log(ok ? `decisions are as expected (${expected.join(' ')})` : 'UNEXPECTED decisions');
 process.exit(same && ok && mcpOk ? 0 : 1);

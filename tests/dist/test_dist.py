@@ -152,8 +152,9 @@ def test_the_npm_tarballs_hold_what_they_should() -> None:
     main = tar_members(one(f"npm/bearerguard-{VERSION}.tgz"))
     names = {n.removeprefix("package/") for n in main}
     assert {"package.json", "README.md", "LICENSE", "index.js", "index.d.ts", "errors.js", "express.js",
-            "express.d.ts", "mcp.js", "mcp.mjs", "mcp-core.js", "mcp.d.ts", "native.js", "native.d.ts",
-            "scripts/install.js", "scripts/platform.js"} == names
+            "express.d.ts", "native.js", "native.d.ts", "scripts/install.js", "scripts/platform.js",
+            "adapter.js", "fastify.js", "fastify.d.ts", "koa.js", "koa.d.ts", "hono.js", "hono.d.ts",
+            "nest.js", "nest.d.ts", "mcp.js", "mcp.mjs", "mcp-core.js", "mcp.d.ts"} == names
     manifest = json.loads(main["package/package.json"])
     assert "dependencies" not in manifest and "@napi-rs/cli" in manifest["devDependencies"]
     name = f"bearerguard-{node_platform()}"

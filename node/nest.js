@@ -1,0 +1,60 @@
+'use strict';
+// NestJS guard (Nest 12; tested on the Express platform, written for the Fastify one too) and the `@Scopes(...)` decorator.
+// The guard hands the request's every `Authorization` and `DPoP` line, its method and URL to the
+// core with the guard's scopes plus those `@Scopes` sets on the handler and its controller; it
+// sets `request.auth` to the TokenInfo. A refusal sets the challenge and `Cache-Control:
+// no-store` on the response and throws an `HttpException` whose body is `{"error": code}`, so
+// Nest's exception layer answers it with the error's status, as every bearerguard adapter does.
+
+const { HttpException, SetMetadata } = require('@nestjs/common');
+const { Reflector } = require('@nestjs/core');
+const { requestOf, validatorOf, scopesOf, mergeScopes, refusalOf, isRefusal } = require('./adapter.js');
+
+const SCOPES = 'bearerguard:scopes';
+
+/** A method or class decorator: the handler requires these scopes. */
+function Scopes(...scopes) {
+  return SetMetadata(SCOPES, scopesOf('nest', scopes));
+}
+
+/** The exception of a refusal; `.error` is the `BearerGuardError`. */
+class BearerAuthException extends HttpException {
+  constructor(error) {
+    super({ error: error.code }, error.status);
+    this.error = error;
+  }
+}
+
+/** `app.useGlobalGuards(new BearerGuard({ validator }))` or `@UseGuards(new BearerGuard(...))`. */
+class BearerGuard {
+  constructor({ validator, options, scopes = [], reflector = new Reflector() } = {}) {
+    this.validator = validatorOf('nest', { validator, options });
+    this.scopes = scopesOf('nest', scopes);
+    this.reflector = reflector;
+  }
+
+  async canActivate(context) {
+    if (context.getType() !== 'http') return false; // RPC and WebSocket contexts carry no HTTP request
+    const http = context.switchToHttp();
+    const req = http.getRequest();
+    const res = http.getResponse();
+    const routeScopes = this.reflector.getAllAndMerge(SCOPES, [context.getHandler(), context.getClass()]) ?? [];
+    const scopes = mergeScopes(this.scopes, routeScopes);
+    const raw = req.raw ?? req; // the Fastify platform wraps the Node request
+    try {
+      req.auth = await this.validator.validateRequest(requestOf(raw, req.originalUrl ?? req.url), { scopes });
+      return true;
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      const { headers } = refusalOf(error);
+      for (const [name, value] of Object.entries(headers)) {
+        if (name === 'content-type') continue; // Nest writes the body and its type
+        if (typeof res.setHeader === 'function') res.setHeader(name, value);
+        else res.header(name, value);
+      }
+      throw new BearerAuthException(error);
+    }
+  }
+}
+
+module.exports = { BearerGuard, BearerAuthException, Scopes, SCOPES };

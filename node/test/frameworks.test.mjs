@@ -1,0 +1,220 @@
+// One table for every Node framework: Express, Fastify, Koa, Hono (on @hono/node-server) and
+// NestJS (Express platform), each served over real HTTP on 127.0.0.1 against the real
+// authorization server, get the demo's request list (tests/demo/requests.json: JWT, opaque,
+// none, garbage, expired, under-scoped, authorization server down) on GET /orders requiring
+// "write". Every framework must answer every request alike: status, challenge, Cache-Control,
+// media type, body. The apps are the demo's (examples/frameworks_app.js) and the README's examples
+// of Fastify, Koa, Hono and NestJS ("## Frameworks"), run as written with `validator` in scope.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { getToken, repoRoot, sleep, startAuthorizationServer } from '../support/helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const { Validator } = require('bearerguard');
+const demo = require('../examples/frameworks_app.js');
+const { requests } = JSON.parse(readFileSync(join(repoRoot, 'tests/demo/requests.json'), 'utf8'));
+
+/** The README's framework examples: ```js fastify, ```ts nest … */
+const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+const examples = Object.fromEntries(
+  [...readme.matchAll(/^```(js|ts) (\w+)\n([\s\S]*?)^```$/gm)].map((m) => [m[2], { ts: m[1] === 'ts', code: m[3] }]),
+);
+
+/** Runs a README example with `validator` in scope; returns its `app` (or exports, for TS). */
+function runExample(name, validator) {
+  const example = examples[name];
+  assert.ok(example, `README.md has no ${name} example`);
+  let code = example.code;
+  if (example.ts) {
+    const ts = require('typescript');
+    code = ts.transpileModule(code, {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, experimentalDecorators: true },
+    }).outputText;
+    const exports = {};
+    new Function('require', 'exports', 'validator', code)(require, exports, validator);
+    return exports;
+  }
+  return new Function('require', 'validator', `${code}\nreturn app;`)(require, validator);
+}
+
+const listening = (server) =>
+  new Promise((resolve) => (server.listening ? resolve() : server.once('listening', resolve)));
+
+/** Each app: starts it for `validator`, resolves with { url, close }. The demo's apps
+ * (examples/frameworks_app.js), then the README's. */
+const frameworks = {
+  ...Object.fromEntries(
+    Object.entries(demo.apps).map(([name, start]) => [
+      name,
+      async (validator) => {
+        const app = await start(validator);
+        return { url: `http://127.0.0.1:${app.port}`, close: app.close };
+      },
+    ]),
+  ),
+  async 'Fastify (README)'(validator) {
+    const app = runExample('fastify', validator);
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { url, close: () => app.close() };
+  },
+  async 'Koa (README)'(validator) {
+    const server = runExample('koa', validator).listen(0, '127.0.0.1');
+    await listening(server);
+    return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+  },
+  async 'Hono (README)'(validator) {
+    const { serve } = require('@hono/node-server');
+    const server = serve({ fetch: runExample('hono', validator).fetch, port: 0, hostname: '127.0.0.1' });
+    await listening(server);
+    return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+  },
+  async 'NestJS (README)'(validator) {
+    require('reflect-metadata');
+    const { NestFactory } = require('@nestjs/core');
+    const { AppModule } = runExample('nest', validator);
+    const app = await NestFactory.create(AppModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    return { url: `http://127.0.0.1:${app.getHttpServer().address().port}`, close: () => app.close() };
+  },
+};
+
+let as;
+before(async () => {
+  as = await startAuthorizationServer({ shortTtl: 1 });
+});
+after(async () => {
+  await as?.stop();
+});
+
+test('every framework answers the demo requests alike', async () => {
+  const expired = await getToken(as, 'short_jwt', 'read');
+  const good = new Validator({
+    issuer: as.issuer,
+    audience: Object.values(as.resources),
+    clientId: as.clients.rs_basic.client_id,
+    clientSecret: as.clients.rs_basic.client_secret,
+    leewaySecs: 0,
+    realm: 'orders',
+  });
+  const down = new Validator({
+    issuer: 'http://127.0.0.1:9',
+    audience: 'api',
+    realm: 'orders',
+    http: { connectTimeoutMs: 200, retry: false },
+  });
+  const authorization = {
+    none: async () => undefined,
+    garbage: async () => 'Bearer not-a-real-token',
+    expired: async () => `Bearer ${expired}`,
+    down: async () => 'Bearer some-opaque-token',
+    jwt: async (r) => `Bearer ${await getToken(as, 'jwt', r.scope)}`,
+    opaque: async (r) => `Bearer ${await getToken(as, 'opaque', r.scope)}`,
+  };
+  const sent = [];
+  for (const r of requests) sent.push([r, await authorization[r.token](r)]);
+  await sleep((as.short_ttl + 1) * 1000);
+
+  const table = {};
+  for (const [validator, rows] of [
+    [good, sent.filter(([r]) => r.token !== 'down')],
+    [down, sent.filter(([r]) => r.token === 'down')],
+  ]) {
+    for (const [name, start] of Object.entries(frameworks)) {
+      const app = await start(validator);
+      try {
+        for (const [, value] of rows) {
+          const res = await fetch(`${app.url}/orders`, { headers: value ? { authorization: value } : {} });
+          const h = res.headers;
+          const media = (h.get('content-type') ?? '').split(';')[0];
+          table[name] ??= [];
+          table[name].push([res.status, h.get('www-authenticate'), h.get('cache-control'), media, await res.json()]);
+        }
+      } finally {
+        await app.close();
+      }
+    }
+  }
+  assert.equal(Object.keys(table).length, 9);
+  for (const [name, answers] of Object.entries(table)) assert.deepEqual(answers, table.Express, name);
+  table.Express.forEach(([status, challenge, cache, media, body], i) => {
+    const r = sent[i][0];
+    assert.equal(status, r.status, r.label);
+    assert.equal(media, 'application/json', r.label);
+    if (status === 200) {
+      assert.deepEqual(body, { client: 'svc-client' }, r.label);
+      return;
+    }
+    assert.deepEqual(body, { error: r.code }, r.label);
+    assert.equal(cache, 'no-store', r.label);
+    if (status >= 500) {
+      assert.equal(challenge, null, r.label);
+    } else {
+      assert.ok(challenge.startsWith('Bearer realm="orders"'), challenge);
+      assert.equal(challenge.includes(`error="${r.error}"`), Boolean(r.error), challenge);
+      if (!r.error) assert.ok(!challenge.includes('error='), challenge);
+    }
+  });
+});
+
+/** GET `url` with `lines` as separate Authorization field lines (fetch would join them). */
+function getWithLines(url, lines) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers: { authorization: lines } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d) => {
+        body += d;
+      });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: JSON.parse(body) }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('every framework hands the core every Authorization line: two are invalid_request', async () => {
+  const validator = new Validator({ issuer: as.issuer, audience: Object.values(as.resources), realm: 'orders' });
+  const jwt = await getToken(as, 'jwt', 'read write');
+  for (const [name, start] of Object.entries(frameworks)) {
+    const app = await start(validator);
+    try {
+      const one = await fetch(`${app.url}/orders`, { headers: { authorization: `Bearer ${jwt}` } });
+      assert.equal(one.status, 200, name);
+      for (const lines of [
+        [`Bearer ${jwt}`, 'Bearer other'],
+        [`Bearer ${jwt}`, `Bearer ${jwt}`],
+      ]) {
+        const res = await getWithLines(`${app.url}/orders`, lines);
+        assert.equal(res.status, 400, name);
+        assert.deepEqual(res.body, { error: 'invalid_request' }, name);
+        assert.match(res.headers['www-authenticate'], /error="invalid_request"/, name);
+      }
+    } finally {
+      await app.close();
+    }
+  }
+});
+
+test('a Fastify route with config.bearerguard false is public; the others stay guarded', async () => {
+  const Fastify = require('fastify');
+  const bearerguard = require('bearerguard/fastify');
+  const app = Fastify();
+  app.register(bearerguard, { validator: new Validator({ issuer: as.issuer, audience: 'api' }) });
+  app.get('/health', { config: { bearerguard: false } }, (request) => ({ auth: request.auth }));
+  app.get('/orders', () => ({ ok: true }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const open = await fetch(`${url}/health`);
+    assert.equal(open.status, 200);
+    assert.deepEqual(await open.json(), { auth: null });
+    const guarded = await fetch(`${url}/orders`);
+    assert.equal(guarded.status, 401);
+    assert.equal(guarded.headers.get('www-authenticate'), 'Bearer');
+  } finally {
+    await app.close();
+  }
+});

@@ -1,0 +1,96 @@
+"""Django protection: a decorator for sync and async views that puts the request's `TokenInfo`
+on ``request.token_info``.
+
+    require_token = BearerAuth(validator)
+
+    @require_token("read")          # or bare: @require_token
+    def orders(request):
+        return JsonResponse({"client": request.token_info.client_id})
+
+An ``async def`` view is decided without blocking the event loop; a sync view on the request's
+thread, with the GIL released while the core waits. The core gets the whole request: the
+``Authorization`` and ``DPoP`` values, the method and the absolute URL
+(``request.build_absolute_uri()``, which checks ``ALLOWED_HOSTS``). A refusal answers as every
+bearerguard adapter does: the error's status, ``Cache-Control: no-store``, the RFC 6750
+``WWW-Authenticate`` header chosen by the core when there is one, and ``{"error": code}``.
+
+Django gives an application one value per header name: WSGI servers and Django's ASGI handler
+join repeated ``Authorization`` lines with commas, and the core refuses the joined value as
+``invalid_request`` when it is a ``Bearer`` one. Django REST framework views use
+`bearerguard.drf` instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from bearerguard._adapter import Seen, decide, decide_async, refusal
+from bearerguard._native import Validator
+from bearerguard.errors import BearerGuardError
+
+__all__ = ["BearerAuth", "error_response", "seen"]
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def seen(request: HttpRequest) -> Seen:
+    """A Django request as the core sees it."""
+    authorization = request.META.get("HTTP_AUTHORIZATION")
+    dpop = request.META.get("HTTP_DPOP")
+    return Seen(
+        [authorization] if authorization is not None else [],
+        method=request.method,
+        url=request.build_absolute_uri(),
+        dpop=[dpop] if dpop is not None else [],
+    )
+
+
+def error_response(error: BearerGuardError) -> HttpResponse:
+    """The response for a refusal: its status, its headers, and ``{"error": code}``."""
+    status, headers, body = refusal(error)
+    return JsonResponse(body, status=status, headers=headers)
+
+
+class BearerAuth:
+    """Decorates views (sync or async) that require a good bearer token (and the scopes given)."""
+
+    def __init__(self, validator: Validator) -> None:
+        self.validator = validator
+
+    @overload
+    def __call__(self, view: View, /) -> View: ...
+    @overload
+    def __call__(self, *scopes: str) -> Callable[[View], View]: ...
+    def __call__(self, *args: Any) -> Any:
+        if len(args) == 1 and callable(args[0]):
+            return self._protect(args[0], ())
+        return lambda view: self._protect(view, args)
+
+    def _protect(self, view: View, scopes: tuple[str, ...]) -> View:
+        validator = self.validator
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def protected_async(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    request.token_info = await decide_async(validator, seen(request), scopes)
+                except BearerGuardError as e:
+                    return error_response(e)
+                return await view(request, *args, **kwargs)
+
+            return protected_async  # type: ignore[return-value]
+
+        @functools.wraps(view)
+        def protected(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            try:
+                request.token_info = decide(validator, seen(request), scopes)
+            except BearerGuardError as e:
+                return error_response(e)
+            return view(request, *args, **kwargs)
+
+        return protected  # type: ignore[return-value]

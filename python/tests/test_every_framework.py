@@ -1,0 +1,151 @@
+"""One table for every Python framework: FastAPI, Flask, Starlette (any ASGI app), Litestar,
+Django (sync and async views) and Django REST framework — the apps of `make demo`
+(examples/frameworks_app.py) and the README's examples ("## Frameworks", run as written with
+`validator` in scope) — each served over real HTTP on 127.0.0.1 (uvicorn or werkzeug) against
+the real authorization server, get the demo's request list (tests/demo/requests.json: JWT,
+opaque, none, garbage, expired, under-scoped, authorization server down) on GET /orders
+requiring "write". Every app must answer every request alike: status, challenge, Cache-Control,
+content type and body."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from bearerguard import Validator
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "python" / "examples"))
+
+import frameworks_app  # noqa: E402 - the demo's apps, from examples/
+
+REQUESTS = json.loads((ROOT / "tests/demo/requests.json").read_text())["requests"]
+README = (ROOT / "README.md").read_text()
+EXAMPLES = dict(re.findall(r"^```python (\w+)\n(.*?)^```$", README, re.S | re.M))
+
+
+def readme(name: str, validator: Validator) -> dict[str, Any]:
+    """The namespace after running the README's `name` example with `validator` in scope."""
+    assert name in EXAMPLES, f"README.md has no ```python {name} example"
+    module = ModuleType(f"readme_{name}")  # a real module: Litestar resolves annotations in it
+    module.validator = validator  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    exec(compile(EXAMPLES[name], f"README.md ({name})", "exec"), module.__dict__)
+    return module.__dict__
+
+
+def apps(validator: Validator) -> dict[str, tuple[str, Any, str]]:
+    """Every app for `validator`: name -> (kind, app, path prefix of /orders)."""
+    from django.core.handlers.asgi import ASGIHandler
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.urls import clear_url_caches, path
+
+    built = {name: factory(validator) for name, factory in frameworks_app.APPS.items()}
+    built["Starlette (README)"] = ("asgi", readme("starlette", validator)["starlette_app"], "")
+    built["Litestar (README)"] = ("asgi", readme("litestar", validator)["litestar_app"], "")
+    frameworks_app.URLCONF.urlpatterns += [
+        path("readme-django/orders", readme("django", validator)["orders"]),
+        path("readme-drf/orders", readme("drf", validator)["Orders"].as_view()),
+    ]
+    clear_url_caches()
+    built["Django (README, async view)"] = ("asgi", ASGIHandler(), "/readme-django")
+    built["Django REST framework (README)"] = ("wsgi", WSGIHandler(), "/readme-drf")
+    return built
+
+
+def test_every_framework_answers_the_demo_requests_alike(auth_server: Any, expired_jwt: str) -> None:
+    good = Validator(**auth_server.config(leeway_secs=0, realm="orders"))
+    down = Validator(
+        issuer="http://127.0.0.1:9", audience="api", realm="orders", http={"connect_timeout_ms": 200, "retry": False}
+    )
+    authorization = {
+        "none": lambda r: None,
+        "garbage": lambda r: "Bearer not-a-real-token",
+        "expired": lambda r: f"Bearer {expired_jwt}",
+        "down": lambda r: "Bearer some-opaque-token",
+        "jwt": lambda r: f"Bearer {auth_server.token('jwt', r['scope'])}",
+        "opaque": lambda r: f"Bearer {auth_server.token('opaque', r['scope'])}",
+    }
+    sent = [(r, authorization[r["token"]](r)) for r in REQUESTS]
+    table: dict[str, list[tuple[Any, ...]]] = {}
+    rounds = [
+        (good, [s for s in sent if s[0]["token"] != "down"]),
+        (down, [s for s in sent if s[0]["token"] == "down"]),
+    ]
+    for v, rows in rounds:
+        for name, (kind, app, prefix) in apps(v).items():
+            port, stop = frameworks_app.serve(kind, app)
+            try:
+                for _, value in rows:
+                    headers = {"Authorization": value} if value else {}
+                    r = httpx.get(f"http://127.0.0.1:{port}{prefix}/orders", headers=headers, timeout=10)
+                    h = r.headers
+                    seen = (h.get("www-authenticate"), h.get("cache-control"), h.get("content-type"))
+                    table.setdefault(name, []).append((r.status_code, *seen, r.json()))
+            finally:
+                stop()
+    assert len(table) == 11
+    first = table["FastAPI"]
+    for name, answers in table.items():
+        assert answers == first, (name, answers, first)
+    for (request, _), (status, challenge, cache, ctype, body) in zip(sent, first, strict=True):
+        assert status == request["status"], request
+        assert ctype == "application/json"
+        if status == 200:
+            assert body == {"client": "svc-client"}
+            continue
+        assert body == {"error": request["code"]} and cache == "no-store", request
+        if status >= 500:
+            assert challenge is None
+        else:
+            assert challenge is not None and challenge.startswith('Bearer realm="orders"')
+            assert (f'error="{request["error"]}"' in challenge) if request["error"] else ("error=" not in challenge)
+
+
+def test_every_framework_hands_the_core_every_authorization_line(auth_server: Any) -> None:
+    """Two ``Authorization`` lines are ``invalid_request`` everywhere: ASGI servers keep them
+    apart, WSGI servers and Django join them, and the core refuses both shapes."""
+    validator = Validator(**auth_server.config(realm="orders"))
+    jwt = auth_server.token("jwt", "read write")
+    for name, (kind, app, prefix) in apps(validator).items():
+        port, stop = frameworks_app.serve(kind, app)
+        url = f"http://127.0.0.1:{port}{prefix}/orders"
+        try:
+            assert httpx.get(url, headers={"Authorization": f"Bearer {jwt}"}).status_code == 200, name
+            for lines in ([f"Bearer {jwt}", "Bearer other"], [f"Bearer {jwt}", f"Bearer {jwt}"]):
+                r = httpx.get(url, headers=[("Authorization", line) for line in lines])
+                assert (r.status_code, r.json()) == (400, {"error": "invalid_request"}), (name, r.text)
+                assert 'error="invalid_request"' in r.headers["WWW-Authenticate"], name
+                assert r.headers["Cache-Control"] == "no-store", name
+        finally:
+            stop()
+
+
+def test_asgi_middleware_passes_lifespan_and_refuses_websockets_unless_asked() -> None:
+    import asyncio
+
+    from bearerguard.asgi import BearerMiddleware
+
+    seen: list[str] = []
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["type"])
+
+    sent: list[Any] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {}
+
+    middleware = BearerMiddleware(inner, validator=Validator(issuer="https://as.example", audience="api"))
+    asyncio.run(middleware({"type": "lifespan"}, receive, send))
+    asyncio.run(middleware({"type": "websocket", "headers": [], "path": "/ws"}, receive, send))
+    assert seen == ["lifespan"] and sent == [{"type": "websocket.close", "code": 1008}]
