@@ -93,6 +93,8 @@ def resource_metadata(validator: Validator) -> tuple[str, str, dict[str, str]]:
         raise ValueError("serving the resource metadata needs a validator built with a `resource`")
     headers = {"Cache-Control": RESOURCE_METADATA_CACHE_CONTROL, "Access-Control-Allow-Origin": "*"}
     return path, body, headers
+
+
 def asgi_seen(scope: Mapping[str, Any]) -> Seen:
     """An ASGI HTTP scope as the core sees it: every ``Authorization`` and ``DPoP`` line, the
     method, and the URL the client used (scheme, ``Host`` or the server address, root path,
