@@ -6,6 +6,7 @@
 // what it sends and answers is `adapter.js`, shared by every Node adapter.
 
 const { requestOf, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
+const { Validator } = require('./index.js');
 
 /**
  * A middleware that requires a valid bearer token carrying every scope in `scopes`.
