@@ -14,15 +14,37 @@ detail is the core's fixed text, which never holds a token or a secret.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 from urllib.parse import quote
 
 from bearerguard._native import RESOURCE_METADATA_CACHE_CONTROL, TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
 logger = logging.getLogger("bearerguard")
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class ScopedDecorator:
+    """``@auth`` or ``@auth("scope", ...)`` over a view: the decorator syntax the Flask and Django
+    adapters share; each says in ``_protect`` how its framework's view is wrapped."""
+
+    def __init__(self, validator: Validator) -> None:
+        self.validator = validator
+
+    @overload
+    def __call__(self, view: View, /) -> View: ...
+    @overload
+    def __call__(self, *scopes: str) -> Callable[[View], View]: ...
+    def __call__(self, *args: Any) -> Any:
+        if len(args) == 1 and callable(args[0]):
+            return self._protect(args[0], ())
+        return lambda view: self._protect(view, args)
+
+    def _protect(self, view: View, scopes: tuple[str, ...]) -> View:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True, repr=False)

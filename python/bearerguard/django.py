@@ -24,18 +24,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from bearerguard._adapter import Seen, decide, decide_async, refusal
-from bearerguard._native import Validator
+from bearerguard._adapter import ScopedDecorator, Seen, View, decide, decide_async, refusal
 from bearerguard.errors import BearerGuardError
 
 __all__ = ["BearerAuth", "error_response", "seen"]
-
-View = TypeVar("View", bound=Callable[..., Any])
 
 
 def seen(request: HttpRequest) -> Seen:
@@ -56,20 +52,8 @@ def error_response(error: BearerGuardError) -> HttpResponse:
     return JsonResponse(body, status=status, headers=headers)
 
 
-class BearerAuth:
+class BearerAuth(ScopedDecorator):
     """Decorates views (sync or async) that require a good bearer token (and the scopes given)."""
-
-    def __init__(self, validator: Validator) -> None:
-        self.validator = validator
-
-    @overload
-    def __call__(self, view: View, /) -> View: ...
-    @overload
-    def __call__(self, *scopes: str) -> Callable[[View], View]: ...
-    def __call__(self, *args: Any) -> Any:
-        if len(args) == 1 and callable(args[0]):
-            return self._protect(args[0], ())
-        return lambda view: self._protect(view, args)
 
     def _protect(self, view: View, scopes: tuple[str, ...]) -> View:
         validator = self.validator

@@ -21,18 +21,15 @@ lines with commas (werkzeug and gunicorn do), and the core refuses the joined va
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
-from bearerguard._adapter import Seen, decide, refusal, resource_metadata
+from bearerguard._adapter import ScopedDecorator, Seen, View, decide, refusal, resource_metadata
 from bearerguard._native import Validator
 from bearerguard.errors import BearerGuardError
 
 __all__ = ["BearerAuth", "error_response", "serve_resource_metadata"]
-
-View = TypeVar("View", bound=Callable[..., Any])
 
 
 def error_response(error: BearerGuardError) -> Response:
@@ -55,20 +52,8 @@ def serve_resource_metadata(app: Flask, validator: Validator) -> None:
     app.add_url_rule(path, endpoint="bearerguard_resource_metadata", view_func=metadata, methods=["GET"])
 
 
-class BearerAuth:
+class BearerAuth(ScopedDecorator):
     """Decorates views that require a good bearer token (and the scopes given, if any)."""
-
-    def __init__(self, validator: Validator) -> None:
-        self.validator = validator
-
-    @overload
-    def __call__(self, view: View, /) -> View: ...
-    @overload
-    def __call__(self, *scopes: str) -> Callable[[View], View]: ...
-    def __call__(self, *args: Any) -> Any:
-        if len(args) == 1 and callable(args[0]):
-            return self._protect(args[0], ())
-        return lambda view: self._protect(view, args)
 
     def _protect(self, view: View, scopes: tuple[str, ...]) -> View:
         @functools.wraps(view)
