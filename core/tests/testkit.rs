@@ -70,7 +70,13 @@ async fn its_jwks_verifies_the_tokens_it_mints_in_every_algorithm() {
     // Another server's keys are its own: its JWKS does not verify this one's tokens.
     let other = TestAuthorizationServer::start().unwrap();
     let token = server.jwt(&TokenOptions::new()).unwrap();
-    let validator = Validator::new(Config { issuer: server.issuer().into(), ..other.config() }).unwrap();
+    let other_keys = Config {
+        discovery: false,
+        jwks_uri: Some(format!("{}/jwks", other.issuer())),
+        strategy: Strategy::Jwt,
+        ..server.config()
+    };
+    let validator = Validator::new(other_keys).unwrap();
     assert!(validator.validate(&token).await.is_err());
 }
 
