@@ -53,15 +53,18 @@ async fn its_jwks_verifies_the_tokens_it_mints_in_every_algorithm() {
     assert_eq!(status, 200);
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 3);
     for alg in ["RS256", "ES256", "EdDSA"] {
-        let token = server.jwt(&TokenOptions::new().algorithm(alg).subject("alice").scope("read write")).unwrap();
+        let token =
+            server.jwt(&TokenOptions::new().algorithm(alg).subject("alice").scope("read write")).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
-        let jwk_value = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == json!(header.kid)).unwrap();
+        let jwk_value =
+            jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == json!(header.kid)).unwrap();
         let jwk: Jwk = serde_json::from_value(jwk_value.clone()).unwrap();
         let mut validation = Validation::new(header.alg);
         validation.set_audience(&[server.audience()]);
         validation.set_issuer(&[server.issuer()]);
-        let data = jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(&jwk).unwrap(), &validation).unwrap();
+        let data = jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
+            .unwrap();
         assert_eq!(data.claims["sub"], "alice");
         assert_eq!(data.claims["scope"], "read write");
         assert_eq!(data.claims["client_id"], "test-client");
@@ -179,7 +182,10 @@ async fn a_validator_built_from_its_config_decides_as_a_user_expects() {
     assert_eq!(code(validator.validate(&good).await), "ok");
 
     let opaque = server.opaque(&TokenOptions::new().subject("bob").scope("read")).unwrap();
-    assert_eq!(validator.validate_with_scopes(&opaque, &["read"]).await.unwrap().subject.as_deref(), Some("bob"));
+    assert_eq!(
+        validator.validate_with_scopes(&opaque, &["read"]).await.unwrap().subject.as_deref(),
+        Some("bob")
+    );
     let revoked = server.opaque(&TokenOptions::new().scope("read")).unwrap();
     server.revoke(&revoked);
     assert_eq!(code(validator.validate(&revoked).await), "invalid_token");
@@ -203,8 +209,10 @@ async fn under_introspect_all_a_revoked_jwt_is_refused() {
 async fn bound_tokens_carry_cnf_and_need_their_proof() {
     let server = TestAuthorizationServer::start().unwrap();
     let validator = Validator::new(server.config()).unwrap();
-    let dpop = server.jwt(&TokenOptions::new().dpop_jkt("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")).unwrap();
-    let mtls = server.opaque(&TokenOptions::new().x5t_s256("bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2")).unwrap();
+    let dpop =
+        server.jwt(&TokenOptions::new().dpop_jkt("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")).unwrap();
+    let mtls =
+        server.opaque(&TokenOptions::new().x5t_s256("bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2")).unwrap();
     let (_, answer) = introspect(&server, &mtls, "basic").await;
     assert_eq!(answer["cnf"], json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}));
     // Presented as plain bearer tokens, without the DPoP proof or the certificate: refused.
@@ -219,10 +227,15 @@ async fn options_are_checked_and_claims_can_be_replaced_or_removed() {
     assert_eq!(err.code(), "configuration");
     let err = TokenOptions::from_value(json!({"scopes": "read"})).unwrap_err();
     assert_eq!(err.code(), "configuration");
-    let options = TokenOptions::from_value(json!({"scope": ["read", "write"], "claims": {"exp": null, "tenant": "t1"}}));
+    let options = TokenOptions::from_value(
+        json!({"scope": ["read", "write"], "claims": {"exp": null, "tenant": "t1"}}),
+    );
     let token = server.opaque(&options.unwrap()).unwrap();
     let (_, answer) = introspect(&server, &token, "basic").await;
-    assert_eq!((answer["scope"].as_str(), answer.get("exp"), answer["tenant"].as_str()), (Some("read write"), None, Some("t1")));
+    assert_eq!(
+        (answer["scope"].as_str(), answer.get("exp"), answer["tenant"].as_str()),
+        (Some("read write"), None, Some("t1"))
+    );
 }
 
 #[tokio::test]
@@ -230,7 +243,8 @@ async fn no_secret_in_debug_output_and_closed_means_gone() {
     let mut server = TestAuthorizationServer::start().unwrap();
     let secret = server.client_secret().to_owned();
     assert!(secret.len() >= 20);
-    let shown = format!("{server:?} {:?} {}", server.config(), serde_json::to_string(&server.config()).unwrap());
+    let shown =
+        format!("{server:?} {:?} {}", server.config(), serde_json::to_string(&server.config()).unwrap());
     assert!(!shown.contains(&secret), "{shown}");
     assert!(shown.contains(server.issuer()));
     assert_eq!(server.config_value()["client_auth"]["client_secret"], json!(secret));

@@ -39,7 +39,8 @@ impl PyTestAuthorizationServer {
     #[pyo3(signature = (options=None))]
     fn new(py: Python<'_>, options: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let value = self::options(options, "options")?;
-        let server = py.detach(|| guard(|| TestAuthorizationServer::start_with(ServerOptions::from_value(value)?)))?;
+        let server =
+            py.detach(|| guard(|| TestAuthorizationServer::start_with(ServerOptions::from_value(value)?)))?;
         Ok(PyTestAuthorizationServer {
             issuer: server.issuer().to_owned(),
             audience: server.audience().to_owned(),

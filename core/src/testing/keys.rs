@@ -73,7 +73,12 @@ fn ec() -> Result<SigningKey> {
     let public_jwk = json!({
         "kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid, "x": b64(x), "y": b64(y),
     });
-    Ok(SigningKey { alg: Algorithm::ES256, kid, encoding: EncodingKey::from_ec_der(pkcs8.as_ref()), public_jwk })
+    Ok(SigningKey {
+        alg: Algorithm::ES256,
+        kid,
+        encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
+        public_jwk,
+    })
 }
 
 fn ed() -> Result<SigningKey> {
@@ -84,7 +89,12 @@ fn ed() -> Result<SigningKey> {
         "kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "kid": kid,
         "x": b64(pair.public_key().as_ref()),
     });
-    Ok(SigningKey { alg: Algorithm::EdDSA, kid, encoding: EncodingKey::from_ed_der(pkcs8.as_ref()), public_jwk })
+    Ok(SigningKey {
+        alg: Algorithm::EdDSA,
+        kid,
+        encoding: EncodingKey::from_ed_der(pkcs8.as_ref()),
+        public_jwk,
+    })
 }
 
 impl Keys {

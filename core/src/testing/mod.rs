@@ -64,7 +64,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use keys::SIGNING_ALGORITHMS;
-pub use token::{DEFAULT_EXPIRES_IN, DEFAULT_SUBJECT, DEFAULT_TOKEN_CLIENT_ID, EXPIRED_EXPIRES_IN, TokenOptions};
+pub use token::{
+    DEFAULT_EXPIRES_IN, DEFAULT_SUBJECT, DEFAULT_TOKEN_CLIENT_ID, EXPIRED_EXPIRES_IN, TokenOptions,
+};
 
 use crate::config::{ClientAuthConfig, ClientAuthMethod, Config, OneOrMany, Secret};
 use crate::error::{Error, ErrorKind, Result};
@@ -297,7 +299,10 @@ impl TestAuthorizationServer {
     pub fn jwt(&self, options: &TokenOptions) -> Result<String> {
         let alg_name = options.algorithm.as_deref().unwrap_or("RS256");
         let alg: Algorithm = alg_name.parse().map_err(|_| {
-            Error::config(format!("invalid token options: `algorithm`: one of {}", SIGNING_ALGORITHMS.join(", ")))
+            Error::config(format!(
+                "invalid token options: `algorithm`: one of {}",
+                SIGNING_ALGORITHMS.join(", ")
+            ))
         })?;
         let key = self.shared.keys.for_alg(alg)?;
         let claims = options.claims(&self.shared.issuer, &self.shared.audience, now());

@@ -91,7 +91,9 @@ fn authenticated(shared: &Shared, headers: &HeaderMap, form: &[(String, String)]
     let (id, secret) = match basic {
         Some(pair) => {
             let Some((id, secret)) = pair.split_once(':') else { return false };
-            let decode = |s: &str| form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+            let decode = |s: &str| {
+                form_urlencoded::parse(format!("v={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
+            };
             match (decode(id), decode(secret)) {
                 (Some(id), Some(secret)) => (id, secret),
                 _ => return false,
@@ -107,9 +109,10 @@ fn authenticated(shared: &Shared, headers: &HeaderMap, form: &[(String, String)]
 
 fn invalid_client() -> Response {
     let mut response = json_response(StatusCode::UNAUTHORIZED, &json!({"error": "invalid_client"}));
-    response
-        .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"test authorization server\""));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"test authorization server\""),
+    );
     response
 }
 

@@ -145,12 +145,14 @@ impl TokenOptions {
             None => json!(audience),
         };
         claims.insert("aud".into(), aud);
-        claims.insert("client_id".into(), json!(self.client_id.as_deref().unwrap_or(DEFAULT_TOKEN_CLIENT_ID)));
+        claims
+            .insert("client_id".into(), json!(self.client_id.as_deref().unwrap_or(DEFAULT_TOKEN_CLIENT_ID)));
         claims.insert("iat".into(), json!(iat));
         claims.insert("exp".into(), json!(exp));
         claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
         if let Some(OneOrMany(scopes)) = &self.scope {
-            let joined: Vec<&str> = scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()).collect();
+            let joined: Vec<&str> =
+                scopes.iter().flat_map(|s| s.split(' ')).filter(|s| !s.is_empty()).collect();
             if !joined.is_empty() {
                 claims.insert("scope".into(), json!(joined.join(" ")));
             }
