@@ -1,8 +1,8 @@
 import pytest
 from fastapi.testclient import TestClient
+from fastapi_app import create_app  # python/examples/fastapi_app.py
 
 from bearerguard.testing import AuthorizationServer
-from fastapi_app import create_app  # python/examples/fastapi_app.py
 
 
 @pytest.fixture

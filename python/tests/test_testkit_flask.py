@@ -1,8 +1,8 @@
 import pytest
 from flask.testing import FlaskClient
+from flask_app import create_app  # python/examples/flask_app.py
 
 from bearerguard.testing import AuthorizationServer
-from flask_app import create_app  # python/examples/flask_app.py
 
 
 @pytest.fixture
