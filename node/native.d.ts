@@ -9,6 +9,38 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** An in-process authorization server on 127.0.0.1 for tests (see `testing.js`). */
+export declare class NativeTestAuthorizationServer {
+  /** Starts a server; `options` holds `audience` and `client_id` (both optional). */
+  constructor(options?: any | undefined | null)
+  /** The issuer identifier, `http://127.0.0.1:<port>`. */
+  get issuer(): string
+  /** The audience its tokens carry by default and its config accepts. */
+  get audience(): string
+  /** The client id of its config. */
+  get clientId(): string
+  /** The client secret of its config (a random test secret). */
+  get clientSecret(): string
+  /** Whether `close` has run. */
+  get closed(): boolean
+  /** A validator config (core keys) pointing at this server, its client secret included. */
+  config(): any
+  /** The discovery document it serves. */
+  metadata(): any
+  /** The public JWKS it serves. */
+  jwks(): any
+  /** Mints a JWT with the claims `options` (the core's token option names) ask for. */
+  jwt(options?: any | undefined | null): string
+  /** Mints an opaque token that introspection answers with the claims `options` ask for. */
+  opaque(options?: any | undefined | null): string
+  /** Revokes a token it minted; whether it knew the token. */
+  revoke(token: string): boolean
+  /** Requests answered so far, per endpoint. */
+  counts(): any
+  /** Stops the server (idempotent). */
+  close(): void
+}
+
 /** A core validator. `index.js` wraps it; JavaScript code uses `Validator` from there. */
 export declare class NativeValidator {
   /**

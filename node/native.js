@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeTestAuthorizationServer = nativeBinding.NativeTestAuthorizationServer
 module.exports.NativeValidator = nativeBinding.NativeValidator
 module.exports.configFields = nativeBinding.configFields
 module.exports.errorCodes = nativeBinding.errorCodes

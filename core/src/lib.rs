@@ -54,6 +54,9 @@ mod request;
 pub mod resource;
 mod route;
 mod stats;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod validator;
 mod verdict;
 mod verified;

@@ -18,6 +18,8 @@
 
 mod errors;
 mod validator;
+// The test kit for users' tests (`bearerguard/testing`).
+mod testing;
 // After `validator`: napi's macros must see the struct before an `impl` of it.
 #[cfg(feature = "test-hooks")]
 mod test_hooks;

@@ -1,7 +1,9 @@
 """The FastAPI app of `make demo`: GET /orders requires scope "write".
 
-Reads the validator config (core JSON keys) from BEARERGUARD_CONFIG, listens on 127.0.0.1 on a
-free port and prints {"ready": true, "port": N} once it accepts connections.
+`create_app(config)` builds the app for a validator config (core JSON keys): the tests of
+python/tests/test_testkit_fastapi.py pass the test kit's. Run as a script, it reads the config
+from BEARERGUARD_CONFIG, listens on 127.0.0.1 on a free port and prints
+{"ready": true, "port": N} once it accepts connections.
 """
 
 import json
@@ -13,18 +15,21 @@ from typing import Annotated
 import uvicorn
 from fastapi import FastAPI, Security
 
-from bearerguard import TokenInfo, Validator
+from bearerguard import TokenInfo, Validator, ValidatorConfig
 from bearerguard.fastapi import BearerAuth, install
 
-validator = Validator.from_config(json.loads(os.environ["BEARERGUARD_CONFIG"]))
-bearer = BearerAuth(validator)
-app = FastAPI(title="orders")
-install(app)
 
+def create_app(config: ValidatorConfig) -> FastAPI:
+    """The orders API, protected by a validator built from `config`."""
+    bearer = BearerAuth(Validator.from_config(config))
+    app = FastAPI(title="orders")
+    install(app)
 
-@app.get("/orders")
-async def orders(token: Annotated[TokenInfo, Security(bearer, scopes=["write"])]) -> dict[str, object]:
-    return {"subject": token.subject, "scopes": list(token.scopes), "source": token.source}
+    @app.get("/orders")
+    async def orders(token: Annotated[TokenInfo, Security(bearer, scopes=["write"])]) -> dict[str, object]:
+        return {"subject": token.subject, "scopes": list(token.scopes), "source": token.source}
+
+    return app
 
 
 class Server(uvicorn.Server):
@@ -37,6 +42,7 @@ class Server(uvicorn.Server):
 if __name__ == "__main__":
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    app = create_app(json.loads(os.environ["BEARERGUARD_CONFIG"]))
     server = Server(uvicorn.Config(app, log_level="warning"))
     server.run(sockets=[sock])
     sys.exit(0)

@@ -9,6 +9,7 @@ mod config;
 mod convert;
 mod errors;
 mod runtime;
+mod testing;
 mod validator;
 
 use pyo3::prelude::*;
@@ -32,5 +33,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::error_codes, m)?)?;
     m.add_function(wrap_pyfunction!(errors::error_class, m)?)?;
     m.add_function(wrap_pyfunction!(test_hooks_enabled, m)?)?;
+    // The test kit for users' tests (`bearerguard.testing`).
+    m.add_class::<testing::PyTestAuthorizationServer>()?;
     runtime::count_forks(m)
 }
