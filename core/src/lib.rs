@@ -53,6 +53,7 @@ pub mod jwt;
 mod request;
 pub mod resource;
 mod route;
+mod scopes;
 mod stats;
 mod validator;
 mod verdict;
