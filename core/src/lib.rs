@@ -53,6 +53,7 @@ pub mod jwt;
 mod request;
 pub mod resource;
 mod route;
+mod scopes;
 mod stats;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

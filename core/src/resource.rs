@@ -156,6 +156,30 @@ impl ResourceMetadata {
     }
 }
 
+/// The metadata as the public API hands it out.
+impl crate::Validator {
+    /// The RFC 9728 protected resource metadata document, when `resource` is set.
+    pub fn resource_metadata(&self) -> Option<&serde_json::Value> {
+        self.metadata().map(|m| &m.document)
+    }
+
+    /// [`resource_metadata`](Self::resource_metadata) serialized, as adapters serve it.
+    pub fn resource_metadata_json(&self) -> Option<&str> {
+        self.metadata().map(|m| m.json.as_str())
+    }
+
+    /// Where the metadata document lives (RFC 9728 §3.1, the well-known path inserted).
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.metadata().map(|m| m.url.as_str())
+    }
+
+    /// The path part of [`resource_metadata_url`](Self::resource_metadata_url): where an
+    /// adapter mounts the document.
+    pub fn resource_metadata_path(&self) -> Option<&str> {
+        self.metadata().map(|m| m.path.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::claims::TokenInfo;
+use crate::endpoints::Resolved;
 use crate::error::{ErrorKind, Result};
 
 /// Counters for tests, benchmarks and metrics.
@@ -19,6 +20,20 @@ pub struct Stats {
     pub accepted: u64,
     /// Decisions that refused a request, for any reason.
     pub refused: u64,
+}
+
+impl Stats {
+    /// The counters of the endpoints resolved so far and the decisions taken.
+    pub(crate) fn of(resolved: Option<&Resolved>, outcomes: &Outcomes) -> Stats {
+        Stats {
+            introspection_requests: resolved
+                .and_then(|r| r.introspector.as_ref())
+                .map_or(0, |i| i.request_count()),
+            jwks_fetches: resolved.and_then(|r| r.jwks.as_ref()).map_or(0, |j| j.fetch_count()),
+            accepted: outcomes.accepted(),
+            refused: outcomes.refused(),
+        }
+    }
 }
 
 /// Decisions by outcome: index 0 accepted, then one per [`ErrorKind::ALL`] entry.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::builder::ValidatorBuilder;
 use crate::cache::{VerdictCache, log_tag, token_key};
-use crate::claims::{ClaimRules, ScopeImplications, TokenInfo, is_scope_token};
+use crate::claims::{ClaimRules, ScopeImplications, TokenInfo};
 use crate::client_auth::ClientAuth;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
@@ -23,6 +23,7 @@ use crate::jwks::{KeySet, Selection};
 use crate::request::{Decision, Pending, Request};
 use crate::resource::ResourceMetadata;
 use crate::route::{Route, Router};
+use crate::scopes::ScopeRules;
 use crate::stats::{Outcomes, Stats};
 use crate::verdict::VerdictPolicy;
 use crate::verified::VerifiedJwts;
@@ -58,6 +59,7 @@ struct Inner {
     clock: SharedClock,
     auth: Arc<ClientAuth>,
     rules: ClaimRules,
+    scopes: ScopeRules,
     router: Router,
     policy: VerdictPolicy,
     endpoints: Endpoints,
@@ -102,12 +104,14 @@ impl Validator {
         )?;
         let cache = VerdictCache::new(config.cache.max_entries, Arc::clone(&clock));
         let verified = VerifiedJwts::new(&config, Arc::clone(&clock));
+        let scopes = ScopeRules::from_config(&config);
         let inner = Inner {
             config,
             metadata,
             clock,
             auth,
             rules,
+            scopes,
             router,
             policy,
             endpoints,
@@ -134,7 +138,7 @@ impl Validator {
         match request.bearer_token() {
             Ok(token) => self.decide_token(token, &request.scopes),
             Err(e) => {
-                let e = self.inner.annotate(e, &request.scopes);
+                let e = self.inner.scopes.annotate(e, &request.scopes);
                 Decision::Ready(self.inner.finish("", Err(e)))
             }
         }
@@ -177,7 +181,7 @@ impl Validator {
         match crate::header::bearer_token(authorization) {
             Ok(token) => self.decide_token(token, scopes).await,
             Err(e) => {
-                let e = self.inner.annotate(e, scopes);
+                let e = self.inner.scopes.annotate(e, scopes);
                 self.inner.finish("", Err(e))
             }
         }
@@ -189,38 +193,14 @@ impl Validator {
         error.challenge(self.inner.config.realm.as_deref(), self.resource_metadata_url())
     }
 
-    /// The RFC 9728 protected resource metadata document, when `resource` is set.
-    pub fn resource_metadata(&self) -> Option<&serde_json::Value> {
-        self.inner.metadata.as_ref().map(|m| &m.document)
-    }
-
-    /// [`resource_metadata`](Self::resource_metadata) serialized, as adapters serve it.
-    pub fn resource_metadata_json(&self) -> Option<&str> {
-        self.inner.metadata.as_ref().map(|m| m.json.as_str())
-    }
-
-    /// Where the metadata document lives (RFC 9728 §3.1, the well-known path inserted).
-    pub fn resource_metadata_url(&self) -> Option<&str> {
-        self.inner.metadata.as_ref().map(|m| m.url.as_str())
-    }
-
-    /// The path part of [`resource_metadata_url`](Self::resource_metadata_url): where an
-    /// adapter mounts the document.
-    pub fn resource_metadata_path(&self) -> Option<&str> {
-        self.inner.metadata.as_ref().map(|m| m.path.as_str())
+    /// This API's RFC 9728 metadata, when `resource` is set (accessors in `resource.rs`).
+    pub(crate) fn metadata(&self) -> Option<&ResourceMetadata> {
+        self.inner.metadata.as_ref()
     }
 
     /// Counters of the requests this validator made and the decisions it took.
     pub fn stats(&self) -> Stats {
-        let (resolved, outcomes) = (self.inner.endpoints.get(), &self.inner.outcomes);
-        Stats {
-            introspection_requests: resolved
-                .and_then(|r| r.introspector.as_ref())
-                .map_or(0, |i| i.request_count()),
-            jwks_fetches: resolved.and_then(|r| r.jwks.as_ref()).map_or(0, |j| j.fetch_count()),
-            accepted: outcomes.accepted(),
-            refused: outcomes.refused(),
-        }
+        Stats::of(self.inner.endpoints.get().map(|r| &**r), &self.inner.outcomes)
     }
 
     /// Introspection verdicts held in the cache (runs pending cache maintenance first).
@@ -240,23 +220,25 @@ type Memo = Option<[u8; 32]>;
 impl Inner {
     /// The one decision path.
     fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S]) -> Decision {
-        if let Err(e) = this.check_scope_names(scopes) {
+        if let Err(e) = ScopeRules::check_names(scopes) {
             return Decision::Ready(this.finish(token, Err(e)));
         }
         // A JWT verified before (docs/security.md KEY-9); its key is computed once.
         let memo = this.verified.key(token);
         let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
         if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0))) {
-            return Decision::Ready(this.finish(token, this.require(Ok(info), scopes)));
+            return Decision::Ready(this.finish(token, this.scopes.require(Ok(info), scopes)));
         }
         let routed = this.router.route(token, &this.rules, this.clock.now());
         let route = match routed {
             Ok(route) => route,
-            Err(e) => return Decision::Ready(this.finish(token, Err(this.annotate(e, scopes)))),
+            Err(e) => return Decision::Ready(this.finish(token, Err(this.scopes.annotate(e, scopes)))),
         };
         let route = match this.endpoints.get() {
             Some(resolved) => match this.answer_now(resolved, route, token, memo) {
-                Ok(answer) => return Decision::Ready(this.finish(token, this.require(answer, scopes))),
+                Ok(answer) => {
+                    return Decision::Ready(this.finish(token, this.scopes.require(answer, scopes)));
+                }
                 Err(route) => route,
             },
             None => route,
@@ -265,7 +247,7 @@ impl Inner {
         let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
         Decision::Pending(Pending::new(async move {
             let answer = this.answer(route, &token, memo).await;
-            this.finish(&token, this.require(answer, &scopes))
+            this.finish(&token, this.scopes.require(answer, &scopes))
         }))
     }
 
@@ -277,47 +259,6 @@ impl Inner {
             tracing::debug!(token = %log_tag(token), code = e.code(), detail = e.detail(), "request refused");
         }
         result
-    }
-
-    /// Per-call scopes are the app's own strings: one outside the RFC 6749 character set is a
-    /// programming error, refused before it can reach a response header.
-    fn check_scope_names<S: AsRef<str>>(&self, scopes: &[S]) -> Result<()> {
-        if scopes.iter().all(|s| is_scope_token(s.as_ref())) {
-            Ok(())
-        } else {
-            Err(Error::config("a required scope is not an RFC 6749 scope token"))
-        }
-    }
-
-    /// Every scope a call needs: the configured ones, then the per-call ones not among them.
-    fn needed<S: AsRef<str>>(&self, scopes: &[S]) -> Vec<String> {
-        let mut all = self.config.required_scopes.clone();
-        for s in scopes {
-            if !all.iter().any(|a| a == s.as_ref()) {
-                all.push(s.as_ref().to_owned());
-            }
-        }
-        all
-    }
-
-    /// With `resource` set, a 401 names the scopes the operation needs (MCP challenges).
-    fn annotate<S: AsRef<str>>(&self, error: Error, scopes: &[S]) -> Error {
-        if self.config.resource.is_some() && error.http_status() == 401 {
-            error.with_challenge_scopes(self.needed(scopes))
-        } else {
-            error
-        }
-    }
-
-    /// Refuses `answer` unless it grants the configured and the per-call scopes.
-    fn require<S: AsRef<str>>(&self, answer: Result<Arc<TokenInfo>>, scopes: &[S]) -> Result<Arc<TokenInfo>> {
-        let info = answer.map_err(|e| self.annotate(e, scopes))?;
-        let configured = &self.config.required_scopes;
-        let granted = |s: &str| info.scopes.iter().any(|g| g == s);
-        if configured.iter().all(|s| granted(s)) && scopes.iter().all(|s| granted(s.as_ref())) {
-            return Ok(info);
-        }
-        Err(Error::insufficient_scope(&self.needed(scopes)))
     }
 
     /// The answer without I/O, or the route back when the decision must wait.
