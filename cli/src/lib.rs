@@ -279,13 +279,15 @@ fn usage_error(e: &clap::Error, out: &mut dyn Write, err: &mut dyn Write) -> i32
         }
     }
     // Suggestions are clap's, made from our own option and subcommand names.
-    let suggested = match e.get(ContextKind::SuggestedArg).or_else(|| e.get(ContextKind::SuggestedSubcommand)) {
+    let suggested = match e.get(ContextKind::SuggestedArg).or_else(|| e.get(ContextKind::SuggestedSubcommand))
+    {
         Some(ContextValue::String(s)) => Some(s.clone()),
         Some(ContextValue::StyledStr(s)) => Some(s.to_string()),
         Some(ContextValue::Strings(s)) => Some(s.join(", ")),
         _ => None,
     };
-    if let Some(suggested) = suggested.filter(|s| looks_like_option(s.split(' ').next().unwrap_or_default())) {
+    if let Some(suggested) = suggested.filter(|s| looks_like_option(s.split(' ').next().unwrap_or_default()))
+    {
         message.push_str(&format!(" (did you mean {suggested}?)"));
     }
     if let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage) {
@@ -319,7 +321,8 @@ fn config_error(detail: impl Into<String>) -> Error {
 }
 
 fn emit(out: &mut dyn Write, value: &Value, output: &OutputArgs) {
-    let text = if output.compact { serde_json::to_string(value) } else { serde_json::to_string_pretty(value) };
+    let text =
+        if output.compact { serde_json::to_string(value) } else { serde_json::to_string_pretty(value) };
     if let Ok(text) = text {
         let _ = writeln!(out, "{text}");
     }
@@ -437,7 +440,11 @@ fn metadata(args: &ConfigArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 
         Ok(v) => v,
         Err(e) => return fail(err, &e),
     };
-    match (validator.resource_metadata(), validator.resource_metadata_url(), validator.resource_metadata_path()) {
+    match (
+        validator.resource_metadata(),
+        validator.resource_metadata_url(),
+        validator.resource_metadata_path(),
+    ) {
         (Some(document), Some(url), Some(path)) => {
             emit(out, &json!({"url": url, "path": path, "document": document}), &args.output);
             EXIT_OK

@@ -286,19 +286,32 @@ fn bad_configs_and_command_lines_fail_with_their_status_and_no_secret() {
     for (name, text) in &cases {
         let path = write(&dir, name, text);
         for command in ["check", "metadata", "config"] {
-            let run = secrets.run(&[command, "--config", &path, &token][..if command == "check" { 4 } else { 3 }], "", &[]);
+            let run = secrets.run(
+                &[command, "--config", &path, &token][..if command == "check" { 4 } else { 3 }],
+                "",
+                &[],
+            );
             assert_eq!(run.code, 5, "{command} {name}: {}{}", run.stdout, run.stderr);
             assert_eq!(run.stdout, "", "{command} {name}");
-            assert!(run.stderr.starts_with("bearerguard: configuration: "), "{command} {name}: {}", run.stderr);
+            assert!(
+                run.stderr.starts_with("bearerguard: configuration: "),
+                "{command} {name}: {}",
+                run.stderr
+            );
         }
     }
-    let typed = secrets.run(&["check", "--config", &dir.join("typed.json").to_string_lossy(), "-"], &token, &[]);
+    let typed =
+        secrets.run(&["check", "--config", &dir.join("typed.json").to_string_lossy(), "-"], &token, &[]);
     assert!(typed.stderr.contains("client_secret"), "the field is named: {}", typed.stderr);
     let missing = secrets.run(&["check", "--config", "/nonexistent/api.toml", &token], "", &[]);
     assert_eq!(missing.code, 5, "{}", missing.stderr);
 
     // Usage errors: exit 2, and the token on the command line is not echoed.
-    let good = write(&dir, "good.json", r#"{"issuer": "https://as.example", "audience": "x", "jwks_uri": "https://as.example/jwks", "discovery": false}"#);
+    let good = write(
+        &dir,
+        "good.json",
+        r#"{"issuer": "https://as.example", "audience": "x", "jwks_uri": "https://as.example/jwks", "discovery": false}"#,
+    );
     let usage: [&[&str]; 5] = [
         &["check", "--config", &good, &token, "extra-token-value"],
         &["check", &token],
@@ -323,7 +336,15 @@ fn bad_configs_and_command_lines_fail_with_their_status_and_no_secret() {
     // --help teaches: subcommands, examples, the exit-status table.
     let help = secrets.run(&["--help"], "", &[]);
     assert_eq!(help.code, 0);
-    for needle in ["check", "discover", "metadata", "Examples", "Exit status", "insufficient_scope", "BEARERGUARD_CLIENT_SECRET"] {
+    for needle in [
+        "check",
+        "discover",
+        "metadata",
+        "Examples",
+        "Exit status",
+        "insufficient_scope",
+        "BEARERGUARD_CLIENT_SECRET",
+    ] {
         assert!(help.stdout.contains(needle), "--help mentions {needle}: {}", help.stdout);
     }
     let check_help = secrets.run(&["check", "--help"], "", &[]);
@@ -331,6 +352,9 @@ fn bad_configs_and_command_lines_fail_with_their_status_and_no_secret() {
         assert!(check_help.stdout.contains(needle), "check --help mentions {needle}: {}", check_help.stdout);
     }
     let version = secrets.run(&["--version"], "", &[]);
-    assert_eq!((version.code, version.stdout.trim()), (0, concat!("bearerguard ", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(
+        (version.code, version.stdout.trim()),
+        (0, concat!("bearerguard ", env!("CARGO_PKG_VERSION")))
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

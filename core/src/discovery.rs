@@ -168,7 +168,9 @@ pub async fn inspect(issuer: &str, http: &HttpConfig, jwks: &JwksConfig) -> Resu
                 keys,
                 error: None,
             },
-            Err(e) => JwksReport { uri: uri.to_string(), keys: Vec::new(), usable: 0, error: Some(e.to_string()) },
+            Err(e) => {
+                JwksReport { uri: uri.to_string(), keys: Vec::new(), usable: 0, error: Some(e.to_string()) }
+            }
         }),
     };
     Ok(IssuerReport {
