@@ -13,6 +13,7 @@ __all__ = [
     "Validator",
     "_Ready",
     "__version__",
+    "cli_main",
     "config_fields",
     "error_class",
     "error_codes",
@@ -130,3 +131,6 @@ class Validator:
     @property
     def required_scopes(self) -> list[str]:
         """The configured ``required_scopes``."""
+
+def cli_main(argv: list[str]) -> int:
+    """Runs the ``bearerguard`` command line (program name first); returns its exit status."""
