@@ -262,7 +262,8 @@ fn usage_error(e: &clap::Error, out: &mut dyn Write, err: &mut dyn Write) -> i32
     use clap::error::{ContextKind, ContextValue, ErrorKind as Kind};
     match e.kind() {
         Kind::DisplayHelp | Kind::DisplayVersion | Kind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = write!(out, "{}", e.render());
+            let text = e.render().to_string();
+            let _ = write!(out, "{text}{}", if text.ends_with('\n') { "" } else { "\n" });
             return e.exit_code();
         }
         _ => {}

@@ -222,7 +222,8 @@ async fn check_discover_and_metadata_against_the_real_authorization_server() {
     assert_eq!(run.json()["issuer"], server.issuer());
     // A wrong issuer (a trailing slash the metadata does not have): configuration.
     let run = secrets.run(&["discover", &format!("{}/", server.issuer())], "", &[]);
-    assert!(matches!(run.code, 4 | 5), "{}", run.stderr);
+    assert_eq!((run.code, run.stdout.as_str()), (5, ""), "{}", run.stderr);
+    assert!(run.stderr.contains("does not equal the configured issuer"), "{}", run.stderr);
 
     // metadata: the RFC 9728 document of a config with `resource`, and its URL.
     let mcp = write(
@@ -336,6 +337,7 @@ fn bad_configs_and_command_lines_fail_with_their_status_and_no_secret() {
     // --help teaches: subcommands, examples, the exit-status table.
     let help = secrets.run(&["--help"], "", &[]);
     assert_eq!(help.code, 0);
+    assert!(help.stdout.ends_with("credentials\n"), "ends with the exit-status table: {}", help.stdout);
     for needle in [
         "check",
         "discover",
