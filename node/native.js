@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeValidator = nativeBinding.NativeValidator
+module.exports.cliMain = nativeBinding.cliMain
 module.exports.configFields = nativeBinding.configFields
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.testHooksEnabled = nativeBinding.testHooksEnabled
