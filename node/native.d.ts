@@ -67,6 +67,13 @@ export declare class NativeValidator {
 }
 
 /**
+ * `npx bearerguard` (`cli.js`): runs the `bearerguard` command line (`argv` with the program
+ * name first) on the process's stdin, stdout and stderr, and returns its exit status. It blocks
+ * the calling thread, as a command's `main` does.
+ */
+export declare function cliMain(argv: Array<string>): number
+
+/**
  * Every config key path the core accepts (snake_case, nested ones dotted, aliases
  * included); the tests check `index.d.ts` against it.
  */

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeTestAuthorizationServer = nativeBinding.NativeTestAuthorizationServer
 module.exports.NativeValidator = nativeBinding.NativeValidator
+module.exports.cliMain = nativeBinding.cliMain
 module.exports.configFields = nativeBinding.configFields
 module.exports.errorCodes = nativeBinding.errorCodes
 module.exports.testHooksEnabled = nativeBinding.testHooksEnabled

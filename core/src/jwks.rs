@@ -120,6 +120,58 @@ pub fn parse_jwks(bytes: &[u8]) -> std::result::Result<KeySet, &'static str> {
     Ok(set)
 }
 
+/// What a JWKS entry says about itself, for display (`bearerguard discover`): its public
+/// identifiers only, never key material.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyDescription {
+    /// `kid`.
+    pub kid: Option<String>,
+    /// `kty`.
+    pub kty: Option<String>,
+    /// `alg`.
+    pub alg: Option<String>,
+    /// `use`.
+    #[serde(rename = "use")]
+    pub use_: Option<String>,
+    /// `crv`.
+    pub crv: Option<String>,
+    /// Whether bearerguard would verify tokens with this key (see [`parse_jwks`]).
+    pub usable: bool,
+    /// The entry carries private-key members (`d`, `p`, `k`, …): a key set must never publish
+    /// them, and such an entry is never used.
+    pub has_private_members: bool,
+}
+
+/// Describes every entry of a JWKS document, usable or not, by its public identifiers. Fails
+/// like [`parse_jwks`] when the document is not a key set.
+pub fn describe_jwks(bytes: &[u8]) -> std::result::Result<Vec<KeyDescription>, &'static str> {
+    let doc = crate::json::parse_object(bytes).map_err(|_| "the JWKS is not a strict JSON object")?;
+    let Some(Value::Array(entries)) = doc.get("keys") else {
+        return Err("the JWKS has no keys array");
+    };
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let jwk = entry.as_object();
+            let text = |name: &str| -> Option<String> {
+                match jwk?.get(name)? {
+                    Value::String(s) if s.len() <= MAX_KID_LEN => Some(s.clone()),
+                    _ => None,
+                }
+            };
+            KeyDescription {
+                kid: text("kid"),
+                kty: text("kty"),
+                alg: text("alg"),
+                use_: text("use"),
+                crv: text("crv"),
+                usable: parse_jwk(entry).is_some(),
+                has_private_members: jwk.is_some_and(|j| PRIVATE_MEMBERS.iter().any(|m| j.contains_key(*m))),
+            }
+        })
+        .collect())
+}
+
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
@@ -493,6 +545,22 @@ mod tests {
         assert_eq!(max_age(Some("max-age=5, no-cache")), None);
         assert_eq!(max_age(Some("max-age=abc")), None);
         assert_eq!(max_age(None), None);
+    }
+
+    #[test]
+    fn described_keys_name_identifiers_only() {
+        let doc = br#"{"keys":[{"kty":"oct","kid":"hmac","k":"c2VjcmV0LXZhbHVl"},{"kty":"EC","crv":"P-256","kid":"bad","x":"AA","y":"AA","use":"sig"}, 7]}"#;
+        let keys = describe_jwks(doc).unwrap();
+        assert_eq!(keys.len(), 3);
+        assert_eq!(keys[0].kid.as_deref(), Some("hmac"));
+        assert!(keys[0].has_private_members && !keys[0].usable);
+        assert_eq!((keys[1].crv.as_deref(), keys[1].use_.as_deref()), (Some("P-256"), Some("sig")));
+        assert!(!keys[1].usable, "a point off the curve is not usable");
+        assert_eq!(keys[2].kid, None);
+        let shown = serde_json::to_string(&keys).unwrap();
+        assert!(!shown.contains("c2VjcmV0LXZhbHVl"), "{shown}");
+        assert!(shown.contains(r#""use":"sig""#), "{shown}");
+        assert!(describe_jwks(b"[]").is_err());
     }
 
     #[test]

@@ -47,3 +47,11 @@ pub fn config_fields() -> Vec<String> {
 pub fn test_hooks_enabled() -> bool {
     cfg!(feature = "test-hooks")
 }
+
+/// `npx bearerguard` (`cli.js`): runs the `bearerguard` command line (`argv` with the program
+/// name first) on the process's stdin, stdout and stderr, and returns its exit status. It blocks
+/// the calling thread, as a command's `main` does.
+#[napi]
+pub fn cli_main(argv: Vec<String>) -> i32 {
+    bearerguard_cli::main_with_args(argv)
+}

@@ -14,6 +14,7 @@ __all__ = [
     "_Ready",
     "_TestAuthorizationServer",
     "__version__",
+    "cli_main",
     "config_fields",
     "error_class",
     "error_codes",
@@ -156,3 +157,5 @@ class _TestAuthorizationServer:
     def revoke(self, token: str) -> bool: ...
     def counts(self) -> dict[str, int]: ...
     def close(self) -> None: ...
+def cli_main(argv: list[str]) -> int:
+    """Runs the ``bearerguard`` command line (program name first); returns its exit status."""

@@ -21,6 +21,14 @@ fn test_hooks_enabled() -> bool {
     cfg!(feature = "test-hooks")
 }
 
+/// `python -m bearerguard`: runs the `bearerguard` command line (`argv` with the program
+/// name first) on the process's stdin, stdout and stderr, detached from the interpreter, and
+/// returns its exit status.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<String>) -> i32 {
+    py.detach(|| bearerguard_cli::main_with_args(argv))
+}
+
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -35,5 +43,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(test_hooks_enabled, m)?)?;
     // The test kit for users' tests (`bearerguard.testing`).
     m.add_class::<testing::PyTestAuthorizationServer>()?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     runtime::count_forks(m)
 }
