@@ -1,11 +1,5 @@
 //! What a validator counts: requests it made, and decisions by outcome (counted at the one
-//! place every decision passes).
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use crate::claims::TokenInfo;
-use crate::error::{ErrorKind, Result};
+//! place every decision passes, in `metrics.rs`).
 
 /// Counters for tests, benchmarks and metrics.
 #[non_exhaustive]
@@ -19,26 +13,4 @@ pub struct Stats {
     pub accepted: u64,
     /// Decisions that refused a request, for any reason.
     pub refused: u64,
-}
-
-/// Decisions by outcome: index 0 accepted, then one per [`ErrorKind::ALL`] entry.
-#[derive(Default)]
-pub(crate) struct Outcomes([AtomicU64; 1 + ErrorKind::ALL.len()]);
-
-impl Outcomes {
-    pub fn count(&self, result: &Result<Arc<TokenInfo>>) {
-        let slot = match result {
-            Ok(_) => 0,
-            Err(e) => 1 + ErrorKind::ALL.iter().position(|k| *k == e.kind()).unwrap_or(0),
-        };
-        self.0[slot].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn accepted(&self) -> u64 {
-        self.0[0].load(Ordering::Relaxed)
-    }
-
-    pub fn refused(&self) -> u64 {
-        self.0[1..].iter().map(|c| c.load(Ordering::Relaxed)).sum()
-    }
 }

@@ -20,10 +20,11 @@ use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::introspection::Introspector;
 use crate::jwks::{KeySet, Selection};
+use crate::metrics::{Metrics, Via};
 use crate::request::{Decision, Pending, Request};
 use crate::resource::ResourceMetadata;
 use crate::route::{Route, Router};
-use crate::stats::{Outcomes, Stats};
+use crate::stats::Stats;
 use crate::verdict::VerdictPolicy;
 use crate::verified::VerifiedJwts;
 
@@ -63,7 +64,7 @@ struct Inner {
     endpoints: Endpoints,
     cache: VerdictCache,
     verified: VerifiedJwts,
-    outcomes: Outcomes,
+    metrics: Arc<Metrics>,
 }
 
 impl Validator {
@@ -78,7 +79,8 @@ impl Validator {
     pub fn with_clock(config: Config, clock: SharedClock) -> Result<Self> {
         let crate::check::Checked { algorithms, auth } = crate::check::check(&config)?;
         let auth = Arc::new(auth);
-        let http = HttpClient::new(&config.http)?;
+        let metrics = Arc::new(Metrics::new(&config.issuer, Arc::clone(&clock)));
+        let http = HttpClient::new(&config.http)?.with_metrics(Arc::clone(&metrics));
         let rules = ClaimRules {
             issuer: config.issuer.clone(),
             audiences: config.effective_audiences(),
@@ -113,7 +115,7 @@ impl Validator {
             endpoints,
             cache,
             verified,
-            outcomes: Outcomes::default(),
+            metrics,
         };
         Ok(Validator { inner: Arc::new(inner) })
     }
@@ -135,7 +137,7 @@ impl Validator {
             Ok(token) => self.decide_token(token, &request.scopes),
             Err(e) => {
                 let e = self.inner.annotate(e, &request.scopes);
-                Decision::Ready(self.inner.finish("", Err(e)))
+                Decision::Ready(self.inner.finish("", Via::EARLY, Err(e)))
             }
         }
     }
@@ -178,7 +180,7 @@ impl Validator {
             Ok(token) => self.decide_token(token, scopes).await,
             Err(e) => {
                 let e = self.inner.annotate(e, scopes);
-                self.inner.finish("", Err(e))
+                self.inner.finish("", Via::EARLY, Err(e))
             }
         }
     }
@@ -212,7 +214,7 @@ impl Validator {
 
     /// Counters of the requests this validator made and the decisions it took.
     pub fn stats(&self) -> Stats {
-        let (resolved, outcomes) = (self.inner.endpoints.get(), &self.inner.outcomes);
+        let (resolved, outcomes) = (self.inner.endpoints.get(), &self.inner.metrics);
         Stats {
             introspection_requests: resolved
                 .and_then(|r| r.introspector.as_ref())
@@ -221,6 +223,25 @@ impl Validator {
             accepted: outcomes.accepted(),
             refused: outcomes.refused(),
         }
+    }
+
+    /// Counters for dashboards: decisions by outcome, source and cache tier, calls to the
+    /// authorization server, the JWKS, single-flight joins (see [`crate::metrics`]).
+    pub fn metrics(&self) -> crate::metrics::MetricsSnapshot {
+        self.inner.metrics.snapshot(crate::metrics::parts(
+            self.inner.endpoints.get(),
+            &self.inner.cache,
+            &self.inner.verified,
+        ))
+    }
+
+    /// Whether the issuer's JWKS is loaded and fresh and when its server last answered.
+    pub fn health(&self) -> crate::metrics::Health {
+        self.inner.metrics.health(crate::metrics::parts(
+            self.inner.endpoints.get(),
+            &self.inner.cache,
+            &self.inner.verified,
+        ))
     }
 
     /// Introspection verdicts held in the cache (runs pending cache maintenance first).
@@ -241,38 +262,44 @@ impl Inner {
     /// The one decision path.
     fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S]) -> Decision {
         if let Err(e) = this.check_scope_names(scopes) {
-            return Decision::Ready(this.finish(token, Err(e)));
+            return Decision::Ready(this.finish(token, Via::EARLY, Err(e)));
         }
         // A JWT verified before (docs/security.md KEY-9); its key is computed once.
         let memo = this.verified.key(token);
         let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
         if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0))) {
-            return Decision::Ready(this.finish(token, this.require(Ok(info), scopes)));
+            return Decision::Ready(this.finish(token, Via::MEMO, this.require(Ok(info), scopes)));
         }
         let routed = this.router.route(token, &this.rules, this.clock.now());
         let route = match routed {
             Ok(route) => route,
-            Err(e) => return Decision::Ready(this.finish(token, Err(this.annotate(e, scopes)))),
+            Err(e) => return Decision::Ready(this.finish(token, Via::EARLY, Err(this.annotate(e, scopes)))),
         };
         let route = match this.endpoints.get() {
-            Some(resolved) => match this.answer_now(resolved, route, token, memo) {
-                Ok(answer) => return Decision::Ready(this.finish(token, this.require(answer, scopes))),
-                Err(route) => route,
-            },
+            Some(resolved) => {
+                match (Via::ready(&route, resolved), this.answer_now(resolved, route, token, memo)) {
+                    (via, Ok(answer)) => {
+                        let via = Metrics::settle(via, &answer);
+                        return Decision::Ready(this.finish(token, via, this.require(answer, scopes)));
+                    }
+                    (_, Err(route)) => route,
+                }
+            }
             None => route,
         };
+        let via = Via::pending(&route);
         let (this, route, token) = (Arc::clone(this), route.into_owned(), token.to_owned());
         let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
         Decision::Pending(Pending::new(async move {
             let answer = this.answer(route, &token, memo).await;
-            this.finish(&token, this.require(answer, &scopes))
+            this.finish(&token, via, this.require(answer, &scopes))
         }))
     }
 
     /// The one place every decision passes: it logs refusals (with a hash tag, never the
     /// token) and counts outcomes.
-    fn finish(&self, token: &str, result: Result<Arc<TokenInfo>>) -> Result<Arc<TokenInfo>> {
-        self.outcomes.count(&result);
+    fn finish(&self, token: &str, via: Via, result: Result<Arc<TokenInfo>>) -> Result<Arc<TokenInfo>> {
+        self.metrics.decision(via, &result);
         if let Err(e) = &result {
             tracing::debug!(token = %log_tag(token), code = e.code(), detail = e.detail(), "request refused");
         }
