@@ -1,6 +1,6 @@
 //! What a validator counts and how healthy it is: decisions by outcome, source and cache
 //! tier, calls to the authorization server by endpoint and result class with their latency,
-//! the JWKS's state and refreshes, and single-flight joins (docs/security.md OPS-1).
+//! the JWKS's state and refreshes, and single-flight joins (docs/security.md SECRET-4).
 //!
 //! The counting on the decision path is one relaxed atomic increment in a fixed array indexed
 //! by small enums: no map, no lock, no allocation, no label built per call. Everything else

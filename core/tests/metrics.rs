@@ -1,4 +1,4 @@
-//! Metrics and health (docs/security.md OPS-1): counted at the one decision point, against
+//! Metrics and health (docs/security.md SECRET-4): counted at the one decision point, against
 //! the real authorization server (oidc-provider) and, for outages and single flights, the
 //! fake one. Every label value is the configured issuer or a fixed name.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "tests")]
