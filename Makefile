@@ -24,10 +24,10 @@ test: lint test-rust test-python test-node test-dist ## every suite: Rust (lint 
 	@echo "all suites passed"
 
 test-rust: setup ## Rust core tests, including the real authorization server interop
-	cargo test --workspace --lib --tests --examples --features bearerguard/axum,bearerguard/testing -- --skip conformance_cases
+	cargo test --workspace --lib --tests --examples --features bearerguard/axum,bearerguard/testing,bearerguard/metrics -- --skip conformance_cases
 	cargo test -p bearerguard --test cases -- --nocapture
 	cargo test -p bearerguard --benches
-	cargo test --workspace --doc --features bearerguard/axum,bearerguard/testing
+	cargo test --workspace --doc --features bearerguard/axum,bearerguard/testing,bearerguard/metrics
 
 test-python: setup python-dev ## Python package: build into .venv, mypy + stubtest, pytest against the real AS
 	cd python && ../$(PY) -m mypy --strict bearerguard examples
@@ -78,7 +78,7 @@ node-build: node/.built-$(NODE_BUILD)-test-hooks ## build the Node addon (with t
 
 lint-rust: ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --features bearerguard/axum,bearerguard/testing -- -D warnings
+	cargo clippy --workspace --all-targets --features bearerguard/axum,bearerguard/testing,bearerguard/metrics -- -D warnings
 	cargo clippy -p bearerguard --lib -- -D warnings
 
 # Dependencies (SECURITY.md): bans (one crypto backend, no `rsa`, jsonwebtoken >= 11.1),

@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -103,13 +104,15 @@ fn to_array(d: digest::Digest) -> [u8; 32] {
 pub(crate) struct VerdictCache {
     inner: moka::future::Cache<[u8; 32], Entry>,
     clock: SharedClock,
+    /// Callers of [`get_or_fetch`](Self::get_or_fetch) that joined another's fetch.
+    joins: AtomicU64,
 }
 
 impl VerdictCache {
     pub fn new(max_entries: u64, clock: SharedClock) -> Self {
         let inner =
             moka::future::Cache::builder().max_capacity(max_entries.max(1)).expire_after(EntryExpiry).build();
-        VerdictCache { inner, clock }
+        VerdictCache { inner, clock, joins: AtomicU64::new(0) }
     }
 
     /// A live cached verdict, without I/O.
@@ -153,11 +156,31 @@ impl VerdictCache {
         if let Some(verdict) = self.get(&key).await {
             return Ok(verdict);
         }
-        match self.inner.try_get_with(key, fetch).await {
+        // Only the caller whose `fetch` moka runs sets `ran`; the others joined its flight.
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let fetch = async {
+            ran.store(true, Ordering::Relaxed);
+            fetch.await
+        };
+        let result = self.inner.try_get_with(key, fetch).await;
+        if !ran.load(Ordering::Relaxed) {
+            self.joins.fetch_add(1, Ordering::Relaxed);
+        }
+        match result {
             Ok(entry) => Ok(entry.verdict),
             // Every waiter gets the same error, cause included.
             Err(shared) => Err((*shared).clone()),
         }
+    }
+
+    /// Callers that joined a fetch another caller had started.
+    pub fn join_count(&self) -> u64 {
+        self.joins.load(Ordering::Relaxed)
+    }
+
+    /// Entries held, without running pending maintenance (approximate; for metrics).
+    pub fn approximate_len(&self) -> u64 {
+        self.inner.entry_count()
     }
 
     /// Entries currently held (approximate; for tests and metrics).

@@ -174,6 +174,19 @@ pub(crate) struct Demands {
 }
 
 impl ClaimRules {
+    /// The rules `config` sets (checked by `check.rs` first).
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        ClaimRules {
+            issuer: config.issuer.clone(),
+            audiences: config.effective_audiences(),
+            leeway: config.leeway_secs,
+            max_lifetime: config.max_token_lifetime_secs,
+            scope_claim: config.scope_claim,
+            canonical_audience: config.resource.is_some(),
+            implied: Arc::new(ScopeImplications::new(&config.implied_scopes)),
+        }
+    }
+
     /// Checks `claims` at time `now` and builds the [`TokenInfo`]. Scopes are not checked
     /// here (see [`check_scopes`]).
     pub fn check(

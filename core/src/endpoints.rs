@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::http::{HttpClient, check_url};
 use crate::introspection::{Introspector, NewTokenLimit, Signed};
 use crate::jwks::Jwks;
+use crate::metrics::Endpoint;
 use crate::verdict::VerdictPolicy;
 
 /// After discovery fails, calls within this window fail fast instead of retrying it.
@@ -106,7 +107,7 @@ impl Endpoints {
             .resolved
             .get_or_try_init(|| async {
                 let metadata = crate::discovery::discover(
-                    &self.http,
+                    &self.http.for_endpoint(Endpoint::Discovery),
                     &self.config.issuer,
                     self.config.http.allow_insecure_http,
                 )
@@ -153,9 +154,14 @@ impl Endpoints {
         if jwks_uri.is_none() && introspection.is_none() {
             return Err(Error::config("neither a `jwks_uri` nor an `introspection_endpoint` is known"));
         }
-        let jwks = jwks_uri
-            .filter(|_| self.wants_jwks())
-            .map(|url| Arc::new(Jwks::new(url, self.http.clone(), Arc::clone(&self.clock), c.jwks.clone())));
+        let jwks = jwks_uri.filter(|_| self.wants_jwks()).map(|url| {
+            Arc::new(Jwks::new(
+                url,
+                self.http.for_endpoint(Endpoint::Jwks),
+                Arc::clone(&self.clock),
+                c.jwks.clone(),
+            ))
+        });
         let signed = match c.introspection_response {
             IntrospectionResponseFormat::Json => None,
             IntrospectionResponseFormat::Jwt => Some(Signed {
@@ -170,7 +176,7 @@ impl Endpoints {
         let introspector = introspection.filter(|_| self.wants_introspection()).map(|endpoint| {
             Arc::new(Introspector {
                 endpoint,
-                http: self.http.clone(),
+                http: self.http.for_endpoint(Endpoint::Introspection),
                 auth: Arc::clone(&self.auth),
                 issuer: c.issuer.clone(),
                 token_endpoint,

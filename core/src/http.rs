@@ -4,7 +4,8 @@
 //! another host), every request has a connect timeout and a total deadline that covers the
 //! body, and bodies are read against a size cap before anything parses them.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -12,6 +13,7 @@ use url::{Host, Url};
 
 use crate::config::HttpConfig;
 use crate::error::{Error, Result};
+use crate::metrics::{CallResult, Endpoint, Metrics};
 
 /// Checks that `value` is an absolute `https` URL, or `http` on a loopback host, or any
 /// `http` URL when `allow_insecure` is set. `field` names the config field in errors.
@@ -92,6 +94,9 @@ impl HttpFailure {
 pub(crate) struct HttpClient {
     client: reqwest::Client,
     deadline: Duration,
+    /// Where calls are counted (`metrics.rs`), and as calls to which endpoint.
+    metrics: Option<Arc<Metrics>>,
+    endpoint: Option<Endpoint>,
 }
 
 impl HttpClient {
@@ -105,7 +110,17 @@ impl HttpClient {
             .user_agent(concat!("bearerguard/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::config("cannot build the HTTP client").with_source(e))?;
-        Ok(HttpClient { client, deadline })
+        Ok(HttpClient { client, deadline, metrics: None, endpoint: None })
+    }
+
+    /// This client, counting its calls in `metrics` (once it knows their endpoint).
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Self {
+        HttpClient { metrics: Some(metrics), ..self }
+    }
+
+    /// The same client, its calls counted as calls to `endpoint`.
+    pub fn for_endpoint(&self, endpoint: Endpoint) -> Self {
+        HttpClient { endpoint: Some(endpoint), ..self.clone() }
     }
 
     /// `GET url`, reading at most `cap` bytes of body.
@@ -137,6 +152,27 @@ impl HttpClient {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, cap: usize) -> Result<HttpResponse, HttpFailure> {
+        let started = Instant::now();
+        let result = self.send_unobserved(request, cap).await;
+        if let (Some(metrics), Some(endpoint)) = (&self.metrics, self.endpoint) {
+            let class = match &result {
+                Ok(r) if (200..300).contains(&r.status) => CallResult::Ok,
+                Ok(_) => CallResult::HttpError,
+                Err(HttpFailure::Timeout) => CallResult::Timeout,
+                Err(HttpFailure::Connect(_)) => CallResult::Connect,
+                Err(HttpFailure::Transport(_)) => CallResult::Transport,
+                Err(HttpFailure::TooLarge) => CallResult::TooLarge,
+            };
+            metrics.call(endpoint, class, started.elapsed());
+        }
+        result
+    }
+
+    async fn send_unobserved(
+        &self,
+        request: reqwest::RequestBuilder,
+        cap: usize,
+    ) -> Result<HttpResponse, HttpFailure> {
         // reqwest's own timeout covers the body too; this outer one also bounds our own
         // reading loop, so a server dribbling bytes cannot hold a caller past the deadline.
         match tokio::time::timeout(self.deadline + Duration::from_millis(50), async {

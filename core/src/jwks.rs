@@ -353,6 +353,9 @@ pub(crate) struct Jwks {
     fetch: tokio::sync::Mutex<FetchState>,
     attempts_seen: AtomicU64,
     fetches: AtomicU64,
+    /// Fetches that failed, and callers that took a set a concurrent refresh fetched.
+    failures: AtomicU64,
+    joins: AtomicU64,
 }
 
 /// Why a refresh is wanted.
@@ -376,7 +379,28 @@ impl Jwks {
             fetch: tokio::sync::Mutex::new(FetchState::default()),
             attempts_seen: AtomicU64::new(0),
             fetches: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+            joins: AtomicU64::new(0),
         }
+    }
+
+    /// The state of the set and its refreshes, for metrics and health.
+    pub fn stats(&self) -> crate::metrics::JwksStats {
+        let loaded = self.snapshot();
+        let now = self.clock.now();
+        crate::metrics::JwksStats {
+            loaded: loaded.is_some(),
+            fresh: loaded.as_ref().is_some_and(|l| now < l.expires_at()),
+            keys: loaded.as_ref().map_or(0, |l| l.set.keys.len() as u64),
+            age_seconds: loaded.as_ref().map(|l| now.saturating_sub(l.fetched_at).as_secs_f64()),
+            refreshes: self.fetches.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Callers that took the set a concurrent refresh had just fetched.
+    pub fn join_count(&self) -> u64 {
+        self.joins.load(Ordering::Relaxed)
     }
 
     /// How many HTTP fetches this cache has made.
@@ -469,6 +493,7 @@ impl Jwks {
             && Some(l.generation) != seen_generation
             && now < l.expires_at()
         {
+            self.joins.fetch_add(1, Ordering::Relaxed);
             return Ok(Arc::clone(&l.set));
         }
         // Someone else tried (and failed) while we waited: don't pile on.
@@ -502,6 +527,7 @@ impl Jwks {
                 Ok(set)
             }
             Err(e) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
                 fetch.last_failure = Some(now);
                 tracing::warn!(jwks_uri = %self.url, error = %e, "JWKS fetch failed");
                 match &current {

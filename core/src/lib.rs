@@ -50,6 +50,7 @@ pub mod introspection;
 mod json;
 pub mod jwks;
 pub mod jwt;
+pub mod metrics;
 mod request;
 pub mod resource;
 mod route;
@@ -71,6 +72,7 @@ pub use config::{
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};
+pub use metrics::{Health, MetricsSnapshot};
 pub use request::{ClientCertificate, Decision, Pending, Request};
 pub use stats::Stats;
 pub use validator::Validator;

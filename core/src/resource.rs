@@ -158,6 +158,12 @@ impl ResourceMetadata {
 
 /// The metadata as the public API hands it out.
 impl crate::Validator {
+    /// The `WWW-Authenticate` value for `error` with this validator's realm and, when
+    /// `resource` is set, its RFC 9728 `resource_metadata` URL.
+    pub fn www_authenticate(&self, error: &Error) -> Option<String> {
+        error.challenge(self.config().realm.as_deref(), self.resource_metadata_url())
+    }
+
     /// The RFC 9728 protected resource metadata document, when `resource` is set.
     pub fn resource_metadata(&self) -> Option<&serde_json::Value> {
         self.metadata().map(|m| &m.document)

@@ -1,12 +1,5 @@
 //! What a validator counts: requests it made, and decisions by outcome (counted at the one
-//! place every decision passes).
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use crate::claims::TokenInfo;
-use crate::endpoints::Resolved;
-use crate::error::{ErrorKind, Result};
+//! place every decision passes, in `metrics.rs`).
 
 /// Counters for tests, benchmarks and metrics.
 #[non_exhaustive]
@@ -24,36 +17,17 @@ pub struct Stats {
 
 impl Stats {
     /// The counters of the endpoints resolved so far and the decisions taken.
-    pub(crate) fn of(resolved: Option<&Resolved>, outcomes: &Outcomes) -> Stats {
+    pub(crate) fn of(
+        resolved: Option<&crate::endpoints::Resolved>,
+        decisions: &crate::metrics::Metrics,
+    ) -> Stats {
         Stats {
             introspection_requests: resolved
                 .and_then(|r| r.introspector.as_ref())
                 .map_or(0, |i| i.request_count()),
             jwks_fetches: resolved.and_then(|r| r.jwks.as_ref()).map_or(0, |j| j.fetch_count()),
-            accepted: outcomes.accepted(),
-            refused: outcomes.refused(),
+            accepted: decisions.accepted(),
+            refused: decisions.refused(),
         }
-    }
-}
-
-/// Decisions by outcome: index 0 accepted, then one per [`ErrorKind::ALL`] entry.
-#[derive(Default)]
-pub(crate) struct Outcomes([AtomicU64; 1 + ErrorKind::ALL.len()]);
-
-impl Outcomes {
-    pub fn count(&self, result: &Result<Arc<TokenInfo>>) {
-        let slot = match result {
-            Ok(_) => 0,
-            Err(e) => 1 + ErrorKind::ALL.iter().position(|k| *k == e.kind()).unwrap_or(0),
-        };
-        self.0[slot].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn accepted(&self) -> u64 {
-        self.0[0].load(Ordering::Relaxed)
-    }
-
-    pub fn refused(&self) -> u64 {
-        self.0[1..].iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::builder::ValidatorBuilder;
 use crate::cache::{VerdictCache, log_tag, token_key};
-use crate::claims::{ClaimRules, ScopeImplications, TokenInfo};
+use crate::claims::{ClaimRules, TokenInfo};
 use crate::client_auth::ClientAuth;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
@@ -20,11 +20,12 @@ use crate::error::{Error, Result};
 use crate::http::HttpClient;
 use crate::introspection::Introspector;
 use crate::jwks::{KeySet, Selection};
+use crate::metrics::{Metrics, Via};
 use crate::request::{Decision, Pending, Request};
 use crate::resource::ResourceMetadata;
 use crate::route::{Route, Router};
 use crate::scopes::ScopeRules;
-use crate::stats::{Outcomes, Stats};
+use crate::stats::Stats;
 use crate::verdict::VerdictPolicy;
 use crate::verified::VerifiedJwts;
 
@@ -65,7 +66,7 @@ struct Inner {
     endpoints: Endpoints,
     cache: VerdictCache,
     verified: VerifiedJwts,
-    outcomes: Outcomes,
+    metrics: Arc<Metrics>,
 }
 
 impl Validator {
@@ -80,16 +81,9 @@ impl Validator {
     pub fn with_clock(config: Config, clock: SharedClock) -> Result<Self> {
         let crate::check::Checked { algorithms, auth } = crate::check::check(&config)?;
         let auth = Arc::new(auth);
-        let http = HttpClient::new(&config.http)?;
-        let rules = ClaimRules {
-            issuer: config.issuer.clone(),
-            audiences: config.effective_audiences(),
-            leeway: config.leeway_secs,
-            max_lifetime: config.max_token_lifetime_secs,
-            scope_claim: config.scope_claim,
-            canonical_audience: config.resource.is_some(),
-            implied: Arc::new(ScopeImplications::new(&config.implied_scopes)),
-        };
+        let metrics = Arc::new(Metrics::new(&config.issuer, Arc::clone(&clock)));
+        let http = HttpClient::new(&config.http)?.with_metrics(Arc::clone(&metrics));
+        let rules = ClaimRules::from_config(&config);
         let metadata = ResourceMetadata::from_config(&config)?;
         let policy = VerdictPolicy::from_config(&config);
         let router = Router::new(&config, algorithms.clone());
@@ -117,7 +111,7 @@ impl Validator {
             endpoints,
             cache,
             verified,
-            outcomes: Outcomes::default(),
+            metrics,
         };
         Ok(Validator { inner: Arc::new(inner) })
     }
@@ -139,7 +133,7 @@ impl Validator {
             Ok(token) => self.decide_token(token, &request.scopes),
             Err(e) => {
                 let e = self.inner.scopes.annotate(e, &request.scopes);
-                Decision::Ready(self.inner.finish("", Err(e)))
+                Decision::Ready(self.inner.finish("", Via::EARLY, Err(e)))
             }
         }
     }
@@ -182,15 +176,9 @@ impl Validator {
             Ok(token) => self.decide_token(token, scopes).await,
             Err(e) => {
                 let e = self.inner.scopes.annotate(e, scopes);
-                self.inner.finish("", Err(e))
+                self.inner.finish("", Via::EARLY, Err(e))
             }
         }
-    }
-
-    /// The `WWW-Authenticate` value for `error` with this validator's realm and, when
-    /// `resource` is set, its RFC 9728 `resource_metadata` URL.
-    pub fn www_authenticate(&self, error: &Error) -> Option<String> {
-        error.challenge(self.inner.config.realm.as_deref(), self.resource_metadata_url())
     }
 
     /// This API's RFC 9728 metadata, when `resource` is set (accessors in `resource.rs`).
@@ -200,7 +188,18 @@ impl Validator {
 
     /// Counters of the requests this validator made and the decisions it took.
     pub fn stats(&self) -> Stats {
-        Stats::of(self.inner.endpoints.get().map(|r| &**r), &self.inner.outcomes)
+        Stats::of(self.inner.endpoints.get().map(|r| &**r), &self.inner.metrics)
+    }
+
+    /// Counters for dashboards: decisions by outcome, source and cache tier, calls to the
+    /// authorization server, the JWKS, single-flight joins (see [`crate::metrics`]).
+    pub fn metrics(&self) -> crate::metrics::MetricsSnapshot {
+        self.inner.metrics.snapshot(self.inner.parts())
+    }
+
+    /// Whether the issuer's JWKS is loaded and fresh and when its server last answered.
+    pub fn health(&self) -> crate::metrics::Health {
+        self.inner.metrics.health(self.inner.parts())
     }
 
     /// Introspection verdicts held in the cache (runs pending cache maintenance first).
@@ -218,43 +217,54 @@ impl Validator {
 type Memo = Option<[u8; 32]>;
 
 impl Inner {
+    /// What the metrics read besides their own counters.
+    fn parts(&self) -> crate::metrics::Parts {
+        crate::metrics::parts(self.endpoints.get(), &self.cache, &self.verified)
+    }
+
     /// The one decision path.
     fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S]) -> Decision {
         if let Err(e) = ScopeRules::check_names(scopes) {
-            return Decision::Ready(this.finish(token, Err(e)));
+            return Decision::Ready(this.finish(token, Via::EARLY, Err(e)));
         }
         // A JWT verified before (docs/security.md KEY-9); its key is computed once.
         let memo = this.verified.key(token);
         let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
         if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0))) {
-            return Decision::Ready(this.finish(token, this.scopes.require(Ok(info), scopes)));
+            return Decision::Ready(this.finish(token, Via::MEMO, this.scopes.require(Ok(info), scopes)));
         }
         let routed = this.router.route(token, &this.rules, this.clock.now());
         let route = match routed {
             Ok(route) => route,
-            Err(e) => return Decision::Ready(this.finish(token, Err(this.scopes.annotate(e, scopes)))),
+            Err(e) => {
+                return Decision::Ready(this.finish(token, Via::EARLY, Err(this.scopes.annotate(e, scopes))));
+            }
         };
         let route = match this.endpoints.get() {
-            Some(resolved) => match this.answer_now(resolved, route, token, memo) {
-                Ok(answer) => {
-                    return Decision::Ready(this.finish(token, this.scopes.require(answer, scopes)));
+            Some(resolved) => {
+                match (Via::ready(&route, resolved), this.answer_now(resolved, route, token, memo)) {
+                    (via, Ok(answer)) => {
+                        let via = Metrics::settle(via, &answer);
+                        return Decision::Ready(this.finish(token, via, this.scopes.require(answer, scopes)));
+                    }
+                    (_, Err(route)) => route,
                 }
-                Err(route) => route,
-            },
+            }
             None => route,
         };
+        let via = Via::pending(&route);
         let (this, route, token) = (Arc::clone(this), route.into_owned(), token.to_owned());
         let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
         Decision::Pending(Pending::new(async move {
             let answer = this.answer(route, &token, memo).await;
-            this.finish(&token, this.scopes.require(answer, &scopes))
+            this.finish(&token, via, this.scopes.require(answer, &scopes))
         }))
     }
 
     /// The one place every decision passes: it logs refusals (with a hash tag, never the
     /// token) and counts outcomes.
-    fn finish(&self, token: &str, result: Result<Arc<TokenInfo>>) -> Result<Arc<TokenInfo>> {
-        self.outcomes.count(&result);
+    fn finish(&self, token: &str, via: Via, result: Result<Arc<TokenInfo>>) -> Result<Arc<TokenInfo>> {
+        self.metrics.decision(via, &result);
         if let Err(e) = &result {
             tracing::debug!(token = %log_tag(token), code = e.code(), detail = e.detail(), "request refused");
         }

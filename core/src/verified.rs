@@ -103,6 +103,11 @@ impl VerifiedJwts {
         cache.insert_now(key, entry);
     }
 
+    /// Tokens remembered, without running pending maintenance (approximate; for metrics).
+    pub fn approximate_len(&self) -> u64 {
+        self.cache.as_ref().map_or(0, VerdictCache::approximate_len)
+    }
+
     /// Tokens remembered (runs pending cache maintenance first).
     pub async fn entry_count(&self) -> u64 {
         match &self.cache {
