@@ -466,13 +466,13 @@ impl Metrics {
             |counters: &[AtomicU64]| counters.iter().map(|c| c.load(Ordering::Relaxed)).max().unwrap_or(0);
         let last_ok = max(&self.last_ok_ms);
         let (mut failed_at, mut failure) = (0, None);
-        for e in 0..ENDPOINTS.len() {
+        for (e, endpoint) in ENDPOINTS.iter().enumerate() {
             let at = self.last_failure_ms[e].load(Ordering::Relaxed);
             if at > failed_at {
                 let class = self.last_failure_class[e].load(Ordering::Relaxed) as usize;
                 failed_at = at;
                 failure = Some(CallFailure {
-                    endpoint: ENDPOINTS[e],
+                    endpoint,
                     result: RESULTS.get(class).copied().unwrap_or("transport"),
                     at: at as f64 / 1e3,
                 });
