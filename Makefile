@@ -84,9 +84,11 @@ lint-rust: ## cargo fmt --check and clippy -D warnings
 # Dependencies (SECURITY.md): bans (one crypto backend, no `rsa`, jsonwebtoken >= 11.1),
 # licenses and sources always; RustSec advisories whenever the database can be fetched. It lives
 # on GitHub, which some machines (this project's CI among them) cannot reach: then the target
-# says so in capitals rather than passing as if it had looked.
+# says so in capitals rather than passing as if it had looked. `cargo fetch` first: `--offline`
+# needs every package of the lock on disk, those of other platforms too.
 lint-deps: ## cargo deny: bans, licenses, sources, and RustSec advisories when reachable
 	command -v cargo-deny >/dev/null || cargo install cargo-deny --locked --quiet
+	cargo fetch --locked --quiet
 	cargo deny --offline check bans licenses sources
 	@if cargo deny fetch db >/dev/null 2>&1; then cargo deny check advisories; \
 	else echo "NOTE: RUSTSEC ADVISORIES NOT CHECKED: github.com/RustSec/advisory-db is unreachable from this machine"; fi
