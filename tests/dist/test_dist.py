@@ -61,7 +61,8 @@ def test_the_crate_has_the_workspace_version() -> None:
     meta = json.loads(subprocess.run(["cargo", "metadata", "--no-deps", "--format-version", "1", "--offline"],
                                      cwd=ROOT, check=True, capture_output=True, text=True).stdout)
     found = {p["name"]: p["version"] for p in meta["packages"]}
-    assert found == {"bearerguard": VERSION, "bearerguard-python": VERSION, "bearerguard-node": VERSION}
+    assert found == {"bearerguard": VERSION, "bearerguard-python": VERSION, "bearerguard-node": VERSION,
+                     "bearerguard-cli": VERSION}
 
 
 def test_the_built_packages_have_the_workspace_version() -> None:
@@ -155,7 +156,7 @@ def test_the_npm_tarballs_hold_what_they_should() -> None:
             "express.d.ts", "native.js", "native.d.ts", "scripts/install.js", "scripts/platform.js",
             "adapter.js", "fastify.js", "fastify.d.ts", "koa.js", "koa.d.ts", "hono.js", "hono.d.ts",
             "nest.js", "nest.d.ts", "mcp.js", "mcp.mjs", "mcp-core.js", "mcp.d.ts",
-            "cli.js"} == names
+            "cli.js", "testing.js", "testing.d.ts"} == names
     manifest = json.loads(main["package/package.json"])
     assert "dependencies" not in manifest and "@napi-rs/cli" in manifest["devDependencies"]
     name = f"bearerguard-{node_platform()}"
