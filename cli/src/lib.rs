@@ -38,16 +38,24 @@ pub const SECRET_ENV: [(&str, &str); 4] = [
     ("BEARERGUARD_INTROSPECTION_BEARER_TOKEN", "bearer_token"),
 ];
 
-const EXIT_CODES: &str = "\
+/// The exit-status table, one literal for every help text that shows it.
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit status:
   0  accepted (check), or done (discover, metadata, config)
   1  token refused: invalid_token, token_expired, invalid_request, missing_token
   2  usage: the command line is wrong
   3  insufficient_scope: the token is good but lacks a required scope
   4  unavailable: the authorization server is down, slow or broken (never a verdict on the token)
-  5  configuration: the config is wrong, or the authorization server refused our credentials";
+  5  configuration: the config is wrong, or the authorization server refused our credentials"
+    };
+}
 
-const MAIN_AFTER_HELP: &str = "\
+const EXIT_CODES: &str = exit_codes!();
+
+const MAIN_AFTER_HELP: &str = concat!(
+    "\
 Examples:
   bearerguard check --config api.toml \"$TOKEN\"
   printf '%s' \"$TOKEN\" | bearerguard check --config api.toml --scope read
@@ -61,13 +69,9 @@ BEARERGUARD_KEY_JSON and BEARERGUARD_INTROSPECTION_BEARER_TOKEN override the fil
 
 Nothing bearerguard prints contains a token or a secret.
 
-Exit status:
-  0  accepted (check), or done (discover, metadata, config)
-  1  token refused: invalid_token, token_expired, invalid_request, missing_token
-  2  usage: the command line is wrong
-  3  insufficient_scope: the token is good but lacks a required scope
-  4  unavailable: the authorization server is down, slow or broken (never a verdict on the token)
-  5  configuration: the config is wrong, or the authorization server refused our credentials";
+",
+    exit_codes!()
+);
 
 const CHECK_AFTER_HELP: &str = "\
 Examples:
