@@ -4,8 +4,8 @@
 //!
 //! The counting on the decision path is one relaxed atomic increment in a fixed array indexed
 //! by small enums: no map, no lock, no allocation, no label built per call. Everything else
-//! (the snapshot, the [`Health`] report, the `metrics` facade's [`publish`]) reads those
-//! counters when asked.
+//! (the snapshot, its Prometheus [`families`], the [`Health`] report, the `metrics` facade's
+//! `publish`) reads those counters when asked.
 //!
 //! Labels are bounded: the issuer string comes from the configuration, every other label
 //! value is one of the fixed names below. Nothing from a token or its claims is ever a label.
@@ -22,6 +22,9 @@ use serde::Serialize;
 use crate::claims::{TokenInfo, TokenSource};
 use crate::clock::SharedClock;
 use crate::error::{ErrorKind, Result};
+
+mod families;
+pub use families::{Family, FamilyKind, HistogramSample, Sample, families};
 
 /// Upper bounds (seconds) of the latency histogram buckets of calls to the authorization
 /// server; a last, implicit bucket is `+Inf`.
@@ -494,44 +497,23 @@ impl Metrics {
     }
 }
 
-/// Publishes `snapshot` to the `metrics` facade's installed recorder: counters set to their
-/// absolute values, gauges for the JWKS and the caches. Call it before each scrape (or on a
-/// timer); calls to the authorization server are recorded live as the histogram
-/// `bearerguard_as_request_duration_seconds`.
-///
-/// | name | kind | labels |
-/// | --- | --- | --- |
-/// | `bearerguard_decisions_total` | counter | issuer, outcome, source, tier |
-/// | `bearerguard_jwks_refreshes_total` | counter | issuer |
-/// | `bearerguard_jwks_failures_total` | counter | issuer |
-/// | `bearerguard_jwks_keys` | gauge | issuer |
-/// | `bearerguard_jwks_age_seconds` | gauge | issuer |
-/// | `bearerguard_single_flight_joins_total` | counter | issuer, fetch (`introspection`, `jwks`) |
-/// | `bearerguard_cache_entries` | gauge | issuer, cache (`introspection`, `jwt`) |
+/// Publishes `snapshot` to the `metrics` facade's installed recorder: the counters and
+/// gauges of its [`families`] (counters set to their absolute values). Call it before each
+/// scrape (or on a timer). The histogram `bearerguard_as_request_duration_seconds` is not
+/// published from the snapshot: calls to the authorization server are recorded to it live.
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub fn publish(snapshot: &MetricsSnapshot) {
-    use ::metrics::{counter, gauge};
-    let issuer = snapshot.issuer.clone();
-    for d in &snapshot.decisions {
-        counter!("bearerguard_decisions_total",
-            "issuer" => issuer.clone(), "outcome" => d.outcome, "source" => d.source, "tier" => d.tier)
-        .absolute(d.count);
-    }
-    if let Some(j) = &snapshot.jwks {
-        counter!("bearerguard_jwks_refreshes_total", "issuer" => issuer.clone()).absolute(j.refreshes);
-        counter!("bearerguard_jwks_failures_total", "issuer" => issuer.clone()).absolute(j.failures);
-        gauge!("bearerguard_jwks_keys", "issuer" => issuer.clone()).set(j.keys as f64);
-        if let Some(age) = j.age_seconds {
-            gauge!("bearerguard_jwks_age_seconds", "issuer" => issuer.clone()).set(age);
+    for family in snapshot.families() {
+        for sample in family.samples {
+            let labels: Vec<::metrics::Label> =
+                sample.labels.into_iter().map(|(k, v)| ::metrics::Label::new(k, v)).collect();
+            match family.kind {
+                FamilyKind::Counter => ::metrics::counter!(family.name, labels).absolute(sample.value as u64),
+                FamilyKind::Gauge => ::metrics::gauge!(family.name, labels).set(sample.value),
+                FamilyKind::Histogram => {}
+            }
         }
-    }
-    for (fetch, n) in [("introspection", snapshot.joins.introspection), ("jwks", snapshot.joins.jwks)] {
-        counter!("bearerguard_single_flight_joins_total", "issuer" => issuer.clone(), "fetch" => fetch)
-            .absolute(n);
-    }
-    for (cache, n) in [("introspection", snapshot.cached_verdicts), ("jwt", snapshot.remembered_jwts)] {
-        gauge!("bearerguard_cache_entries", "issuer" => issuer.clone(), "cache" => cache).set(n as f64);
     }
 }
 
