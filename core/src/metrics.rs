@@ -195,7 +195,10 @@ impl Metrics {
                 (outcome_index(e.kind()), via.source, tier)
             }
         };
+        #[cfg(not(feature = "bench-uncounted"))]
         self.decisions[outcome][source][tier as usize].fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "bench-uncounted")]
+        std::hint::black_box((outcome, source, tier));
     }
 
     /// Settles a ready decision's tier against the answer before scopes are checked: a

@@ -101,6 +101,28 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
     ]:
         if title in c:
             lines.append(f"| {title} | {us(c[title])} | {1e9 / c[title]:,.0f} | |")
+    cost = []
+    for what in ["repeated JWT", "opaque cache hit", "repeated JWT, 2 threads"]:
+        counted = c.get(f"metrics cost: {what} (counted)")
+        uncounted = c.get(f"metrics cost: {what} (uncounted)")
+        if counted is None or uncounted is None:
+            continue
+        extra_pct = (counted / uncounted - 1) * 100
+        mark = " ✅" if extra_pct <= 5 else " ❌ (goal ≤ 5 %)"
+        cost.append(f"| {what} | {us(uncounted)} | {us(counted)} | {extra_pct:+.1f} %{mark} |")
+    if cost:
+        lines += [
+            "",
+            (
+                "Metrics cost on the cache-hit path (core/benches/metrics_cost.rs, run as shipped and built "
+                "with the benchmark-only feature `bench-uncounted`, which compiles the one counter increment "
+                "per decision out):"
+            ),
+            "",
+            "| path | µs/op without counting | µs/op as shipped | cost |",
+            "|---|---:|---:|---:|",
+            *cost,
+        ]
     scaling = extra.get("scaling")
     if scaling:
         lines += [
