@@ -19,7 +19,6 @@ from collections.abc import Iterator
 try:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
     from prometheus_client.registry import REGISTRY, Collector, CollectorRegistry
-    from prometheus_client.utils import floatToGoString
 except ImportError as e:  # pragma: no cover - exercised in a subprocess without the package
     raise ImportError(
         "bearerguard.prometheus needs prometheus_client: pip install 'bearerguard[prometheus]' "
@@ -55,7 +54,8 @@ def _translate(family: MetricFamily) -> Metric:
         metric = HistogramMetricFamily(name, doc, labels=names)
         for s in samples:
             h = s["histogram"]
-            buckets = [(floatToGoString(bound), count) for bound, count in h["buckets"]]
+            # The bounds are small positive floats: repr is what prometheus_client writes for them.
+            buckets = [(repr(float(bound)), count) for bound, count in h["buckets"]]
             buckets.append(("+Inf", s["value"]))
             metric.add_metric([s["labels"][n] for n in names], buckets, h["sum"])
         return metric
