@@ -5,9 +5,13 @@ issuer's JWKS, or RFC 7662 introspection for opaque tokens.
 ...                       client_id="my-api", client_secret="s3cret")   # doctest: +SKIP
 >>> info = validator.validate(token, ["read"])                           # doctest: +SKIP
 >>> info = validator.validate_request(request.headers.getlist("authorization"), ["read"])  # doctest: +SKIP
+
+`validator.metrics()`, `validator.health()` and `metric_families(*validators)` report what was
+counted (`bearerguard.prometheus` serves it to prometheus_client). The core's log events reach
+the `bearerguard.*` loggers of `logging`; after changing their level, call `reset_log_cache()`.
 """
 
-from bearerguard._native import TokenInfo, Validator, __version__
+from bearerguard._native import TokenInfo, Validator, __version__, metric_families, reset_log_cache
 from bearerguard.config import ValidatorConfig
 from bearerguard.errors import (
     BearerGuardError,
@@ -33,4 +37,6 @@ __all__ = [
     "Validator",
     "ValidatorConfig",
     "__version__",
+    "metric_families",
+    "reset_log_cache",
 ]

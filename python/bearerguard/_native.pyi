@@ -6,6 +6,7 @@ from typing import Any, Literal, TypedDict, final
 from typing_extensions import Unpack
 
 from bearerguard.config import ValidatorConfig
+from bearerguard.metrics import Health, MetricFamily, MetricsSnapshot
 
 __all__ = [
     "RESOURCE_METADATA_CACHE_CONTROL",
@@ -18,6 +19,8 @@ __all__ = [
     "config_fields",
     "error_class",
     "error_codes",
+    "metric_families",
+    "reset_log_cache",
     "test_hooks_enabled",
 ]
 
@@ -32,6 +35,14 @@ def error_codes() -> list[str]:
 
 def error_class(code: str) -> str:
     """The name of the `bearerguard.errors` class raised for the core's error `code`."""
+
+def metric_families(*validators: Validator) -> list[MetricFamily]:
+    """The Prometheus metric families of every validator given, merged by the core: each name
+    once, with the samples of every issuer."""
+
+def reset_log_cache() -> None:
+    """Forgets the Python loggers and levels cached for the core's log records; call it after
+    changing the level of a ``bearerguard`` logger."""
 
 def test_hooks_enabled() -> bool:
     """Whether this build has the test-only entry points (cargo feature `test-hooks`)."""
@@ -114,6 +125,10 @@ class Validator:
         self, authorization: str | None, scopes: Iterable[str] | None = None
     ) -> Awaitable[TokenInfo]: ...
     def stats(self) -> _Stats: ...
+    def metrics(self) -> MetricsSnapshot:
+        """What this validator counted: decisions, calls to the authorization server, the JWKS."""
+    def health(self) -> Health:
+        """Whether the issuer looks able to decide now, and when the authorization server last answered."""
     @property
     def issuer(self) -> str:
         """The configured issuer."""

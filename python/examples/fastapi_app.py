@@ -1,4 +1,5 @@
-"""The FastAPI app of `make demo`: GET /orders requires scope "write".
+"""The FastAPI app of `make demo`: GET /orders requires scope "write"; GET /metrics is the
+validator's Prometheus scrape (bearerguard.prometheus, over a registry of the app's own).
 
 `create_app(config)` builds the app for a validator config (core JSON keys): the tests of
 python/tests/test_testkit_fastapi.py pass the test kit's. Run as a script, it reads the config
@@ -13,17 +14,26 @@ import sys
 from typing import Annotated
 
 import uvicorn
-from fastapi import FastAPI, Security
+from fastapi import FastAPI, Response, Security
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from bearerguard import TokenInfo, Validator, ValidatorConfig
 from bearerguard.fastapi import BearerAuth, install
+from bearerguard.prometheus import register
 
 
 def create_app(config: ValidatorConfig) -> FastAPI:
     """The orders API, protected by a validator built from `config`."""
-    bearer = BearerAuth(Validator.from_config(config))
+    validator = Validator.from_config(config)
+    bearer = BearerAuth(validator)
     app = FastAPI(title="orders")
     install(app)
+    registry = CollectorRegistry()
+    register(validator, registry=registry)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/orders")
     async def orders(token: Annotated[TokenInfo, Security(bearer, scopes=["write"])]) -> dict[str, object]:

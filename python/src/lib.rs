@@ -8,6 +8,8 @@ mod claims;
 mod config;
 mod convert;
 mod errors;
+mod logging;
+mod metrics;
 mod runtime;
 mod testing;
 mod validator;
@@ -44,5 +46,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The test kit for users' tests (`bearerguard.testing`).
     m.add_class::<testing::PyTestAuthorizationServer>()?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metric_families, m)?)?;
+    m.add_function(wrap_pyfunction!(logging::reset_log_cache, m)?)?;
+    logging::init(m.py())?;
     runtime::count_forks(m)
 }

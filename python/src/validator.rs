@@ -121,7 +121,7 @@ impl PyValidator {
 
     /// The core validator for this process. In a forked child the inherited one is leaked,
     /// not used: its connection pool and tasks belong to the parent's runtime.
-    fn current(&self) -> PyResult<Validator> {
+    pub(crate) fn current(&self) -> PyResult<Validator> {
         let mut slot = self.core.lock().unwrap_or_else(PoisonError::into_inner);
         let forks = runtime::forks();
         if slot.0 != forks {
@@ -280,6 +280,20 @@ impl PyValidator {
         dict.set_item("accepted", stats.accepted)?;
         dict.set_item("refused", stats.refused)?;
         Ok(dict)
+    }
+
+    /// What this validator counted: decisions by outcome, source and cache tier, calls to
+    /// the authorization server by endpoint and result, the JWKS, single-flight joins
+    /// (the core's `MetricsSnapshot`, as a dict).
+    fn metrics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::metrics::to_py(py, &self.current()?.metrics())
+    }
+
+    /// Whether the issuer looks able to decide now: endpoints known, JWKS loaded and fresh,
+    /// when the authorization server last answered and the last failed call (the core's
+    /// `Health`, as a dict).
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::metrics::to_py(py, &self.current()?.health())
     }
 
     /// The configured issuer.
