@@ -23,7 +23,7 @@ function createApp(config) {
     res.json({ subject: req.auth.subject, source: req.auth.source, orders: [] });
   });
   // For the Prometheus server: serve it where only the scraper can reach it.
-  app.get('/metrics', async (req, res) => {
+  app.get('/metrics', async (_req, res) => {
     res.set('content-type', registry.contentType).send(await registry.metrics());
   });
   return app;

@@ -95,7 +95,13 @@ test('a refused request against the real AS: a debug record without the token or
 test('the level filters: warn drops debug records; null stops', async () => {
   const r = recorder();
   setLogger(r.log, { level: 'warn' });
-  const v = new Validator({ issuer: 'https://as.example', audience: 'api', discovery: false, jwksUri: 'http://127.0.0.1:9/jwks', http: { connectTimeoutMs: 200, retry: false } });
+  const v = new Validator({
+    issuer: 'https://as.example',
+    audience: 'api',
+    discovery: false,
+    jwksUri: 'http://127.0.0.1:9/jwks',
+    http: { connectTimeoutMs: 200, retry: false },
+  });
   await rejection(v.validate('not-a-jwt'));
   await rejection(v.validate(''));
   await sleep(100);

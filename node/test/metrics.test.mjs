@@ -9,7 +9,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { getToken, nodeDir, rejection, repoRoot, rsBasicOptions, sleep, startAuthorizationServer } from '../support/helpers.mjs';
+import {
+  getToken,
+  nodeDir,
+  rejection,
+  repoRoot,
+  rsBasicOptions,
+  sleep,
+  startAuthorizationServer,
+} from '../support/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { Registry } = require('prom-client');
@@ -123,25 +131,28 @@ test("the Express example's /metrics counts the demo's requests per outcome, lab
     const outcome = r.code ?? 'accepted';
     expected[outcome] = (expected[outcome] ?? 0) + 1;
   }
-  const good_ = parseExposition(scrapes.good);
-  const down_ = parseExposition(scrapes.down);
+  const goodSamples = parseExposition(scrapes.good);
+  const downSamples = parseExposition(scrapes.down);
   for (const outcome of FIXED.outcome) {
-    const counted = [good_, down_].reduce((n, s) => n + sumOf(s, 'bearerguard_decisions_total', { outcome }), 0);
+    const counted = [goodSamples, downSamples].reduce(
+      (n, s) => n + sumOf(s, 'bearerguard_decisions_total', { outcome }),
+      0,
+    );
     assert.equal(counted, expected[outcome] ?? 0, outcome);
   }
-  assert.equal(sumOf(down_, 'bearerguard_decisions_total'), 1);
-  assert.equal(sumOf(down_, 'bearerguard_decisions_total', { outcome: 'unavailable' }), 1);
-  assertLabelsFromConfig(good_, [as.issuer]);
-  assertLabelsFromConfig(down_, [DOWN.issuer]);
+  assert.equal(sumOf(downSamples, 'bearerguard_decisions_total'), 1);
+  assert.equal(sumOf(downSamples, 'bearerguard_decisions_total', { outcome: 'unavailable' }), 1);
+  assertLabelsFromConfig(goodSamples, [as.issuer]);
+  assertLabelsFromConfig(downSamples, [DOWN.issuer]);
 
   // The histogram as prom-client prints one: cumulative _bucket lines ending in +Inf, _sum, _count.
   const h = 'bearerguard_as_request_duration_seconds';
   const jwksOk = { endpoint: 'jwks', result: 'ok' };
-  assert.ok(sumOf(good_, `${h}_count`, jwksOk) >= 1, scrapes.good);
-  assert.equal(sumOf(good_, `${h}_bucket`, { ...jwksOk, le: '+Inf' }), sumOf(good_, `${h}_count`, jwksOk));
-  assert.ok(sumOf(good_, `${h}_count`, { endpoint: 'introspection', result: 'ok' }) >= 2);
-  assert.ok(sumOf(down_, `${h}_count`, { endpoint: 'discovery', result: 'connect' }) >= 1, scrapes.down);
-  assert.equal(sumOf(good_, 'bearerguard_jwks_fresh'), 1);
+  assert.ok(sumOf(goodSamples, `${h}_count`, jwksOk) >= 1, scrapes.good);
+  assert.equal(sumOf(goodSamples, `${h}_bucket`, { ...jwksOk, le: '+Inf' }), sumOf(goodSamples, `${h}_count`, jwksOk));
+  assert.ok(sumOf(goodSamples, `${h}_count`, { endpoint: 'introspection', result: 'ok' }) >= 2);
+  assert.ok(sumOf(downSamples, `${h}_count`, { endpoint: 'discovery', result: 'connect' }) >= 1, scrapes.down);
+  assert.equal(sumOf(goodSamples, 'bearerguard_jwks_fresh'), 1);
   assert.match(scrapes.good, /^# TYPE bearerguard_decisions_total counter$/m);
   assert.match(scrapes.good, /^# TYPE bearerguard_as_request_duration_seconds histogram$/m);
 
