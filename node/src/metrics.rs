@@ -45,9 +45,7 @@ fn camel_json(value: &impl serde::Serialize) -> Result<String> {
 
 fn camel(value: Value) -> Value {
     match value {
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, v)| (camel_key(&k), camel(v))).collect())
-        }
+        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (camel_key(&k), camel(v))).collect()),
         Value::Array(items) => Value::Array(items.into_iter().map(camel).collect()),
         other => other,
     }
