@@ -235,99 +235,6 @@ export interface Stats {
   refused: number;
 }
 
-/** A decision's outcome: `'accepted'` or the error code of the refusal. */
-export type Outcome = 'accepted' | Exclude<ErrorCode, 'internal'>;
-/** Endpoints of the authorization server bearerguard calls. */
-export type Endpoint = 'discovery' | 'jwks' | 'introspection';
-/** How one call to the authorization server ended (`ok`: 2xx; `too_large`: a body over its cap). */
-export type CallResult = 'ok' | 'http_error' | 'timeout' | 'connect' | 'transport' | 'too_large';
-
-/** Decisions with one combination of labels. */
-export interface DecisionCount {
-  outcome: Outcome;
-  /** `'none'` for a refusal before a token reached either source. */
-  source: 'none' | 'jwt' | 'introspection';
-  /** `hit` (remembered JWT, cached verdict that accepts), `negative` (cached refusal), `miss` (computed), `none` (refused before any cache). */
-  tier: 'none' | 'hit' | 'miss' | 'negative';
-  count: number;
-}
-
-/** Calls to one endpoint of the authorization server that ended one way. */
-export interface CallStats {
-  endpoint: Endpoint;
-  result: CallResult;
-  count: number;
-  /** Their total duration, in seconds. */
-  sumSeconds: number;
-  /** Cumulative counts per bound of `latencyBuckets` (`+Inf` is `count`). */
-  buckets: number[];
-}
-
-/** The JWKS of one issuer. */
-export interface JwksStats {
-  /** A key set has been fetched. */
-  loaded: boolean;
-  /** It is within its cache lifetime (not merely usable as stale). */
-  fresh: boolean;
-  /** Usable keys in it. */
-  keys: number;
-  /** Seconds since it was fetched. */
-  ageSeconds: number | null;
-  /** Fetch attempts made. */
-  refreshes: number;
-  /** Fetch attempts that failed. */
-  failures: number;
-}
-
-/** A point-in-time copy of a validator's counters (`validator.metrics()`). */
-export interface MetricsSnapshot {
-  /** The configured issuer. */
-  issuer: string;
-  /** Per (outcome, source, tier); combinations never seen are left out. */
-  decisions: DecisionCount[];
-  /** Per (endpoint, result); combinations never seen are left out. */
-  requests: CallStats[];
-  /** The bounds of `CallStats.buckets`, in seconds. */
-  latencyBuckets: number[];
-  /** The JWKS, when this validator uses one and knows its endpoint. */
-  jwks: JwksStats | null;
-  /** Callers that joined a fetch another caller had started. */
-  joins: { introspection: number; jwks: number };
-  /** Introspection verdicts cached (approximate). */
-  cachedVerdicts: number;
-  /** Verified JWTs remembered (approximate). */
-  rememberedJwts: number;
-}
-
-/** The last failed call to the authorization server. */
-export interface CallFailure {
-  endpoint: Endpoint;
-  result: Exclude<CallResult, 'ok'>;
-  /** When, in seconds since the epoch. */
-  at: number;
-}
-
-/** The health of one issuer. */
-export interface IssuerHealth {
-  issuer: string;
-  /** Endpoints known, the JWKS (when used) loaded and fresh, and no call failed since the server last answered. */
-  ok: boolean;
-  /** The endpoints are known (configured, or discovery succeeded). */
-  endpointsKnown: boolean;
-  jwks: JwksStats | null;
-  /** When the authorization server last answered with 2xx, in seconds since the epoch. */
-  lastAnswerAt: number | null;
-  lastAnswerAgeSeconds: number | null;
-  lastFailure: CallFailure | null;
-}
-
-/** What `validator.health()` reports. */
-export interface Health {
-  /** Every issuer is `ok`. */
-  ok: boolean;
-  issuers: IssuerHealth[];
-}
-
 /** Validates bearer tokens for one issuer. Build once, share everywhere. */
 export class Validator {
   /** @throws {ConfigurationError} naming the field when the config is wrong. */
@@ -342,10 +249,6 @@ export class Validator {
   /** Reads the token from one `Authorization` header value, then validates it. */
   validateHeader(authorization: string | null | undefined, options?: ValidateOptions): Promise<TokenInfo>;
   stats(): Stats;
-  /** Counters for dashboards; `bearerguard/prometheus` exports them to prom-client. */
-  metrics(): MetricsSnapshot;
-  /** Whether the issuer's JWKS is loaded and fresh and when its server last answered. */
-  health(): Health;
   /** This API as a protected resource, or `null` when no `resource` is configured. */
   readonly resource: ResourceInfo | null;
 }
@@ -418,21 +321,3 @@ export class InternalError extends BearerGuardError {}
 export function errorCodes(): ErrorCode[];
 /** Every config key path the core accepts: snake_case, nested ones dotted (`'cache.max_ttl_secs'`), aliases included. */
 export function configFields(): string[];
-
-/** Levels of `setLogger`, most severe first. */
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
-
-/** One log event of the core (never holding a token or a secret). */
-export interface LogRecord {
-  level: LogLevel;
-  /** The Rust module, e.g. `'bearerguard::jwks'`. */
-  target: string;
-  /** The event's message, then its fields as `name=value`. */
-  message: string;
-}
-
-/**
- * Sends the core's log events at `level` (default `'info'`) or above to `logger`, on the event
- * loop; `null` stops. One logger per process; it never keeps the process alive.
- */
-export function setLogger(logger: ((record: LogRecord) => void) | null, options?: { level?: LogLevel }): void;

@@ -228,55 +228,7 @@ class Validator {
     const { introspectionRequests, jwksFetches, accepted, refused } = this.#native.stats();
     return { introspectionRequests, jwksFetches, accepted, refused };
   }
-
-  /**
-   * The core's counters now, camelCase: `{ issuer, decisions: [{ outcome, source, tier, count }],
-   * requests: [{ endpoint, result, count, sumSeconds, buckets }], latencyBuckets, jwks, joins,
-   * cachedVerdicts, rememberedJwts }`. Every label-like value is the configured issuer or a
-   * fixed name of the core.
-   */
-  metrics() {
-    return JSON.parse(this.#native.metricsJson());
-  }
-
-  /**
-   * Whether the issuer looks able to decide now: `{ ok, issuers: [{ issuer, ok, endpointsKnown,
-   * jwks, lastAnswerAt, lastAnswerAgeSeconds, lastFailure }] }` (times in seconds since the epoch).
-   */
-  health() {
-    return JSON.parse(this.#native.healthJson());
-  }
-
-  /**
-   * Internal (for `bearerguard/prometheus`): the Prometheus metric families of `validators`,
-   * merged by the core (`bearerguard::metrics::families`), with the core's snake_case names.
-   */
-  static _metricFamilies(validators) {
-    if (!Array.isArray(validators) || !validators.every((v) => v !== null && typeof v === 'object' && #native in v)) {
-      throw new TypeError('bearerguard: expected an array of Validator objects');
-    }
-    return JSON.parse(native.metricFamiliesJson(validators.map((v) => v.#native)));
-  }
 }
-
-/**
- * Sends the core's log events (`tracing`, targets `bearerguard::…`) at `level` or above
- * (`'error'`, `'warn'`, `'info'` (default), `'debug'`, `'trace'`) to `logger` as
- * `{ level, target, message }`, on the event loop, after the call that caused them. No record
- * holds a token (refusals carry a hash tag) or a secret. One logger per process; `null` stops
- * it. It never keeps the process alive, and records beyond a bounded queue are dropped rather
- * than wait. An exception thrown by `logger` is an uncaught exception, as from any event handler.
- */
-function setLogger(logger, { level = 'info' } = NO_OPTIONS) {
-  if (logger !== null && typeof logger !== 'function') {
-    throw new TypeError('bearerguard: the logger must be a function or null');
-  }
-  if (!LOG_LEVELS.includes(level)) {
-    throw new TypeError(`bearerguard: \`level\` must be one of ${LOG_LEVELS.join(', ')}`);
-  }
-  native.setLogger(logger, level);
-}
-const LOG_LEVELS = Object.freeze(['error', 'warn', 'info', 'debug', 'trace']);
 
 /** Every error code the core can produce, plus `internal` (for tests and exhaustive maps). */
 const errorCodes = () => native.errorCodes();
@@ -298,5 +250,4 @@ module.exports = {
   InternalError,
   errorCodes,
   configFields,
-  setLogger,
 };

@@ -1,30 +1,21 @@
 'use strict';
-// An API protected by bearerguard's Express middleware: GET /orders requires the scope "write";
-// GET /metrics is the validator's Prometheus metrics (prom-client). `createApp(config)` builds
-// the app for validator options (node/test/testkit-express.test.mjs passes the test kit's). Run
-// as a script, as the demo (tests/demo/run.mjs) runs it: the config (core JSON keys) comes from
-// BEARERGUARD_CONFIG; the app listens on 127.0.0.1 (PORT, default any free port), prints
-// {"ready":true,"port":N} and exits when its stdin (a pipe) closes.
+// An API protected by bearerguard's Express middleware: GET /orders requires the scope "write".
+// `createApp(config)` builds the app for validator options (node/test/testkit-express.test.mjs
+// passes the test kit's). Run as a script, as the demo (tests/demo/run.mjs) runs it: the config
+// (core JSON keys) comes from BEARERGUARD_CONFIG; the app listens on 127.0.0.1 (PORT, default
+// any free port), prints {"ready":true,"port":N} and exits when its stdin (a pipe) closes.
 //
 //   BEARERGUARD_CONFIG='{"issuer":"...","audience":"..."}' node node/examples/express_app.js
 
 const express = require('express');
-const { Registry } = require('prom-client');
 const { Validator } = require('bearerguard');
 const { requireToken } = require('bearerguard/express');
-const { collect } = require('bearerguard/prometheus');
 
 function createApp(config) {
   const validator = new Validator(config);
-  const registry = new Registry();
-  collect(validator, { registry });
   const app = express();
   app.get('/orders', requireToken({ validator, scopes: ['write'] }), (req, res) => {
     res.json({ subject: req.auth.subject, source: req.auth.source, orders: [] });
-  });
-  // For the Prometheus server: serve it where only the scraper can reach it.
-  app.get('/metrics', async (_req, res) => {
-    res.set('content-type', registry.contentType).send(await registry.metrics());
   });
   return app;
 }

@@ -17,11 +17,7 @@
 //! `test-hooks`, which `make test-node` enables and the build for users does not.
 
 mod errors;
-// `setLogger`: the core's log events to a JavaScript callback.
-mod logging;
 mod validator;
-// `metrics()`, `health()` and the Prometheus families (after `validator`, as below).
-mod metrics;
 // The test kit for users' tests (`bearerguard/testing`).
 mod testing;
 // After `validator`: napi's macros must see the struct before an `impl` of it.
