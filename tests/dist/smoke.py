@@ -59,7 +59,7 @@ def smoke_python(dist: Path, work: Path) -> None:
     env["PATH"] = os.pathsep.join([str(python.parent), env["PATH"]])
     # --only-binary: pip may not build anything from source, bearerguard included.
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--only-binary=:all:"]
-    run([*pip, f"bearerguard[fastapi,flask,mcp,fastmcp] @ {wheel.as_uri()}", *PYTHON_TEST_DEPS], env=env)
+    run([*pip, f"bearerguard[fastapi,flask,mcp,fastmcp,prometheus] @ {wheel.as_uri()}", *PYTHON_TEST_DEPS], env=env)
     # Imported from the virtualenv, not from the checkout's python/ directory.
     where = subprocess.run([str(python), "-c", "import bearerguard, sys; print(bearerguard.__file__, bearerguard.__version__)"],
                            cwd=work, env=env, check=True, capture_output=True, text=True).stdout.split()
