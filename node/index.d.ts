@@ -249,6 +249,10 @@ export class Validator {
   /** Reads the token from one `Authorization` header value, then validates it. */
   validateHeader(authorization: string | null | undefined, options?: ValidateOptions): Promise<TokenInfo>;
   stats(): Stats;
+  /** What this validator counted (the core's snapshot, camelCase keys). */
+  metrics(): MetricsSnapshot;
+  /** Whether each issuer's endpoints are known, its JWKS loaded and fresh, its AS answering. */
+  health(): Health;
   /** This API as a protected resource, or `null` when no `resource` is configured. */
   readonly resource: ResourceInfo | null;
 }
@@ -319,5 +323,125 @@ export class InternalError extends BearerGuardError {}
 
 /** Every code the core can produce, plus `'internal'`. */
 export function errorCodes(): ErrorCode[];
+/**
+ * The Prometheus metric families of every validator given, merged by the core (each name once,
+ * with every issuer's samples). `bearerguard/prometheus` hands them to prom-client.
+ */
+export function metricFamilies(...validators: Validator[]): MetricFamily[];
+
+/** A log record of the core: never a token or a secret. */
+export interface LogRecord {
+  level: 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Where in the core it came from: `bearerguard.jwks`, `bearerguard.endpoints`, … */
+  target: string;
+  message: string;
+}
+
+/**
+ * Sends the core's log records at `level` or above (default `'info'`) to `callback`, on the
+ * event loop after the decision that made them; `null` stops them. One callback per process.
+ */
+export function setLogger(
+  callback: ((record: LogRecord) => void) | null,
+  options?: { level?: LogRecord['level'] },
+): void;
+
+// What `metrics()`, `health()` and `metricFamilies()` return: the core's `bearerguard::metrics`
+// structs, key for key in camelCase (families keep the core's keys and Prometheus label names).
+// Label values are a configured issuer or one of the core's fixed names, never token data.
+
+/** Decisions with one combination of labels. */
+export interface DecisionCount {
+  /** `'accepted'` or an error code. */
+  outcome: string;
+  /** `'none'`, `'jwt'` or `'introspection'`. */
+  source: string;
+  /** `'none'`, `'hit'`, `'miss'` or `'negative'`. */
+  tier: string;
+  count: number;
+}
+
+/** Calls to one endpoint of the authorization server that ended one way. */
+export interface CallStats {
+  /** `'discovery'`, `'jwks'` or `'introspection'`. */
+  endpoint: string;
+  /** `'ok'`, `'http_error'`, `'timeout'`, `'connect'`, `'transport'` or `'too_large'`. */
+  result: string;
+  count: number;
+  sumSeconds: number;
+  /** Cumulative counts per bound of `latencyBuckets` (+Inf is `count`). */
+  buckets: number[];
+}
+
+/** The JWKS of one issuer. */
+export interface JwksStats {
+  loaded: boolean;
+  fresh: boolean;
+  keys: number;
+  ageSeconds: number | null;
+  refreshes: number;
+  failures: number;
+}
+
+/** Callers that joined a fetch another caller had started. */
+export interface Joins {
+  introspection: number;
+  jwks: number;
+}
+
+/** What `Validator.metrics()` returns. */
+export interface MetricsSnapshot {
+  issuer: string;
+  decisions: DecisionCount[];
+  requests: CallStats[];
+  latencyBuckets: number[];
+  jwks: JwksStats | null;
+  joins: Joins;
+  cachedVerdicts: number;
+  rememberedJwts: number;
+}
+
+/** The last failed call to the authorization server. */
+export interface CallFailure {
+  endpoint: string;
+  result: string;
+  /** Seconds since the Unix epoch. */
+  at: number;
+}
+
+/** The health of one issuer. */
+export interface IssuerHealth {
+  issuer: string;
+  ok: boolean;
+  endpointsKnown: boolean;
+  jwks: JwksStats | null;
+  lastAnswerAt: number | null;
+  lastAnswerAgeSeconds: number | null;
+  lastFailure: CallFailure | null;
+}
+
+/** What `Validator.health()` returns: `ok` when every issuer is. */
+export interface Health {
+  ok: boolean;
+  issuers: IssuerHealth[];
+}
+
+/** One sample of a metric family. */
+export interface MetricSample {
+  labels: Record<string, string>;
+  /** The value; a histogram's count. */
+  value: number;
+  /** A histogram's buckets `[upperBound, cumulativeCount]` (without +Inf) and its sum. */
+  histogram?: { buckets: [number, number][]; sum: number };
+}
+
+/** One Prometheus metric family, as the core names it. */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  kind: 'counter' | 'gauge' | 'histogram';
+  samples: MetricSample[];
+}
+
 /** Every config key path the core accepts: snake_case, nested ones dotted (`'cache.max_ttl_secs'`), aliases included. */
 export function configFields(): string[];

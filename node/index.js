@@ -108,6 +108,9 @@ const optionalString = (value, name) => {
   return value;
 };
 
+/** The native validator of a `Validator` (for `metricFamilies`; set by the class's static block). */
+let nativeOf;
+
 /**
  * Validates bearer tokens for one issuer. Build it once and share it: it holds the JWKS and
  * introspection caches and the HTTP connection pool.
@@ -228,6 +231,71 @@ class Validator {
     const { introspectionRequests, jwksFetches, accepted, refused } = this.#native.stats();
     return { introspectionRequests, jwksFetches, accepted, refused };
   }
+
+  /**
+   * What this validator counted, the core's snapshot with camelCase keys: `{ issuer,
+   * decisions: [{ outcome, source, tier, count }], requests: [{ endpoint, result, count,
+   * sumSeconds, buckets }], latencyBuckets, jwks, joins, cachedVerdicts, rememberedJwts }`.
+   * `bearerguard/prometheus` serves it to prom-client.
+   */
+  metrics() {
+    return JSON.parse(this.#native.metricsJson());
+  }
+
+  /**
+   * Whether each issuer's endpoints are known, its JWKS loaded and fresh, and when its
+   * authorization server last answered: `{ ok, issuers: [{ issuer, ok, endpointsKnown, jwks,
+   * lastAnswerAt, lastAnswerAgeSeconds, lastFailure }] }`.
+   */
+  health() {
+    return JSON.parse(this.#native.healthJson());
+  }
+
+  static {
+    nativeOf = (validator) => {
+      if (validator === null || typeof validator !== 'object' || !(#native in validator)) {
+        throw new TypeError('bearerguard: metricFamilies takes Validator objects');
+      }
+      return validator.#native;
+    };
+  }
+}
+
+/**
+ * The Prometheus metric families of every validator given, merged by the core (each name
+ * once, with every issuer's samples): `[{ name, help, kind, samples: [{ labels, value,
+ * histogram? }] }]`, the core's names and label names unchanged.
+ */
+function metricFamilies(...validators) {
+  return JSON.parse(native.metricFamiliesJson(validators.map(nativeOf)));
+}
+
+const LOG_LEVELS = new Set(['error', 'warn', 'info', 'debug', 'trace']);
+
+/**
+ * Sends the core's log records (`{ level, target, message }`, never a token or a secret) at
+ * `level` or above (default `info`) to `callback`, on the event loop after the decision that
+ * made them; `setLogger(null)` stops them. One callback serves the process; the last call
+ * wins. A callback that throws loses that record, nothing else.
+ */
+function setLogger(callback, { level = 'info' } = NO_OPTIONS) {
+  if (callback !== null && typeof callback !== 'function') {
+    throw new TypeError('bearerguard: setLogger takes a function or null');
+  }
+  if (!LOG_LEVELS.has(level)) {
+    throw new TypeError('bearerguard: `level` must be one of error, warn, info, debug, trace');
+  }
+  const deliver =
+    callback === null
+      ? null
+      : (record) => {
+          try {
+            callback(record);
+          } catch {
+            // A logger's failure is not the API's: the record is lost, the process goes on.
+          }
+        };
+  native.setLogger(deliver, level);
 }
 
 /** Every error code the core can produce, plus `internal` (for tests and exhaustive maps). */
@@ -250,4 +318,6 @@ module.exports = {
   InternalError,
   errorCodes,
   configFields,
+  metricFamilies,
+  setLogger,
 };

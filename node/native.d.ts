@@ -64,6 +64,10 @@ export declare class NativeValidator {
   resource(): NativeResource | null
   /** Counters of the requests this validator made and the decisions it took. */
   stats(): NativeStats
+  /** The validator's counters (`MetricsSnapshot`), as JSON text with camelCase keys. */
+  metricsJson(): string
+  /** The validator's health (`Health`), as JSON text with camelCase keys. */
+  healthJson(): string
 }
 
 /**
@@ -84,6 +88,22 @@ export declare function configFields(): Array<string>
  * (`errors.js` has one class per code; its tests check it against this list).
  */
 export declare function errorCodes(): Array<string>
+
+/** One log record as the callback receives it. */
+export interface LogRecord {
+  /** `error`, `warn`, `info`, `debug` or `trace`. */
+  level: string
+  /** Where in the core it came from: `bearerguard.jwks`, `bearerguard.endpoints`, … */
+  target: string
+  /** The event's message and fields. */
+  message: string
+}
+
+/**
+ * The Prometheus metric families of every validator given, merged by the core (each name
+ * once, with the samples of every issuer), as JSON text.
+ */
+export declare function metricFamiliesJson(validators: Array<NativeValidator>): string
 
 /** This API as a protected resource (RFC 8707, RFC 9728), when `resource` is configured. */
 export interface NativeResource {
@@ -114,6 +134,12 @@ export interface NativeStats {
   /** Decisions that refused a request, for any reason. */
   refused: number
 }
+
+/**
+ * Sends the core's log records at `level` or above to `callback` (`null` stops them). The
+ * last call wins; one callback serves the process.
+ */
+export declare function setLogger(callback: ((record: LogRecord) => void) | null, level: string): void
 
 /** Whether this addon was built with the test hooks (`--features test-hooks`). */
 export declare function testHooksEnabled(): boolean

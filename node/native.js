@@ -840,4 +840,6 @@ module.exports.NativeValidator = nativeBinding.NativeValidator
 module.exports.cliMain = nativeBinding.cliMain
 module.exports.configFields = nativeBinding.configFields
 module.exports.errorCodes = nativeBinding.errorCodes
+module.exports.metricFamiliesJson = nativeBinding.metricFamiliesJson
+module.exports.setLogger = nativeBinding.setLogger
 module.exports.testHooksEnabled = nativeBinding.testHooksEnabled

@@ -1,5 +1,7 @@
 'use strict';
-// An API protected by bearerguard's Express middleware: GET /orders requires the scope "write".
+// An API protected by bearerguard's Express middleware: GET /orders requires the scope "write";
+// GET /metrics is the validator's Prometheus scrape (bearerguard/prometheus, over a prom-client
+// registry of the app's own).
 // `createApp(config)` builds the app for validator options (node/test/testkit-express.test.mjs
 // passes the test kit's). Run as a script, as the demo (tests/demo/run.mjs) runs it: the config
 // (core JSON keys) comes from BEARERGUARD_CONFIG; the app listens on 127.0.0.1 (PORT, default
@@ -8,14 +10,21 @@
 //   BEARERGUARD_CONFIG='{"issuer":"...","audience":"..."}' node node/examples/express_app.js
 
 const express = require('express');
+const { Registry } = require('prom-client');
 const { Validator } = require('bearerguard');
 const { requireToken } = require('bearerguard/express');
+const prometheus = require('bearerguard/prometheus');
 
 function createApp(config) {
   const validator = new Validator(config);
   const app = express();
   app.get('/orders', requireToken({ validator, scopes: ['write'] }), (req, res) => {
     res.json({ subject: req.auth.subject, source: req.auth.source, orders: [] });
+  });
+  const registry = new Registry();
+  prometheus.register([validator], { registry });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
   });
   return app;
 }

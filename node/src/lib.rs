@@ -18,6 +18,12 @@
 
 mod errors;
 mod validator;
+// `metricsJson`, `healthJson` and `metricFamiliesJson` (after `validator`, whose struct they
+// extend), and the core's log records to a JavaScript callback (`setLogger`). `pub`: napi
+// registers free functions only outside `cfg(test)`, so clippy's test build of the crate would
+// take private ones for dead code.
+pub mod logging;
+pub mod metrics;
 // The test kit for users' tests (`bearerguard/testing`).
 mod testing;
 // After `validator`: napi's macros must see the struct before an `impl` of it.

@@ -56,6 +56,7 @@ before(async () => {
     mkdirSync(join(app, 'node_modules'));
     symlinkSync(nodeDir, join(app, 'node_modules', 'bearerguard'));
     symlinkSync(join(nodeDir, 'node_modules', 'express'), join(app, 'node_modules', 'express'));
+    symlinkSync(join(nodeDir, 'node_modules', 'prom-client'), join(app, 'node_modules', 'prom-client'));
     mkdirSync(join(app, 'node_modules', '@modelcontextprotocol'));
     symlinkSync(
       join(nodeDir, 'node_modules', '@modelcontextprotocol', 'sdk'),

@@ -84,7 +84,7 @@ def smoke_node(dist: Path, work: Path) -> None:
     # pick for it from optionalDependencies (given as its tarball: unpublished versions are not
     # on the registry; the other platforms' entries are skipped as optional).
     run([npm, "install", "--no-audit", "--no-fund", "--foreground-scripts", str(main),
-         *[str(t) for t in tarballs if t != main], "express@^5", "@modelcontextprotocol/sdk@1.32.2"], cwd=app, env=env)
+         *[str(t) for t in tarballs if t != main], "express@^5", "@modelcontextprotocol/sdk@1.32.2", "prom-client@15.1.3"], cwd=app, env=env)
     package = app / "node_modules" / "bearerguard"
     built = sorted(p.name for p in package.glob("*.node"))
     if built or (package / "Cargo.toml").exists():

@@ -156,7 +156,7 @@ def test_the_npm_tarballs_hold_what_they_should() -> None:
             "express.d.ts", "native.js", "native.d.ts", "scripts/install.js", "scripts/platform.js",
             "adapter.js", "fastify.js", "fastify.d.ts", "koa.js", "koa.d.ts", "hono.js", "hono.d.ts",
             "nest.js", "nest.d.ts", "mcp.js", "mcp.mjs", "mcp-core.js", "mcp.d.ts",
-            "cli.js", "testing.js", "testing.d.ts"} == names
+            "cli.js", "testing.js", "testing.d.ts", "prometheus.js", "prometheus.d.ts"} == names
     manifest = json.loads(main["package/package.json"])
     assert "dependencies" not in manifest and "@napi-rs/cli" in manifest["devDependencies"]
     name = f"bearerguard-{node_platform()}"
