@@ -108,6 +108,8 @@ const files = {
   rsaJwk: join(fixtures, 'rs-pkjwt-rsa.jwk.json'),
   ec: join(fixtures, 'rs-pkjwt-ec.pem'),
   ed: join(fixtures, 'rs-pkjwt-ed.pem'),
+  // svc-mtls-client's certificate (RFC 8705 certificate-bound tokens); only its DER matters.
+  mtlsCert: join(fixtures, 'mtls-client.crt.pem'),
 };
 function publicJwk(pem, kid) {
   const { kty, n, e, crv, x, y } = createPublicKey(createPrivateKey(pem)).export({ format: 'jwk' });
@@ -177,7 +179,12 @@ const CLIENTS = {
     client_secret: 'rs-secretjwt-secret-that-is-at-least-32-bytes-long',
   },
   rs_special: { client_id: 'rs special@client:%+/', client_secret: 's3cr@t:%+/ x!' },
+  // Gets certificate-bound tokens (RFC 8705): it must present its certificate (MTLS_HEADER).
+  svc_mtls: { client_id: 'svc-mtls-client', client_secret: 'svc-mtls-secret' },
 };
+// Plain http, so a client certificate comes as a TLS-terminating proxy would pass it: the PEM,
+// URL-encoded (nginx's $ssl_client_escaped_cert), in this request header.
+const MTLS_HEADER = 'x-client-cert';
 const noGrants = { grant_types: [], response_types: [], redirect_uris: [] };
 const clients = [
   {
@@ -222,6 +229,15 @@ const clients = [
     token_endpoint_auth_signing_alg: 'HS256',
   },
   { ...CLIENTS.rs_special, ...noGrants, token_endpoint_auth_method: 'client_secret_basic' },
+  {
+    ...CLIENTS.svc_mtls,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    token_endpoint_auth_method: 'client_secret_basic',
+    tls_client_certificate_bound_access_tokens: true,
+    scope: SCOPE,
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -247,6 +263,18 @@ const provider = new Provider(issuer, {
       allowedPolicy: async () => true,
     },
     jwtIntrospection: { enabled: true },
+    // DPoP (RFC 9449) is on by default: a token request with a `DPoP` proof gets a token bound
+    // to its key (`cnf.jkt`, and `token_type: DPoP`). Certificate-bound tokens (RFC 8705) for
+    // clients registered with tls_client_certificate_bound_access_tokens (svc-mtls-client).
+    dPoP: { enabled: true },
+    mTLS: {
+      enabled: true,
+      certificateBoundAccessTokens: true,
+      getCertificate: (ctx) => {
+        const value = ctx.get(MTLS_HEADER);
+        return value ? decodeURIComponent(value) : undefined;
+      },
+    },
     revocation: {
       enabled: true,
       // RFC 7009: only the client the token was issued to may revoke it (oidc-provider's default
@@ -337,6 +365,12 @@ const ready = {
       alg: 'HS256',
     },
     rs_special: { ...CLIENTS.rs_special, token_endpoint_auth_method: 'client_secret_basic' },
+    svc_mtls: {
+      ...CLIENTS.svc_mtls,
+      token_endpoint_auth_method: 'client_secret_basic',
+      certificate_pem: files.mtlsCert,
+      certificate_header: MTLS_HEADER,
+    },
   },
 };
 process.stdout.write(`${JSON.stringify(ready)}\n`);
