@@ -57,7 +57,11 @@ impl Secrets {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        // A command that fails before it reads (a bad config) closes its stdin: a broken pipe
+        // here is its choice, not a failure of the test.
+        if let Err(e) = child.stdin.take().unwrap().write_all(stdin.as_bytes()) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing stdin of {args:?}: {e}");
+        }
         let output = child.wait_with_output().unwrap();
         let run = Run {
             code: output.status.code().expect("exited, not killed by a signal"),

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -167,4 +168,36 @@ export async function fakeAuthorizationServer(state) {
     }, state.delayMs ?? 0);
   });
   return server;
+}
+
+/** The demo's request list (tests/demo/requests.json: `make demo`, the every-framework and metrics tests). */
+export const demoRequests = JSON.parse(readFileSync(join(repoRoot, 'tests', 'demo', 'requests.json'), 'utf8')).requests;
+
+/** Validator options whose authorization server is unreachable, as the demo's "down" row uses. */
+export const DOWN_OPTIONS = Object.freeze({
+  issuer: 'http://127.0.0.1:9',
+  audience: 'api',
+  realm: 'orders',
+  http: Object.freeze({ connectTimeoutMs: 200, retry: false }),
+});
+
+/**
+ * Each of the demo's requests with the `Authorization` value it names (`undefined`: none):
+ * tokens from the real authorization server `as`, a garbage value, a JWT that has expired by
+ * the time this resolves (it waits out the server's short TTL), any token for the "down" row.
+ */
+export async function demoAuthorizations(as) {
+  const expired = await getToken(as, 'short_jwt', 'read');
+  const authorization = {
+    none: async () => undefined,
+    garbage: async () => 'Bearer not-a-real-token',
+    expired: async () => `Bearer ${expired}`,
+    down: async () => 'Bearer some-opaque-token',
+    jwt: async (r) => `Bearer ${await getToken(as, 'jwt', r.scope)}`,
+    opaque: async (r) => `Bearer ${await getToken(as, 'opaque', r.scope)}`,
+  };
+  const sent = [];
+  for (const r of demoRequests) sent.push([r, await authorization[r.token](r)]);
+  await sleep((as.short_ttl + 1) * 1000);
+  return sent;
 }

@@ -12,12 +12,18 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { getToken, repoRoot, sleep, startAuthorizationServer } from '../support/helpers.mjs';
+import {
+  DOWN_OPTIONS,
+  demoAuthorizations,
+  getToken,
+  repoRoot,
+  rsBasicOptions,
+  startAuthorizationServer,
+} from '../support/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { Validator } = require('bearerguard');
 const demo = require('../examples/frameworks_app.js');
-const { requests } = JSON.parse(readFileSync(join(repoRoot, 'tests/demo/requests.json'), 'utf8'));
 
 /** The README's framework examples: ```js fastify, ```ts nest … */
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
@@ -92,32 +98,9 @@ after(async () => {
 });
 
 test('every framework answers the demo requests alike', async () => {
-  const expired = await getToken(as, 'short_jwt', 'read');
-  const good = new Validator({
-    issuer: as.issuer,
-    audience: Object.values(as.resources),
-    clientId: as.clients.rs_basic.client_id,
-    clientSecret: as.clients.rs_basic.client_secret,
-    leewaySecs: 0,
-    realm: 'orders',
-  });
-  const down = new Validator({
-    issuer: 'http://127.0.0.1:9',
-    audience: 'api',
-    realm: 'orders',
-    http: { connectTimeoutMs: 200, retry: false },
-  });
-  const authorization = {
-    none: async () => undefined,
-    garbage: async () => 'Bearer not-a-real-token',
-    expired: async () => `Bearer ${expired}`,
-    down: async () => 'Bearer some-opaque-token',
-    jwt: async (r) => `Bearer ${await getToken(as, 'jwt', r.scope)}`,
-    opaque: async (r) => `Bearer ${await getToken(as, 'opaque', r.scope)}`,
-  };
-  const sent = [];
-  for (const r of requests) sent.push([r, await authorization[r.token](r)]);
-  await sleep((as.short_ttl + 1) * 1000);
+  const good = new Validator(rsBasicOptions(as, { leewaySecs: 0, realm: 'orders' }));
+  const down = new Validator(DOWN_OPTIONS);
+  const sent = await demoAuthorizations(as);
 
   const table = {};
   for (const [validator, rows] of [

@@ -4,8 +4,6 @@
 // (tests/demo/requests.json) against the real authorization server, and `setLogger`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
@@ -21,23 +19,17 @@ import { register } from 'bearerguard/prometheus';
 import { Registry } from 'prom-client';
 import { createApp } from '../examples/express_app.js';
 import {
+  DOWN_OPTIONS,
+  demoAuthorizations,
   getToken,
   nodeDir,
   rejection,
-  repoRoot,
   rsBasicOptions,
   sleep,
   startAuthorizationServer,
 } from '../support/helpers.mjs';
 
-const { requests } = JSON.parse(readFileSync(join(repoRoot, 'tests', 'demo', 'requests.json'), 'utf8'));
-// A validator whose authorization server is unreachable, as the demo's "down" row uses.
-const DOWN = {
-  issuer: 'http://127.0.0.1:9',
-  audience: 'api',
-  realm: 'orders',
-  http: { connectTimeoutMs: 200, retry: false },
-};
+const DOWN = DOWN_OPTIONS;
 
 // The core's fixed label values (bearerguard::metrics); `issuer` comes from the config.
 const FIXED = {
@@ -119,19 +111,8 @@ after(async () => {
 
 test("the Express example's /metrics counts the demo requests per outcome", async () => {
   const config = rsBasicOptions(as, { leewaySecs: 0, realm: 'orders' });
-  const expired = await getToken(as, 'short_jwt', 'read');
-  const authorization = {
-    none: async () => undefined,
-    garbage: async () => 'Bearer not-a-real-token',
-    expired: async () => `Bearer ${expired}`,
-    down: async () => 'Bearer some-opaque-token',
-    jwt: async (r) => `Bearer ${await getToken(as, 'jwt', r.scope)}`,
-    opaque: async (r) => `Bearer ${await getToken(as, 'opaque', r.scope)}`,
-  };
-  const sent = [];
-  for (const r of requests) sent.push([r, await authorization[r.token](r)]);
+  const sent = await demoAuthorizations(as);
   assert.ok(sent.some(([r]) => r.token === 'down') && sent.some(([r]) => r.token !== 'down'));
-  await sleep((as.short_ttl + 1) * 1000);
 
   const scrapes = {};
   for (const [appConfig, down] of [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -23,6 +24,15 @@ from bearerguard import _native
 ROOT = Path(__file__).resolve().parents[2]
 SERVER = ROOT / "tests" / "authorization-server" / "server.mjs"
 SHORT_TTL = 1
+# The demo's request list (`make demo`, the every-framework and metrics tests).
+DEMO_REQUESTS: list[dict[str, Any]] = json.loads((ROOT / "tests/demo/requests.json").read_text())["requests"]
+# A validator config whose authorization server is unreachable, as the demo's "down" row uses.
+DOWN_CONFIG: dict[str, Any] = {
+    "issuer": "http://127.0.0.1:9",
+    "audience": "api",
+    "realm": "orders",
+    "http": {"connect_timeout_ms": 200, "retry": False},
+}
 
 # The fixed clock and the panic trigger exist only in builds with the cargo feature `test-hooks`
 # (`make python-dev`); a release wheel has neither, and tests needing them say so as a skip.
@@ -113,6 +123,43 @@ def expired_jwt(auth_server: AuthServer) -> str:
     token = auth_server.token("short_jwt", "read")
     time.sleep(auth_server.short_ttl + 1)
     return token
+
+
+@pytest.fixture(scope="session")
+def demo_requests(auth_server: AuthServer, expired_jwt: str) -> list[tuple[dict[str, Any], str | None]]:
+    """Each of the demo's requests with the `Authorization` value it names (None: no header):
+    tokens from the real authorization server, a garbage value, an expired JWT, any token for
+    the "down" row."""
+    authorization: dict[str, Callable[[dict[str, Any]], str | None]] = {
+        "none": lambda r: None,
+        "garbage": lambda r: "Bearer not-a-real-token",
+        "expired": lambda r: f"Bearer {expired_jwt}",
+        "down": lambda r: "Bearer some-opaque-token",
+        "jwt": lambda r: f"Bearer {auth_server.token('jwt', r['scope'])}",
+        "opaque": lambda r: f"Bearer {auth_server.token('opaque', r['scope'])}",
+    }
+    return [(r, authorization[r["token"]](r)) for r in DEMO_REQUESTS]
+
+
+@contextmanager
+def example_app(config: dict[str, Any]) -> Iterator[str]:
+    """python/examples/fastapi_app.py as `make demo` runs it (config from BEARERGUARD_CONFIG,
+    a ready line with its port); yields its base URL."""
+    env = {**os.environ, "BEARERGUARD_CONFIG": json.dumps(config)}
+    app = subprocess.Popen(
+        [sys.executable, str(ROOT / "python" / "examples" / "fastapi_app.py")],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert app.stdout is not None
+        ready = json.loads(app.stdout.readline())
+        assert ready["ready"] is True
+        yield f"http://127.0.0.1:{ready['port']}"
+    finally:
+        app.terminate()
+        app.wait(10)
 
 
 class Canned:

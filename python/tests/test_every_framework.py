@@ -9,7 +9,6 @@ content type and body."""
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -19,13 +18,13 @@ from typing import Any
 import httpx
 
 from bearerguard import Validator
+from conftest import DOWN_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python" / "examples"))
 
 import frameworks_app  # noqa: E402 - the demo's apps, from examples/
 
-REQUESTS = json.loads((ROOT / "tests/demo/requests.json").read_text())["requests"]
 README = (ROOT / "README.md").read_text()
 EXAMPLES = dict(re.findall(r"^```python (\w+)\n(.*?)^```$", README, re.S | re.M))
 
@@ -59,20 +58,12 @@ def apps(validator: Validator) -> dict[str, tuple[str, Any, str]]:
     return built
 
 
-def test_every_framework_answers_the_demo_requests_alike(auth_server: Any, expired_jwt: str) -> None:
+def test_every_framework_answers_the_demo_requests_alike(
+    auth_server: Any, demo_requests: list[tuple[dict[str, Any], str | None]]
+) -> None:
     good = Validator(**auth_server.config(leeway_secs=0, realm="orders"))
-    down = Validator(
-        issuer="http://127.0.0.1:9", audience="api", realm="orders", http={"connect_timeout_ms": 200, "retry": False}
-    )
-    authorization = {
-        "none": lambda r: None,
-        "garbage": lambda r: "Bearer not-a-real-token",
-        "expired": lambda r: f"Bearer {expired_jwt}",
-        "down": lambda r: "Bearer some-opaque-token",
-        "jwt": lambda r: f"Bearer {auth_server.token('jwt', r['scope'])}",
-        "opaque": lambda r: f"Bearer {auth_server.token('opaque', r['scope'])}",
-    }
-    sent = [(r, authorization[r["token"]](r)) for r in REQUESTS]
+    down = Validator(**DOWN_CONFIG)
+    sent = demo_requests
     table: dict[str, list[tuple[Any, ...]]] = {}
     rounds = [
         (good, [s for s in sent if s[0]["token"] != "down"]),

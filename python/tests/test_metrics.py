@@ -5,14 +5,9 @@ against the real authorization server."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,13 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bearerguard import UnavailableError, Validator, metric_families
 from bearerguard._native import error_codes
 from bearerguard.prometheus import BearerguardCollector, register
-
-ROOT = Path(__file__).resolve().parents[2]
-APP = ROOT / "python" / "examples" / "fastapi_app.py"
-REQUESTS = json.loads((ROOT / "tests/demo/requests.json").read_text())["requests"]
-# A validator whose authorization server is unreachable, as the demo's "down" row uses.
-DOWN = {"issuer": "http://127.0.0.1:9", "audience": "api", "realm": "orders"}
-DOWN_HTTP = {"connect_timeout_ms": 200, "retry": False}
+from conftest import DOWN_CONFIG, example_app
 
 # The core's fixed label values (bearerguard::metrics); `issuer` comes from the config.
 FIXED = {
@@ -41,21 +30,6 @@ FIXED = {
     "fetch": {"introspection", "jwks"},
     "cache": {"introspection", "jwt"},
 }
-
-
-@contextmanager
-def example_app(config: dict[str, Any]) -> Iterator[str]:
-    """python/examples/fastapi_app.py as `make demo` runs it; yields its base URL."""
-    env = {**os.environ, "BEARERGUARD_CONFIG": json.dumps(config)}
-    app = subprocess.Popen([sys.executable, str(APP)], env=env, stdout=subprocess.PIPE, text=True)
-    try:
-        assert app.stdout is not None
-        ready = json.loads(app.stdout.readline())
-        assert ready["ready"] is True
-        yield f"http://127.0.0.1:{ready['port']}"
-    finally:
-        app.terminate()
-        app.wait(10)
 
 
 def decisions_by_outcome(text: str) -> Counter[str]:
@@ -85,20 +59,17 @@ def assert_labels_from_config_only(text: str, issuer: str) -> int:
     return checked
 
 
-def test_the_example_app_scrape_counts_the_demo_requests_per_outcome(auth_server: Any, expired_jwt: str) -> None:
+def test_the_example_app_answers_and_counts_the_demo_requests_per_outcome(
+    auth_server: Any, demo_requests: list[tuple[dict[str, Any], str | None]]
+) -> None:
+    """The FastAPI app of `make demo` keeps the demo's contract (config from
+    BEARERGUARD_CONFIG, a ready line, GET /orders requiring "write"), and its /metrics scrape
+    counts each of the demo's requests under its outcome."""
     config = auth_server.config(leeway_secs=0, realm="orders")
-    authorization = {
-        "none": lambda r: None,
-        "garbage": lambda r: "Bearer not-a-real-token",
-        "expired": lambda r: f"Bearer {expired_jwt}",
-        "down": lambda r: "Bearer some-opaque-token",
-        "jwt": lambda r: f"Bearer {auth_server.token('jwt', r['scope'])}",
-        "opaque": lambda r: f"Bearer {auth_server.token('opaque', r['scope'])}",
-    }
-    sent = [(r, authorization[r["token"]](r)) for r in REQUESTS]
+    sent = demo_requests
     assert any(r["token"] == "down" for r, _ in sent) and any(r["token"] != "down" for r, _ in sent)
     scrapes = {}
-    for app_config, down in ((config, False), ({**DOWN, "http": DOWN_HTTP}, True)):
+    for app_config, down in ((config, False), (DOWN_CONFIG, True)):
         with example_app(app_config) as base:
             rows = [(r, value) for r, value in sent if (r["token"] == "down") == down]
             for r, value in rows:
@@ -154,7 +125,7 @@ def test_metrics_and_health_after_a_jwt(auth_server: Any) -> None:
 
 
 def test_health_reports_an_unreachable_authorization_server() -> None:
-    validator = Validator(**DOWN, http=DOWN_HTTP)
+    validator = Validator(**DOWN_CONFIG)
     assert validator.health()["issuers"][0]["last_failure"] is None
     with pytest.raises(UnavailableError):
         validator.validate("some-opaque-token")
@@ -170,7 +141,7 @@ def test_health_reports_an_unreachable_authorization_server() -> None:
 
 def test_families_of_two_validators_are_merged_by_the_core(auth_server: Any) -> None:
     good = Validator(**auth_server.config())
-    down = Validator(**DOWN, http=DOWN_HTTP)
+    down = Validator(**DOWN_CONFIG)
     good.validate(auth_server.token("jwt", "read"))
     with pytest.raises(UnavailableError):
         down.validate("some-opaque-token")
@@ -180,14 +151,14 @@ def test_families_of_two_validators_are_merged_by_the_core(auth_server: Any) -> 
     assert [f["name"] for f in metric_families(good)] == names, "every family is listed, even empty"
     decisions = next(f for f in families if f["name"] == "bearerguard_decisions_total")
     assert decisions["kind"] == "counter"
-    assert {s["labels"]["issuer"] for s in decisions["samples"]} == {auth_server.issuer, DOWN["issuer"]}
+    assert {s["labels"]["issuer"] for s in decisions["samples"]} == {auth_server.issuer, DOWN_CONFIG["issuer"]}
     with pytest.raises(TypeError):
         metric_families(good, "not a validator")  # type: ignore[arg-type]
 
 
 def test_the_collector_translates_every_family(auth_server: Any) -> None:
     good = Validator(**auth_server.config())
-    down = Validator(**DOWN, http=DOWN_HTTP)
+    down = Validator(**DOWN_CONFIG)
     good.validate(auth_server.token("jwt", "read"))
     with pytest.raises(UnavailableError):
         down.validate("some-opaque-token")
@@ -215,7 +186,7 @@ def test_the_collector_translates_every_family(auth_server: Any) -> None:
             assert by_name[(name + "_sum", None)] == pytest.approx(s["histogram"]["sum"])
             for bound, count in s["histogram"]["buckets"]:
                 assert by_name[(name + "_bucket", str(bound))] == count
-    assert_labels_from_config_only(text.replace(DOWN["issuer"], auth_server.issuer), auth_server.issuer)
+    assert_labels_from_config_only(text.replace(DOWN_CONFIG["issuer"], auth_server.issuer), auth_server.issuer)
     registry.unregister(collector)
     assert generate_latest(registry) == b""
     with pytest.raises(TypeError):
