@@ -23,11 +23,14 @@ setup: $(AS_DIR)/node_modules/.installed ## install the test authorization serve
 test: lint test-rust test-python test-node test-dist ## every suite: Rust (lint + cargo deny + unit + fake AS + real AS + shared cases), Python, Node, installed packages
 	@echo "all suites passed"
 
+# Every step builds the workspace with the same features, so each reuses the first one's build
+# (`-p bearerguard` alone would unify other features and compile the core and its deps again).
+RUST_TEST_FEATURES := --features bearerguard/axum,bearerguard/testing,bearerguard/metrics
 test-rust: setup ## Rust core tests, including the real authorization server interop
-	cargo test --workspace --lib --tests --examples --features bearerguard/axum,bearerguard/testing,bearerguard/metrics -- --skip conformance_cases
-	cargo test -p bearerguard --test cases -- --nocapture
-	cargo test -p bearerguard --benches
-	cargo test --workspace --doc --features bearerguard/axum,bearerguard/testing,bearerguard/metrics
+	cargo test --workspace --lib --tests --examples $(RUST_TEST_FEATURES) -- --skip conformance_cases
+	cargo test --workspace --test cases $(RUST_TEST_FEATURES) -- --nocapture
+	cargo test --workspace --bench '*' $(RUST_TEST_FEATURES)
+	cargo test --workspace --doc $(RUST_TEST_FEATURES)
 
 test-python: setup python-dev ## Python package: build into .venv, mypy + stubtest, pytest against the real AS
 	cd python && ../$(PY) -m mypy --strict bearerguard examples
@@ -42,6 +45,12 @@ $(VENV)/.python-dev-installed: python/requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt
 	touch $@
+
+# The release builds of the tests (the Node addon with the test hooks, the packages of
+# test-dist, the source build of `npm install <checkout>`) skip the link-time optimization: it
+# costs a long link per artifact and changes no behaviour. One setting for all of them, so they
+# share their dependencies' builds; `make dist` and `npm run build` alone build as released.
+test-node test-dist: export CARGO_PROFILE_RELEASE_LTO := false
 
 test-node: setup node-build ## Node package: addon build, tsc --noEmit, node --test (real AS and shared cases included)
 	cd node && npx --no-install tsc --noEmit -p .
@@ -86,8 +95,12 @@ lint-rust: ## cargo fmt --check and clippy -D warnings
 # on GitHub, which some machines (this project's CI among them) cannot reach: then the target
 # says so in capitals rather than passing as if it had looked. `cargo fetch` first: `--offline`
 # needs every package of the lock on disk, those of other platforms too.
+# Pinned; built without its fat LTO and single codegen unit (half the build time on 2 cores; a
+# linter's speed does not matter, its answers are the same).
+CARGO_DENY_VERSION := 0.20.2
 lint-deps: ## cargo deny: bans, licenses, sources, and RustSec advisories when reachable
-	command -v cargo-deny >/dev/null || cargo install cargo-deny --locked --quiet
+	command -v cargo-deny >/dev/null || CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	  cargo install cargo-deny@$(CARGO_DENY_VERSION) --locked --quiet
 	cargo fetch --locked --quiet
 	cargo deny --offline check bans licenses sources
 	@if cargo deny fetch db >/dev/null 2>&1; then cargo deny check advisories; \

@@ -109,7 +109,9 @@ async fn introspection_tiers_single_flight_and_outages() {
     let revoked = opaque();
     fake.add_token(&revoked, json!({"active": false}));
 
-    // 16 concurrent callers of one new token: one introspection, the rest joined it.
+    // 16 concurrent callers of one new token: one introspection, the rest joined it (the
+    // answer is held back so that every caller arrives while it is in flight).
+    fake.state.delay_ms.store(200, std::sync::atomic::Ordering::SeqCst);
     let calls = (0..16).map(|_| v.validate(&good));
     for r in futures_util::future::join_all(calls).await {
         r.unwrap();
@@ -118,6 +120,7 @@ async fn introspection_tiers_single_flight_and_outages() {
     let s = v.metrics();
     assert_eq!(s.joins.introspection, 15, "{s:#?}");
     assert_eq!(count(&s, "accepted", "introspection", "miss"), 16);
+    fake.state.delay_ms.store(0, std::sync::atomic::Ordering::SeqCst);
 
     v.validate(&good).await.unwrap();
     v.validate(&revoked).await.unwrap_err();
