@@ -281,6 +281,7 @@ struct JsTokenInfo<'a> {
     token_type: &'a Option<String>,
     source: &'static str,
     claims: &'a serde_json::Map<String, serde_json::Value>,
+    dpop_nonce: &'a Option<String>,
 }
 
 impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
@@ -301,6 +302,7 @@ impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
             token_type,
             source,
             claims,
+            dpop_nonce,
         } = info;
         JsTokenInfo {
             subject,
@@ -316,6 +318,7 @@ impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
             token_type,
             source: source.as_str(),
             claims,
+            dpop_nonce,
         }
     }
 }
