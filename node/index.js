@@ -113,7 +113,8 @@ function headerLines(value, name) {
 
 function certificateBytes(value) {
   if (value == null) return null;
-  if (value instanceof Uint8Array) return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Uint8Array)
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   throw new TypeError('bearerguard: `clientCertificate` must be the DER bytes (a Buffer or Uint8Array)');
 }
 
@@ -190,7 +191,15 @@ class Validator {
         // Only the trusted proxy's certificate header crosses to the core, when one is configured.
         this.#certificateHeader ??= this.#native.clientCertificateHeader() ?? '';
         const named = this.#certificateHeader && request.headers ? request.headers[this.#certificateHeader] : null;
-        decided = this.#native.decideRequest(lines, method, url, scopes, dpop, certificate, headerLines(named, 'headers'));
+        decided = this.#native.decideRequest(
+          lines,
+          method,
+          url,
+          scopes,
+          dpop,
+          certificate,
+          headerLines(named, 'headers'),
+        );
       }
     } catch (e) {
       return Promise.reject(fromNative(e));

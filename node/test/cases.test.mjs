@@ -177,7 +177,8 @@ async function run(kase) {
           method: r.method,
           url: r.url,
           dpop: r.dpop ?? [],
-          clientCertificate: r.client_certificate === undefined ? undefined : Buffer.from(r.client_certificate, 'base64'),
+          clientCertificate:
+            r.client_certificate === undefined ? undefined : Buffer.from(r.client_certificate, 'base64'),
           headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
         },
         { scopes },
