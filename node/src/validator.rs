@@ -151,7 +151,6 @@ impl NativeValidator {
     /// the trusted proxy's certificate header (`clientCertificateHeader()`). Answers like
     /// `decide`. One line may come as a bare string, so the common case builds no array.
     #[napi(ts_return_type = "object | Promise<object>")]
-    #[expect(clippy::too_many_arguments, reason = "one argument per request input")]
     pub fn decide_request<'env>(
         &self,
         env: &'env Env,
