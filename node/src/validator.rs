@@ -151,6 +151,10 @@ impl NativeValidator {
     /// the trusted proxy's certificate header (`clientCertificateHeader()`). Answers like
     /// `decide`. One line may come as a bare string, so the common case builds no array.
     #[napi(ts_return_type = "object | Promise<object>")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per request input; napi's expansion makes `expect` unreliable here"
+    )]
     pub fn decide_request<'env>(
         &self,
         env: &'env Env,
