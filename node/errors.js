@@ -13,17 +13,20 @@
  * them: an app's own error handler, or Express's default one, answers with the challenge.
  */
 class BearerGuardError extends Error {
-  constructor(message, { code = 'internal', status = 500, wwwAuthenticate = null, cause } = {}) {
+  constructor(message, { code = 'internal', status = 500, wwwAuthenticate = null, dpopNonce = null, cause } = {}) {
     // `cause`: what the core's error came from (its `source()` chain), when it has one.
     super(message, cause === undefined ? undefined : { cause });
     this.name = new.target.name;
     this.code = code;
     this.status = status;
     this.wwwAuthenticate = wwwAuthenticate;
+    // The nonce for the client's next DPoP proof (RFC 9449 §9), when the validator has nonces on.
+    this.dpopNonce = dpopNonce;
     this.headers =
       wwwAuthenticate === null
         ? { 'cache-control': 'no-store' }
         : { 'www-authenticate': wwwAuthenticate, 'cache-control': 'no-store' };
+    if (dpopNonce !== null) this.headers['dpop-nonce'] = dpopNonce;
   }
 }
 
@@ -44,6 +47,10 @@ class InsufficientScopeError extends BearerGuardError {
 }
 /** The authorization server gave no usable answer (503); never cached. */
 class UnavailableError extends BearerGuardError {}
+/** The DPoP proof is malformed, badly signed, for another request or token, too old or new, or replayed (401). */
+class InvalidDpopProofError extends BearerGuardError {}
+/** The DPoP proof lacks a current server nonce (401); `.dpopNonce` is the one to use. */
+class UseDpopNonceError extends BearerGuardError {}
 /** The validator is misconfigured or the AS refused our own credentials (500). */
 class ConfigurationError extends BearerGuardError {}
 /** A bug caught at the binding boundary, e.g. a panic in Rust (500). */
@@ -59,6 +66,8 @@ const CLASSES = Object.assign(Object.create(null), {
   insufficient_scope: InsufficientScopeError,
   unavailable: UnavailableError,
   configuration: ConfigurationError,
+  invalid_dpop_proof: InvalidDpopProofError,
+  use_dpop_nonce: UseDpopNonceError,
   internal: InternalError,
 });
 
@@ -75,6 +84,7 @@ function fromNative(error) {
     status: error.status,
     wwwAuthenticate: error.wwwAuthenticate ?? null,
     requiredScopes: error.requiredScopes,
+    dpopNonce: error.dpopNonce ?? null,
     cause: error.cause,
   });
 }
@@ -88,6 +98,8 @@ module.exports = {
   InsufficientScopeError,
   UnavailableError,
   ConfigurationError,
+  InvalidDpopProofError,
+  UseDpopNonceError,
   InternalError,
   CLASSES,
   fromNative,

@@ -176,6 +176,38 @@ export interface ValidatorOptions {
   cache?: CacheOptions;
   http?: HttpOptions;
   jwks?: JwksOptions;
+  /**
+   * Tokens bound to a key or certificate (`cnf`): `'none'` (default: refused), `'allow'`
+   * (accepted when the request proves the binding), `'require'` (every token must be bound).
+   */
+  senderConstraint?: 'none' | 'allow' | 'require';
+  /** DPoP proofs (RFC 9449). */
+  dpop?: DpopOptions;
+  /**
+   * The header a trusted proxy puts the client certificate in (RFC 9440 `Client-Cert`:
+   * `:base64(DER):`). Set it only when your proxy sets it and strips it from client requests.
+   */
+  clientCertificateHeader?: string;
+}
+
+/** DPoP proofs (RFC 9449), checked when `senderConstraint` is `'allow'` or `'require'`. */
+export interface DpopOptions {
+  /** Accepted proof algorithms, asymmetric only. Default ES256, ES384, EdDSA, PS256–512, RS256–512. */
+  algorithms?: string[];
+  /** Oldest proof accepted, by `iat`, in seconds (1 to 3 600). Default 300. */
+  maxAgeSecs?: number;
+  /** Accept an unbound token sent with the `DPoP` scheme and a good proof. Default `false`. */
+  allowUnboundTokens?: boolean;
+  /** Most proofs remembered for replay detection; full, new proofs are refused. Default 1 000 000. */
+  replayMaxEntries?: number;
+  /** Server nonces on: the HMAC key (at least 32 bytes). Default none. */
+  nonceKey?: string;
+  /** The key before the last rotation: its nonces are still accepted. */
+  noncePreviousKey?: string;
+  /** Length of a nonce time slot, in seconds. Default 60. */
+  nonceSlotSecs?: number;
+  /** How many slots a nonce stays valid. Default 2. */
+  nonceLifetimeSlots?: number;
 }
 
 /** What a valid token says. Absent claims are `null`. Frozen, deeply: every repeat of one answer (a cached verdict, a remembered JWT) is the same object. */
@@ -206,6 +238,8 @@ export interface TokenInfo {
   readonly source: 'jwt' | 'introspection';
   /** Every claim as received, standard and custom. */
   readonly claims: Readonly<Record<string, unknown>>;
+  /** With DPoP nonces on: the nonce to send as the `DPoP-Nonce` response header. */
+  readonly dpopNonce: string | null;
 }
 
 export interface ValidateOptions {
@@ -219,8 +253,14 @@ export interface RequestLike {
   authorization?: string | string[] | null;
   /** The HTTP method, e.g. `'GET'`. */
   method?: string | null;
-  /** The target URL as the client used it. */
+  /** The target URL as the client used it (absolute: DPoP's `htu` is compared with it). */
   url?: string | null;
+  /** Every `DPoP` field line (`req.headersDistinct.dpop`); two are an `InvalidDpopProofError`. */
+  dpop?: string | string[] | null;
+  /** The connection's client certificate, DER bytes (`req.socket.getPeerCertificate().raw`). */
+  clientCertificate?: Uint8Array | null;
+  /** Request headers (`req.headers`): only the configured `clientCertificateHeader` is read. */
+  headers?: Record<string, string | string[] | undefined> | null;
 }
 
 /** Counters of one validator. */
@@ -281,6 +321,8 @@ export type ErrorCode =
   | 'insufficient_scope'
   | 'unavailable'
   | 'configuration'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'internal';
 
 /** What `BearerGuardError` instances carry besides the message. */
@@ -289,6 +331,7 @@ export interface ErrorFields {
   status?: number;
   wwwAuthenticate?: string | null;
   requiredScopes?: string[];
+  dpopNonce?: string | null;
   /** What the error came from (the core error's source chain). */
   cause?: unknown;
 }
@@ -306,7 +349,9 @@ export class BearerGuardError extends Error {
    * The response headers of this refusal, as express-oauth2-jwt-bearer's errors carry them:
    * `www-authenticate` when there is a challenge, `cache-control: no-store` always.
    */
-  readonly headers: { 'www-authenticate'?: string; 'cache-control': 'no-store' };
+  readonly headers: { 'www-authenticate'?: string; 'cache-control': 'no-store'; 'dpop-nonce'?: string };
+  /** The nonce for the client's next DPoP proof (`DPoP-Nonce`, RFC 9449 §9), or `null`. */
+  readonly dpopNonce: string | null;
 }
 export class MissingTokenError extends BearerGuardError {}
 export class InvalidRequestError extends BearerGuardError {}
@@ -318,6 +363,10 @@ export class InsufficientScopeError extends BearerGuardError {
 }
 export class UnavailableError extends BearerGuardError {}
 export class ConfigurationError extends BearerGuardError {}
+/** The DPoP proof is malformed, badly signed, for another request or token, too old or new, or replayed (401). */
+export class InvalidDpopProofError extends BearerGuardError {}
+/** The DPoP proof lacks a current server nonce (401); `dpopNonce` is the one to use. */
+export class UseDpopNonceError extends BearerGuardError {}
 /** A bug caught at the binding boundary, e.g. a panic in Rust (`internal`, 500). */
 export class InternalError extends BearerGuardError {}
 

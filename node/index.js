@@ -12,6 +12,8 @@ const {
   InsufficientScopeError,
   UnavailableError,
   ConfigurationError,
+  InvalidDpopProofError,
+  UseDpopNonceError,
   InternalError,
   fromNative,
 } = require('./errors.js');
@@ -102,6 +104,20 @@ function authorizationLines(authorization) {
   throw new TypeError('bearerguard: `authorization` must be a string, an array of strings or undefined');
 }
 
+function headerLines(value, name) {
+  if (value == null) return null;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((line) => typeof line === 'string')) return value;
+  throw new TypeError(`bearerguard: \`${name}\` must be a string, an array of strings or undefined`);
+}
+
+function certificateBytes(value) {
+  if (value == null) return null;
+  if (value instanceof Uint8Array)
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new TypeError('bearerguard: `clientCertificate` must be the DER bytes (a Buffer or Uint8Array)');
+}
+
 const optionalString = (value, name) => {
   if (value == null) return null;
   if (typeof value !== 'string') throw new TypeError(`bearerguard: \`${name}\` must be a string`);
@@ -118,6 +134,7 @@ let nativeOf;
 class Validator {
   #native;
   #resource;
+  #certificateHeader;
 
   /**
    * @param {object} options the core config, with camelCase (or snake_case) names:
@@ -166,7 +183,24 @@ class Validator {
       const url = optionalString(request.url, 'url');
       const wrong = scopesError(scopes);
       if (wrong) throw wrong;
-      decided = this.#native.decideRequest(lines, method, url, scopes);
+      if (request.dpop === undefined && request.clientCertificate === undefined && request.headers === undefined) {
+        decided = this.#native.decideRequest(lines, method, url, scopes);
+      } else {
+        const dpop = headerLines(request.dpop, 'dpop');
+        const certificate = certificateBytes(request.clientCertificate);
+        // Only the trusted proxy's certificate header crosses to the core, when one is configured.
+        this.#certificateHeader ??= this.#native.clientCertificateHeader() ?? '';
+        const named = this.#certificateHeader && request.headers ? request.headers[this.#certificateHeader] : null;
+        decided = this.#native.decideRequest(
+          lines,
+          method,
+          url,
+          scopes,
+          dpop,
+          certificate,
+          headerLines(named, 'headers'),
+        );
+      }
     } catch (e) {
       return Promise.reject(fromNative(e));
     }
@@ -315,6 +349,8 @@ module.exports = {
   InsufficientScopeError,
   UnavailableError,
   ConfigurationError,
+  InvalidDpopProofError,
+  UseDpopNonceError,
   InternalError,
   errorCodes,
   configFields,

@@ -56,10 +56,17 @@ export declare class NativeValidator {
   decide(token: string, scopes: Array<string>): object | Promise<object>
   /**
    * Decides about a request: every `Authorization` field line (none, one, or a list; the
-   * core refuses two), its method and URL, and the scopes it requires. Answers like
+   * core refuses two), its method and URL, and the scopes it requires; for sender-constrained
+   * tokens, every `DPoP` line, the connection's client certificate (DER) and the value(s) of
+   * the trusted proxy's certificate header (`clientCertificateHeader()`). Answers like
    * `decide`. One line may come as a bare string, so the common case builds no array.
    */
-  decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>): object | Promise<object>
+  decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>, dpop?: string | Array<string> | undefined | null, clientCertificate?: Buffer | undefined | null, certificateHeader?: string | Array<string> | undefined | null): object | Promise<object>
+  /**
+   * The request header a trusted proxy puts the client certificate in
+   * (`client_certificate_header`), lower-cased, or `null`.
+   */
+  clientCertificateHeader(): string | null
   /** The protected-resource settings, or `null` when no `resource` is configured. */
   resource(): NativeResource | null
   /** Counters of the requests this validator made and the decisions it took. */

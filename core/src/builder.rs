@@ -12,6 +12,7 @@ use crate::validator::Validator;
 pub struct ValidatorBuilder {
     pub(crate) config: Config,
     pub(crate) clock: Option<SharedClock>,
+    pub(crate) replay_store: Option<std::sync::Arc<dyn crate::replay::ReplayStore>>,
 }
 
 impl ValidatorBuilder {
@@ -99,6 +100,17 @@ impl ValidatorBuilder {
         self.clock = Some(clock);
         self
     }
+    /// Sets `sender_constraint`: whether tokens bound to a key or certificate are accepted.
+    pub fn sender_constraint(mut self, policy: crate::config::SenderConstraint) -> Self {
+        self.config.sender_constraint = policy;
+        self
+    }
+    /// Remembers DPoP proofs in `store` instead of the in-memory store (e.g. one shared by
+    /// every instance of the API).
+    pub fn replay_store(mut self, store: std::sync::Arc<dyn crate::replay::ReplayStore>) -> Self {
+        self.replay_store = Some(store);
+        self
+    }
     /// Changes any other field.
     pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(&mut self.config);
@@ -106,9 +118,7 @@ impl ValidatorBuilder {
     }
     /// Checks the config and builds the validator.
     pub fn build(self) -> Result<Validator> {
-        match self.clock {
-            Some(clock) => Validator::with_clock(self.config, clock),
-            None => Validator::new(self.config),
-        }
+        let clock = self.clock.unwrap_or_else(|| std::sync::Arc::new(crate::clock::SystemClock));
+        Validator::with_parts(self.config, clock, self.replay_store)
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::algorithms::{self, Alg};
 use crate::client_auth::ClientAuth;
-use crate::config::{Config, IntrospectionResponseFormat, Strategy};
+use crate::config::{Config, IntrospectionResponseFormat, SenderConstraint, Strategy};
 use crate::error::{Error, Result};
 
 /// What checking a config yields: the parts built from it.
@@ -127,6 +127,7 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
             return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
         }
     }
+    dpop(c)?;
     if c.jwks.min_ttl_secs > c.jwks.max_ttl_secs {
         return Err(Error::config("`jwks.min_ttl_secs` must not exceed `jwks.max_ttl_secs`"));
     }
@@ -135,6 +136,49 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
             "`required_scopes` entries must be single RFC 6749 scope tokens (printable ASCII, no \
              space, quote or backslash)",
         ));
+    }
+    Ok(())
+}
+
+/// The sender-constraint fields: DPoP bounds, nonce keys, the trusted certificate header.
+fn dpop(c: &Config) -> Result<()> {
+    let d = &c.dpop;
+    for (field, value, min, max) in [
+        ("dpop.max_age_secs", d.max_age_secs, 1, 3_600),
+        ("dpop.replay_max_entries", d.replay_max_entries, 1_000, 100_000_000),
+        ("dpop.nonce_slot_secs", d.nonce_slot_secs, 1, 3_600),
+        ("dpop.nonce_lifetime_slots", d.nonce_lifetime_slots, 1, 10),
+    ] {
+        if value < min || value > max {
+            return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
+        }
+    }
+    if algorithms::allow_list(&d.algorithms).is_err() {
+        return Err(Error::config(
+            "`dpop.algorithms` must be a non-empty list of supported asymmetric algorithms (no `none`, no HMAC)",
+        ));
+    }
+    for (field, key) in [("dpop.nonce_key", &d.nonce_key), ("dpop.nonce_previous_key", &d.nonce_previous_key)]
+    {
+        if key.as_ref().is_some_and(|k| k.expose().len() < 32) {
+            return Err(Error::config(format!("`{field}` must be at least 32 bytes")));
+        }
+    }
+    if d.nonce_previous_key.is_some() && d.nonce_key.is_none() {
+        return Err(Error::config("`dpop.nonce_previous_key` needs `dpop.nonce_key`"));
+    }
+    if c.sender_constraint == SenderConstraint::None && d.nonce_key.is_some() {
+        return Err(Error::config("`dpop.nonce_key` needs `sender_constraint` `allow` or `require`"));
+    }
+    if let Some(name) = &c.client_certificate_header {
+        // RFC 9110 §5.1: a field name is a token.
+        let token = !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token || name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case("dpop") {
+            return Err(Error::config(
+                "`client_certificate_header` must be a header field name other than Authorization and DPoP",
+            ));
+        }
     }
     Ok(())
 }

@@ -66,6 +66,10 @@ pub struct TokenInfo {
     /// Every claim as received (standard and custom, e.g.
     /// `urn:zitadel:iam:org:project:roles` or WSO2's `aut`).
     pub claims: Map<String, Value>,
+    /// When DPoP server nonces are on: the nonce the client should use next, to send as the
+    /// `DPoP-Nonce` response header (RFC 9449 §8.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_nonce: Option<String>,
 }
 
 impl std::fmt::Debug for TokenInfo {
@@ -264,11 +268,8 @@ impl ClaimRules {
         {
             return Err(Error::invalid_token("an RFC 9068 required claim is missing"));
         }
-        // RFC 9449 / RFC 8705: a key-bound token presented as plain Bearer is refused until
-        // proof-of-possession checks exist; accepting it would drop the binding.
-        if claims.contains_key("cnf") {
-            return Err(Error::invalid_token("the token is bound to a key (cnf)"));
-        }
+        // A key-bound token (`cnf`, RFC 9449 / RFC 8705) is judged per request, on every call,
+        // by `binding.rs`: what proves the binding is in the request, not the token.
         let username = match claims.get("username").or_else(|| claims.get("preferred_username")) {
             Some(Value::String(s)) => Some(s.clone()),
             _ => None,
@@ -289,6 +290,7 @@ impl ClaimRules {
             token_type,
             source,
             claims,
+            dpop_nonce: None,
         })
     }
 
@@ -478,7 +480,8 @@ mod tests {
         assert_eq!(code(with("sub", json!(5))), "invalid_token");
         assert_eq!(code(with("client_id", json!(null))), "invalid_token");
         assert_eq!(code(with("jti", json!(["a"]))), "invalid_token");
-        assert_eq!(code(with("cnf", json!({"jkt":"x"}))), "invalid_token");
+        // `cnf` is judged per request by binding.rs (the validator's test covers it).
+        assert_eq!(code(with("cnf", json!({"jkt":"x"}))), "ok");
     }
 
     #[test]

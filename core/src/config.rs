@@ -215,6 +215,66 @@ impl Default for HttpConfig {
     }
 }
 
+/// Whether tokens bound to a key or a certificate (`cnf`, RFC 9449 / RFC 8705) are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderConstraint {
+    /// Bound tokens are refused; only plain Bearer tokens are accepted. The default (what
+    /// bearerguard did before it could check bindings).
+    #[default]
+    None,
+    /// Bound tokens are accepted when their binding is proven (a DPoP proof for `cnf.jkt`,
+    /// the client certificate for `cnf["x5t#S256"]`); unbound Bearer tokens too.
+    Allow,
+    /// Every token must be bound and its binding proven (DPoP or certificate).
+    Require,
+}
+
+/// DPoP proofs (RFC 9449), checked when `sender_constraint` is `allow` or `require`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DpopConfig {
+    /// Accepted proof algorithms, asymmetric only (`none` and HMAC are refused). Default:
+    /// ES256, ES384, EdDSA, PS256, PS384, PS512, RS256, RS384, RS512.
+    pub algorithms: Vec<String>,
+    /// Oldest proof accepted, by its `iat`, in seconds (1 to 3 600); a proof may be at most
+    /// `leeway_secs` in the future. Default 300.
+    pub max_age_secs: u64,
+    /// Accept an unbound token (no `cnf.jkt`) sent with the `DPoP` scheme and a good proof.
+    /// Default `false`: the scheme promises a binding the token does not have.
+    pub allow_unbound_tokens: bool,
+    /// Most proofs remembered for replay detection (1 000 to 100 000 000). When full of
+    /// proofs still inside their window, new proofs are refused (`unavailable`), never a
+    /// replay accepted. Default 1 000 000.
+    pub replay_max_entries: u64,
+    /// Server nonces (RFC 9449 §9) on: the key (at least 32 bytes) that MACs each time slot.
+    /// Two validators with the same key accept each other's nonces. Default none (off).
+    pub nonce_key: Option<Secret>,
+    /// The key before the last rotation: nonces it made are still accepted. Default none.
+    pub nonce_previous_key: Option<Secret>,
+    /// Length of one nonce time slot, in seconds (1 to 3 600). Default 60.
+    pub nonce_slot_secs: u64,
+    /// How many slots a nonce stays valid, the current one included (1 to 10). Default 2.
+    pub nonce_lifetime_slots: u64,
+}
+
+impl Default for DpopConfig {
+    fn default() -> Self {
+        DpopConfig {
+            algorithms: ["ES256", "ES384", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"]
+                .map(str::to_owned)
+                .to_vec(),
+            max_age_secs: 300,
+            allow_unbound_tokens: false,
+            replay_max_entries: 1_000_000,
+            nonce_key: None,
+            nonce_previous_key: None,
+            nonce_slot_secs: 60,
+            nonce_lifetime_slots: 2,
+        }
+    }
+}
+
 /// JWKS fetching and caching.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -410,6 +470,16 @@ pub struct Config {
     pub http: HttpConfig,
     /// JWKS behaviour.
     pub jwks: JwksConfig,
+    /// Tokens bound to a key or certificate (`cnf`): `none` (default: refused), `allow`
+    /// (accepted when the binding is proven), `require` (every token must be bound).
+    pub sender_constraint: SenderConstraint,
+    /// DPoP proofs (RFC 9449): algorithms, age, replay store, nonces.
+    pub dpop: DpopConfig,
+    /// The request header a trusted proxy puts the client certificate in (RFC 9440
+    /// `Client-Cert`: `:base64(DER):`), e.g. `client-cert`. Only set it when a proxy you run
+    /// sets this header and strips it from client requests; otherwise the certificate is
+    /// taken from the connection only. Default none.
+    pub client_certificate_header: Option<String>,
 }
 
 /// A config error that names the field but never echoes the value given (it may be a
@@ -529,6 +599,9 @@ impl Default for Config {
             cache: CacheConfig::default(),
             http: HttpConfig::default(),
             jwks: JwksConfig::default(),
+            sender_constraint: SenderConstraint::default(),
+            dpop: DpopConfig::default(),
+            client_certificate_header: None,
         }
     }
 }
@@ -563,6 +636,9 @@ impl Config {
         "cache",
         "http",
         "jwks",
+        "sender_constraint",
+        "dpop",
+        "client_certificate_header",
     ];
 
     /// A config for `issuer` and one `audience`, everything else default.

@@ -36,6 +36,14 @@ pub enum ErrorKind {
     /// The validator is misconfigured, or the authorization server refused our own client
     /// credentials. Fail closed with 500.
     Configuration,
+    /// The DPoP proof (RFC 9449 §4.3) is malformed, badly signed, for another request
+    /// (`htm`, `htu`, `ath`), too old or too new (`iat`), or replayed (`jti`): 401 with a
+    /// `DPoP error="invalid_dpop_proof"` challenge.
+    InvalidDpopProof,
+    /// The proof lacks a valid server nonce (RFC 9449 §9): 401 with a
+    /// `DPoP error="use_dpop_nonce"` challenge and the nonce to use in `DPoP-Nonce`
+    /// ([`Error::dpop_nonce`]).
+    UseDpopNonce,
 }
 
 impl ErrorKind {
@@ -49,13 +57,19 @@ impl ErrorKind {
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Configuration => "configuration",
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
     /// The HTTP status an API should answer with.
     pub const fn http_status(self) -> u16 {
         match self {
-            ErrorKind::MissingToken | ErrorKind::InvalidToken | ErrorKind::TokenExpired => 401,
+            ErrorKind::MissingToken
+            | ErrorKind::InvalidToken
+            | ErrorKind::TokenExpired
+            | ErrorKind::InvalidDpopProof
+            | ErrorKind::UseDpopNonce => 401,
             ErrorKind::InvalidRequest => 400,
             ErrorKind::InsufficientScope => 403,
             ErrorKind::Unavailable => 503,
@@ -69,6 +83,8 @@ impl ErrorKind {
             ErrorKind::InvalidRequest => Some("invalid_request"),
             ErrorKind::InvalidToken | ErrorKind::TokenExpired => Some("invalid_token"),
             ErrorKind::InsufficientScope => Some("insufficient_scope"),
+            ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
+            ErrorKind::UseDpopNonce => Some("use_dpop_nonce"),
             ErrorKind::MissingToken | ErrorKind::Unavailable | ErrorKind::Configuration => None,
         }
     }
@@ -83,12 +99,14 @@ impl ErrorKind {
             "insufficient_scope" => ErrorKind::InsufficientScope,
             "unavailable" => ErrorKind::Unavailable,
             "configuration" => ErrorKind::Configuration,
+            "invalid_dpop_proof" => ErrorKind::InvalidDpopProof,
+            "use_dpop_nonce" => ErrorKind::UseDpopNonce,
             _ => return None,
         })
     }
 
     /// Every kind, in a fixed order (for bindings that define one class per kind).
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::MissingToken,
         ErrorKind::InvalidRequest,
         ErrorKind::InvalidToken,
@@ -96,7 +114,15 @@ impl ErrorKind {
         ErrorKind::InsufficientScope,
         ErrorKind::Unavailable,
         ErrorKind::Configuration,
+        ErrorKind::InvalidDpopProof,
+        ErrorKind::UseDpopNonce,
     ];
+
+    /// Whether this kind is about the DPoP proof rather than the token: its challenge is
+    /// always a `DPoP` one.
+    pub const fn is_dpop(self) -> bool {
+        matches!(self, ErrorKind::InvalidDpopProof | ErrorKind::UseDpopNonce)
+    }
 }
 
 impl fmt::Display for ErrorKind {
@@ -117,6 +143,8 @@ pub struct Error {
     /// For a 401 with `resource` set: the scopes the operation needs, for the challenge's
     /// `scope` (MCP). Never from the token.
     challenge_scopes: Option<Box<[String]>>,
+    /// For a validator that accepts DPoP: what its `DPoP` challenge says (RFC 9449 §7.1).
+    dpop: Option<Box<DpopChallenge>>,
     /// Shared, so an error handed to every waiter of a single flight keeps its cause.
     source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
@@ -124,7 +152,14 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` with a fixed, non-sensitive `detail`.
     pub fn new(kind: ErrorKind, detail: impl Into<Cow<'static, str>>) -> Self {
-        Error { kind, detail: detail.into(), required_scopes: None, challenge_scopes: None, source: None }
+        Error {
+            kind,
+            detail: detail.into(),
+            required_scopes: None,
+            challenge_scopes: None,
+            dpop: None,
+            source: None,
+        }
     }
 
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
@@ -219,12 +254,53 @@ impl Error {
     /// );
     /// ```
     pub fn challenge(&self, realm: Option<&str>, resource_metadata: Option<&str>) -> Option<String> {
+        let full = self.params(realm, resource_metadata, true)?;
+        let dpop_on_error =
+            self.kind.is_dpop() || self.dpop.as_ref().is_some_and(|d| d.used_dpop || !d.bearer);
+        let Some(dpop) = &self.dpop else {
+            return Some(scheme(if self.kind.is_dpop() { "DPoP" } else { "Bearer" }, full));
+        };
+        // RFC 9449 §7.1: the error goes on the scheme the client used (or the only one
+        // offered); the other challenge names the realm only.
+        let bare = self.params(realm, resource_metadata, false).unwrap_or_default();
+        let (bearer_params, mut dpop_params) = if dpop_on_error { (bare, full) } else { (full, bare) };
+        dpop_params.push(format!("algs=\"{}\"", quote_safe(&dpop.algs)));
+        let mut challenges = Vec::with_capacity(2);
+        if dpop.bearer {
+            challenges.push(scheme("Bearer", bearer_params));
+        }
+        challenges.push(scheme("DPoP", dpop_params));
+        Some(challenges.join(", "))
+    }
+
+    /// The nonce the client must put in its next DPoP proof (the `DPoP-Nonce` response
+    /// header, RFC 9449 §8–9): set on `use_dpop_nonce`, and on any refusal of a validator
+    /// with nonces on.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop.as_ref().and_then(|d| d.nonce.as_deref())
+    }
+
+    /// Records what the validator's `DPoP` challenge says.
+    pub(crate) fn with_dpop(mut self, challenge: DpopChallenge) -> Self {
+        self.dpop = Some(Box::new(challenge));
+        self
+    }
+
+    /// The auth-params of a challenge: `realm`, then (with `error`) `error`,
+    /// `error_description` and `scope`, then `resource_metadata`. `None` for 500/503.
+    fn params(
+        &self,
+        realm: Option<&str>,
+        resource_metadata: Option<&str>,
+        error: bool,
+    ) -> Option<Vec<String>> {
         let mut parts: Vec<String> = Vec::new();
         if let Some(realm) = realm {
             parts.push(format!("realm=\"{}\"", quote_safe(realm)));
         }
         match self.kind {
             ErrorKind::Unavailable | ErrorKind::Configuration => return None,
+            _ if !error => {}
             ErrorKind::MissingToken => {
                 if let Some(scopes) = &self.challenge_scopes {
                     parts.push(format!("scope=\"{}\"", scope_value(scopes)));
@@ -239,6 +315,8 @@ impl Error {
                     ErrorKind::InsufficientScope => {
                         "The request requires higher privileges than provided by the access token"
                     }
+                    ErrorKind::InvalidDpopProof => "The DPoP proof is invalid",
+                    ErrorKind::UseDpopNonce => "The DPoP proof must carry the server nonce",
                     _ => "The access token is invalid",
                 };
                 if let Some(err) = kind.rfc6750_error() {
@@ -253,12 +331,26 @@ impl Error {
         if let Some(url) = resource_metadata {
             parts.push(format!("resource_metadata=\"{}\"", quote_safe(url)));
         }
-        if parts.is_empty() {
-            Some("Bearer".to_owned())
-        } else {
-            Some(format!("Bearer {}", parts.join(", ")))
-        }
+        Some(parts)
     }
+}
+
+/// What a validator that accepts DPoP puts in its challenges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DpopChallenge {
+    /// The accepted proof algorithms, space-separated (`algs`).
+    pub algs: String,
+    /// A `Bearer` challenge is offered too (DPoP is allowed, not required, or certificate-
+    /// bound tokens ride the Bearer scheme).
+    pub bearer: bool,
+    /// The request used the `DPoP` scheme: the error goes on the `DPoP` challenge.
+    pub used_dpop: bool,
+    /// The nonce to send as `DPoP-Nonce`, when nonces are on.
+    pub nonce: Option<String>,
+}
+
+fn scheme(name: &str, params: Vec<String>) -> String {
+    if params.is_empty() { name.to_owned() } else { format!("{name} {}", params.join(", ")) }
 }
 
 fn scope_value(scopes: &[String]) -> String {
@@ -277,6 +369,7 @@ impl Clone for Error {
             detail: self.detail.clone(),
             required_scopes: self.required_scopes.clone(),
             challenge_scopes: self.challenge_scopes.clone(),
+            dpop: self.dpop.clone(),
             source: self.source.clone(),
         }
     }
@@ -288,6 +381,9 @@ impl fmt::Debug for Error {
         d.field("code", &self.kind.code()).field("detail", &self.detail);
         if let Some(scopes) = &self.required_scopes {
             d.field("required_scopes", scopes);
+        }
+        if self.dpop_nonce().is_some() {
+            d.field("dpop_nonce", &"[set]");
         }
         if let Some(source) = &self.source {
             d.field("source", &source.to_string());

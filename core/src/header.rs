@@ -40,6 +40,25 @@ const B64TOKEN: [bool; 256] = {
 /// assert_eq!(bearer_token(Some("Bearer a b")).unwrap_err().code(), "invalid_request");
 /// ```
 pub fn bearer_token(authorization: Option<&str>) -> Result<&str> {
+    match credentials(authorization, false)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::Dpop, _) => Err(Error::new(ErrorKind::MissingToken, "no bearer token in the request")),
+    }
+}
+
+/// The authorization scheme a token came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Scheme {
+    /// `Bearer` (RFC 6750).
+    #[default]
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The token of an `Authorization` value with the `Bearer` scheme, or also the `DPoP` scheme
+/// when `dpop` is true (same `token68` syntax). Other schemes are `missing_token`.
+pub(crate) fn credentials(authorization: Option<&str>, dpop: bool) -> Result<(Scheme, &str)> {
     let missing = || Error::new(ErrorKind::MissingToken, "no bearer token in the request");
     let malformed = |why: &'static str| Error::new(ErrorKind::InvalidRequest, why);
     let Some(value) = authorization else { return Err(missing()) };
@@ -54,17 +73,21 @@ pub fn bearer_token(authorization: Option<&str>) -> Result<&str> {
         Some(i) => (&value[..i], &value[i..]),
         None => (value, ""),
     };
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Err(missing());
-    }
+    };
     let token = rest.trim_start_matches([' ', '\t']);
     if token.is_empty() {
-        return Err(malformed("the Bearer credentials are empty"));
+        return Err(malformed("the credentials are empty"));
     }
     if !is_b64token(token) || token.trim_end_matches('=').contains('=') {
-        return Err(malformed("the Bearer credentials are malformed"));
+        return Err(malformed("the credentials are malformed"));
     }
-    Ok(token)
+    Ok((scheme, token))
 }
 
 #[cfg(test)]
@@ -79,6 +102,10 @@ mod tests {
         for missing in [None, Some(""), Some("   "), Some("Basic abc"), Some("Bearerabc"), Some("DPoP abc")] {
             assert_eq!(bearer_token(missing).unwrap_err().code(), "missing_token", "{missing:?}");
         }
+        assert_eq!(credentials(Some("DPoP abc"), true).unwrap(), (Scheme::Dpop, "abc"));
+        assert_eq!(credentials(Some("dpop abc"), true).unwrap(), (Scheme::Dpop, "abc"));
+        assert_eq!(credentials(Some("DPoP abc"), false).unwrap_err().code(), "missing_token");
+        assert_eq!(credentials(Some("DPoP a b"), true).unwrap_err().code(), "invalid_request");
         let huge = format!("Bearer {}", "a".repeat(MAX_HEADER_BYTES));
         for bad in [
             "Bearer",

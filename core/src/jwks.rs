@@ -174,7 +174,9 @@ pub fn describe_jwks(bytes: &[u8]) -> std::result::Result<Vec<KeyDescription>, &
 
 const PRIVATE_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
-fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
+/// One JWK as a verification key, or `None` when it is unusable: private members, a symmetric
+/// key, a weak RSA key, a point off the curve, an `alg` that disagrees with the key.
+pub(crate) fn parse_jwk(entry: &Value) -> Option<VerifyKey> {
     let jwk = entry.as_object()?;
     if PRIVATE_MEMBERS.iter().any(|m| jwk.contains_key(*m)) {
         return None;

@@ -26,6 +26,8 @@ pub enum TypPolicy {
     },
     /// RFC 9701 introspection responses: `token-introspection+jwt`.
     IntrospectionResponse,
+    /// RFC 9449 DPoP proofs: `dpop+jwt`.
+    DpopProof,
 }
 
 /// A compact JWS whose structure and header passed every keyless check. Its `Debug` shows the
@@ -230,6 +232,7 @@ fn check_typ(typ: Option<&str>, policy: TypPolicy) -> Result<()> {
         TypPolicy::IntrospectionResponse => {
             matches!(t.as_deref(), Some("token-introspection+jwt" | "application/token-introspection+jwt"))
         }
+        TypPolicy::DpopProof => matches!(t.as_deref(), Some("dpop+jwt" | "application/dpop+jwt")),
     };
     if ok { Ok(()) } else { Err(Error::invalid_token("the token type (typ) is not accepted")) }
 }

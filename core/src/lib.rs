@@ -34,6 +34,7 @@ pub mod algorithms;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+mod binding;
 mod builder;
 mod cache;
 mod check;
@@ -42,6 +43,7 @@ mod client_auth;
 mod clock;
 pub mod config;
 pub mod discovery;
+pub mod dpop;
 mod endpoints;
 mod error;
 mod header;
@@ -51,6 +53,8 @@ mod json;
 pub mod jwks;
 pub mod jwt;
 pub mod metrics;
+mod nonce;
+pub mod replay;
 mod request;
 pub mod resource;
 mod route;
@@ -67,8 +71,8 @@ pub use builder::ValidatorBuilder;
 pub use claims::{TokenInfo, TokenSource};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
-    CacheConfig, ClientAuthMethod, Config, HttpConfig, IntrospectionConfig, IntrospectionResponseFormat,
-    JwksConfig, OneOrMany, ScopeClaim, Secret, Strategy,
+    CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
+    IntrospectionResponseFormat, JwksConfig, OneOrMany, ScopeClaim, Secret, SenderConstraint, Strategy,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};

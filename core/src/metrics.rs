@@ -63,6 +63,8 @@ const fn outcome_index(kind: ErrorKind) -> usize {
         ErrorKind::InsufficientScope => 4,
         ErrorKind::Unavailable => 5,
         ErrorKind::Configuration => 6,
+        ErrorKind::InvalidDpopProof => 7,
+        ErrorKind::UseDpopNonce => 8,
     }
 }
 

@@ -59,6 +59,9 @@ pub struct Request {
     pub client_certificate: Option<ClientCertificate>,
     /// Scopes this request requires, on top of the configured `required_scopes`.
     pub scopes: Vec<String>,
+    /// Other header fields the core may read, as `(name, value)`: today only the trusted
+    /// proxy's client-certificate header (`client_certificate_header`); others are ignored.
+    pub headers: Vec<(String, String)>,
 }
 
 impl fmt::Debug for Request {
@@ -69,6 +72,7 @@ impl fmt::Debug for Request {
             .field("dpop", &format_args!("[{} value(s)]", self.dpop.len()))
             .field("client_certificate", &self.client_certificate)
             .field("scopes", &self.scopes)
+            .field("headers", &format_args!("[{} header(s)]", self.headers.len()))
             .finish_non_exhaustive()
     }
 }
@@ -111,6 +115,13 @@ impl Request {
     #[must_use]
     pub fn client_certificate(mut self, certificate: ClientCertificate) -> Self {
         self.client_certificate = Some(certificate);
+        self
+    }
+
+    /// Adds one other header field (see [`Request::headers`]).
+    #[must_use]
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
         self
     }
 

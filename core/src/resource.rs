@@ -144,6 +144,15 @@ impl ResourceMetadata {
             doc.insert("scopes_supported".into(), json!(scopes));
         }
         doc.insert("bearer_methods_supported".into(), json!(["header"]));
+        if config.sender_constraint != crate::config::SenderConstraint::None {
+            // RFC 9728 §2: what proofs we take, and whether a bound token is required.
+            doc.insert("dpop_signing_alg_values_supported".into(), json!(config.dpop.algorithms));
+            doc.insert(
+                "dpop_bound_access_tokens_required".into(),
+                json!(config.sender_constraint == crate::config::SenderConstraint::Require),
+            );
+            doc.insert("tls_client_certificate_bound_access_tokens".into(), json!(true));
+        }
         if let Some(name) = &config.resource_name {
             doc.insert("resource_name".into(), json!(name));
         }

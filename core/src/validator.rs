@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use crate::binding::{Binding, Presented};
 use crate::builder::ValidatorBuilder;
 use crate::cache::{VerdictCache, log_tag, token_key};
 use crate::claims::{ClaimRules, TokenInfo};
@@ -17,6 +18,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::endpoints::{Endpoints, Resolved};
 use crate::error::{Error, Result};
+use crate::header::Scheme;
 use crate::http::HttpClient;
 use crate::introspection::Introspector;
 use crate::jwks::{KeySet, Selection};
@@ -66,6 +68,7 @@ struct Inner {
     endpoints: Endpoints,
     cache: VerdictCache,
     verified: VerifiedJwts,
+    binding: Binding,
     metrics: Arc<Metrics>,
 }
 
@@ -79,6 +82,16 @@ impl Validator {
     /// Like [`Validator::new`] with an injected clock (tests drive expiry and TTLs with
     /// [`ManualClock`](crate::ManualClock)).
     pub fn with_clock(config: Config, clock: SharedClock) -> Result<Self> {
+        Validator::with_parts(config, clock, None)
+    }
+
+    /// Like [`Validator::with_clock`], remembering DPoP proofs in `replay_store` (default: an
+    /// in-memory store of `dpop.replay_max_entries`).
+    pub fn with_parts(
+        config: Config,
+        clock: SharedClock,
+        replay_store: Option<Arc<dyn crate::replay::ReplayStore>>,
+    ) -> Result<Self> {
         let crate::check::Checked { algorithms, auth } = crate::check::check(&config)?;
         let auth = Arc::new(auth);
         let metrics = Arc::new(Metrics::new(&config.issuer, Arc::clone(&clock)));
@@ -99,6 +112,7 @@ impl Validator {
         let cache = VerdictCache::new(config.cache.max_entries, Arc::clone(&clock));
         let verified = VerifiedJwts::new(&config, Arc::clone(&clock));
         let scopes = ScopeRules::from_config(&config);
+        let binding = Binding::from_config(&config, replay_store)?;
         let inner = Inner {
             config,
             metadata,
@@ -111,6 +125,7 @@ impl Validator {
             endpoints,
             cache,
             verified,
+            binding,
             metrics,
         };
         Ok(Validator { inner: Arc::new(inner) })
@@ -118,7 +133,7 @@ impl Validator {
 
     /// Starts a builder for `issuer` and one `audience`.
     pub fn builder(issuer: impl Into<String>, audience: impl Into<String>) -> ValidatorBuilder {
-        ValidatorBuilder { config: Config::new(issuer, audience), clock: None }
+        ValidatorBuilder { config: Config::new(issuer, audience), clock: None, replay_store: None }
     }
 
     /// The configuration this validator was built from (secrets redacted in `Debug`).
@@ -127,13 +142,16 @@ impl Validator {
     }
 
     /// Decides about a whole request: its one `Authorization` header (two are
-    /// `invalid_request`), and the scopes it requires. The one entry framework adapters call.
+    /// `invalid_request`), the scopes it requires, and, when `sender_constraint` allows bound
+    /// tokens, its `DPoP` proof and client certificate. The one entry framework adapters call.
     pub fn decide(&self, request: &Request) -> Decision {
-        match request.bearer_token() {
-            Ok(token) => self.decide_token(token, &request.scopes),
+        let now = self.inner.clock.now().as_secs();
+        match self.inner.binding.presented(request, now) {
+            Ok((token, presented)) => Inner::decide(&self.inner, token, &request.scopes, presented),
             Err(e) => {
                 let e = self.inner.scopes.annotate(e, &request.scopes);
-                Decision::Ready(self.inner.finish("", Via::EARLY, Err(e)))
+                let dpop = e.kind().is_dpop() || uses_dpop_scheme(request);
+                Decision::Ready(self.inner.finish("", Via::EARLY, Err(e), dpop))
             }
         }
     }
@@ -141,8 +159,11 @@ impl Validator {
     /// Decides about a bare `token`, requiring every scope in `scopes` (plus the configured
     /// `required_scopes`): at once when no I/O is needed, else as a future. Scopes are
     /// checked on every call, cache hit or not.
+    ///
+    /// A bare token is a `Bearer` presentation: a token bound to a key or certificate is
+    /// refused here (use [`decide`](Self::decide) with the whole request).
     pub fn decide_token<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Decision {
-        Inner::decide(&self.inner, token, scopes)
+        Inner::decide(&self.inner, token, scopes, Presented::default())
     }
 
     /// Validates `token` and returns what it says, or a typed refusal.
@@ -176,7 +197,7 @@ impl Validator {
             Ok(token) => self.decide_token(token, scopes).await,
             Err(e) => {
                 let e = self.inner.scopes.annotate(e, scopes);
-                self.inner.finish("", Via::EARLY, Err(e))
+                self.inner.finish("", Via::EARLY, Err(e), false)
             }
         }
     }
@@ -202,6 +223,13 @@ impl Validator {
         self.inner.metrics.health(self.inner.parts())
     }
 
+    /// Where this validator remembers DPoP proofs, when sender constraints are on (its
+    /// [`refused_full`](crate::replay::ReplayStore::refused_full) counts proofs refused because
+    /// the store was full).
+    pub fn replay_store(&self) -> Option<&Arc<dyn crate::replay::ReplayStore>> {
+        self.inner.binding.proofs.as_ref().map(|p| p.store())
+    }
+
     /// Introspection verdicts held in the cache (runs pending cache maintenance first).
     pub async fn cached_entries(&self) -> u64 {
         self.inner.cache.entry_count().await
@@ -210,6 +238,15 @@ impl Validator {
     /// Verified JWTs remembered (runs pending cache maintenance first).
     pub async fn remembered_jwts(&self) -> u64 {
         self.inner.verified.entry_count().await
+    }
+}
+
+/// Whether the request's one `Authorization` line names the `DPoP` scheme (for the challenge
+/// of a request refused before its token was read).
+fn uses_dpop_scheme(request: &Request) -> bool {
+    match request.authorization.as_slice() {
+        [one] => one.trim_start().get(..5).is_some_and(|s| s.eq_ignore_ascii_case("dpop ")),
+        _ => false,
     }
 }
 
@@ -223,21 +260,25 @@ impl Inner {
     }
 
     /// The one decision path.
-    fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S]) -> Decision {
+    fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S], presented: Presented) -> Decision {
+        let dpop = presented.scheme == Scheme::Dpop;
         if let Err(e) = ScopeRules::check_names(scopes) {
-            return Decision::Ready(this.finish(token, Via::EARLY, Err(e)));
+            return Decision::Ready(this.finish(token, Via::EARLY, Err(e), dpop));
         }
+        let now = || this.clock.now().as_secs();
         // A JWT verified before (docs/security.md KEY-9); its key is computed once.
         let memo = this.verified.key(token);
         let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
         if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0))) {
-            return Decision::Ready(this.finish(token, Via::MEMO, this.scopes.require(Ok(info), scopes)));
+            let bound = this.binding.check(Ok(info), &presented, now());
+            return Decision::Ready(this.finish(token, Via::MEMO, this.scopes.require(bound, scopes), dpop));
         }
         let routed = this.router.route(token, &this.rules, this.clock.now());
         let route = match routed {
             Ok(route) => route,
             Err(e) => {
-                return Decision::Ready(this.finish(token, Via::EARLY, Err(this.scopes.annotate(e, scopes))));
+                let e = this.scopes.annotate(e, scopes);
+                return Decision::Ready(this.finish(token, Via::EARLY, Err(e), dpop));
             }
         };
         let route = match this.endpoints.get() {
@@ -245,7 +286,13 @@ impl Inner {
                 match (Via::ready(&route, resolved), this.answer_now(resolved, route, token, memo)) {
                     (via, Ok(answer)) => {
                         let via = Metrics::settle(via, &answer);
-                        return Decision::Ready(this.finish(token, via, this.scopes.require(answer, scopes)));
+                        let bound = this.binding.check(answer, &presented, now());
+                        return Decision::Ready(this.finish(
+                            token,
+                            via,
+                            this.scopes.require(bound, scopes),
+                            dpop,
+                        ));
                     }
                     (_, Err(route)) => route,
                 }
@@ -257,13 +304,26 @@ impl Inner {
         let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
         Decision::Pending(Pending::new(async move {
             let answer = this.answer(route, &token, memo).await;
-            this.finish(&token, via, this.scopes.require(answer, &scopes))
+            let bound = this.binding.check(answer, &presented, this.clock.now().as_secs());
+            this.finish(&token, via, this.scopes.require(bound, &scopes), dpop)
         }))
     }
 
-    /// The one place every decision passes: it logs refusals (with a hash tag, never the
-    /// token) and counts outcomes.
-    fn finish(&self, token: &str, via: Via, result: Result<Arc<TokenInfo>>) -> Result<Arc<TokenInfo>> {
+    /// The one place every decision passes: it adds the `DPoP` challenge to a refusal when
+    /// DPoP is on, logs refusals (with a hash tag, never the token) and counts outcomes.
+    fn finish(
+        &self,
+        token: &str,
+        via: Via,
+        result: Result<Arc<TokenInfo>>,
+        dpop: bool,
+    ) -> Result<Arc<TokenInfo>> {
+        let result = match result {
+            Err(e) if self.binding.active() => {
+                Err(self.binding.challenge(e, dpop, self.clock.now().as_secs()))
+            }
+            other => other,
+        };
         self.metrics.decision(via, &result);
         if let Err(e) = &result {
             tracing::debug!(token = %log_tag(token), code = e.code(), detail = e.detail(), "request refused");

@@ -39,16 +39,17 @@ pub(crate) struct VerdictPolicy {
     require_aud: bool,
 }
 
-/// Token types an introspection answer may name for a bearer access token.
+/// Token types an introspection answer may name for an access token. `DPoP` (RFC 9449 §6.2)
+/// is an access token bound to a key: `binding.rs` refuses it unless its `cnf.jkt` is proven.
 const ACCESS_TOKEN_TYPES: &[&str] =
-    &["bearer", "jwt", "access_token", "urn:ietf:params:oauth:token-type:access_token"];
+    &["bearer", "jwt", "access_token", "urn:ietf:params:oauth:token-type:access_token", "dpop"];
 
 /// Keycloak's `typ` values for tokens that are not access tokens (keycloak#53012).
 const NOT_ACCESS_TYPS: &[&str] = &["refresh", "offline", "id", "logout"];
 
-/// Whether an introspected `token_type` is an access token we accept as a bearer token.
-/// Refresh tokens (WSO2 answers `"token_type":"Refresh"`) and key-bound (DPoP) tokens are
-/// refused.
+/// Whether an introspected `token_type` names an access token. Refresh tokens (WSO2 answers
+/// `"token_type":"Refresh"`) are refused; a `DPoP` token is judged by its binding
+/// (`binding.rs`), per request.
 pub fn token_type_accepted(token_type: Option<&Value>) -> Result<Option<String>> {
     match token_type {
         None | Some(Value::Null) => Ok(None),
@@ -230,7 +231,8 @@ mod tests {
         for ok in [None, Some(json!("Bearer")), Some(json!("bearer")), Some(json!("JWT"))] {
             assert!(token_type_accepted(ok.as_ref()).is_ok());
         }
-        for bad in [json!("Refresh"), json!("refresh_token"), json!("DPoP"), json!("id_token")] {
+        assert!(token_type_accepted(Some(&json!("DPoP"))).is_ok(), "judged by its binding");
+        for bad in [json!("Refresh"), json!("refresh_token"), json!("id_token")] {
             assert_eq!(token_type_accepted(Some(&bad)).unwrap_err().code(), "invalid_token");
         }
         assert_eq!(token_type_accepted(Some(&json!(1))).unwrap_err().code(), "unavailable");

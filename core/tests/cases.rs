@@ -22,7 +22,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::Response;
-use bearerguard::{Config, ErrorKind, ManualClock, TokenInfo, Validator};
+use bearerguard::{ClientCertificate, Config, ErrorKind, ManualClock, Request, TokenInfo, Validator};
 use serde_json::{Map, Value};
 
 // ------------------------------------------------------------------------------------------
@@ -40,7 +40,11 @@ struct Case {
     token: String,
     scopes: Vec<String>,
     now: Option<u64>,
+    /// The whole request to decide, instead of the bare token.
+    request: Option<Request>,
     expected: Map<String, Value>,
+    /// What the same request answers the second time (default: what it answered first).
+    again: Option<Map<String, Value>>,
     expected_requests: Option<Map<String, Value>>,
 }
 
@@ -53,9 +57,12 @@ const CASE_KEYS: &[&str] = &[
     "token",
     "token_file",
     "scopes",
+    "request",
     "expected",
+    "again",
     "expected_requests",
 ];
+const REQUEST_MEMBERS: &[&str] = &["method", "url", "authorization", "dpop", "client_certificate", "headers"];
 const SERVER_KEYS: &[&str] = &["jwks", "jwks_status", "jwks_headers", "introspection"];
 const INTROSPECTION_KEYS: &[&str] = &["status", "content_type", "headers", "body", "body_text"];
 const REQUEST_KEYS: &[&str] = &["jwks", "introspect", "other"];
@@ -72,8 +79,9 @@ const OK_KEYS: &[&str] = &[
     "expires_at",
     "token_type",
     "claims",
+    "dpop_nonce",
 ];
-const ERR_KEYS: &[&str] = &["ok", "code", "at"];
+const ERR_KEYS: &[&str] = &["ok", "code", "at", "www_authenticate", "dpop_nonce"];
 
 fn check_keys(what: &str, obj: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -121,9 +129,84 @@ fn parse_case(file: &str, raw: &Value) -> Result<Case, String> {
         Some(v) => Some(v.as_u64().ok_or_else(|| ctx("`now` is not a non-negative integer".into()))?),
     };
 
-    let expected = as_object("expected", obj.get("expected").ok_or_else(|| ctx("no `expected`".into()))?)
-        .map_err(ctx)?
-        .clone();
+    let expected =
+        parse_expected(obj.get("expected").ok_or_else(|| ctx("no `expected`".into()))?).map_err(ctx)?;
+    let again = obj.get("again").map(parse_expected).transpose().map_err(ctx)?;
+    let request = obj.get("request").map(parse_request).transpose().map_err(ctx)?;
+    if again.is_some() && request.is_none() {
+        return Err(ctx("`again` needs `request`".into()));
+    }
+    let expected_requests = match obj.get("expected_requests") {
+        None => None,
+        Some(v) => {
+            let m = as_object("expected_requests", v).map_err(ctx)?;
+            check_keys("expected_requests", m, REQUEST_KEYS).map_err(ctx)?;
+            if m.values().any(|v| v.as_u64().is_none()) {
+                return Err(ctx("`expected_requests` values must be non-negative integers".into()));
+            }
+            Some(m.clone())
+        }
+    };
+    Ok(Case {
+        file: file.to_owned(),
+        name,
+        config,
+        server,
+        token,
+        scopes,
+        now,
+        request,
+        expected,
+        again,
+        expected_requests,
+    })
+}
+
+/// A case's `request`: the core's [`Request`] (the scopes are the case's own).
+fn parse_request(v: &Value) -> Result<Request, String> {
+    let obj = as_object("request", v)?;
+    check_keys("request", obj, REQUEST_MEMBERS)?;
+    let lines = |name: &str| -> Result<Vec<String>, String> {
+        match obj.get(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|s| {
+                    s.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("`request.{name}` holds a non-string"))
+                })
+                .collect(),
+            Some(_) => Err(format!("`request.{name}` is not an array")),
+        }
+    };
+    let text = |name: &str| -> Result<Option<String>, String> {
+        match obj.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("`request.{name}` is not a string")),
+        }
+    };
+    let mut request = Request::new();
+    request.method = text("method")?.ok_or("`request.method` is required")?;
+    request.url = text("url")?;
+    request.authorization = lines("authorization")?;
+    request.dpop = lines("dpop")?;
+    if let Some(der) = text("client_certificate")? {
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(der)
+            .map_err(|_| "`request.client_certificate` is not base64")?;
+        request.client_certificate = Some(ClientCertificate::Der(der));
+    }
+    request.headers = parse_headers("request.headers", obj.get("headers"))?;
+    Ok(request)
+}
+
+/// An `expected` (or `again`) object, checked for unknown members.
+fn parse_expected(v: &Value) -> Result<Map<String, Value>, String> {
+    let expected = as_object("expected", v)?.clone();
+    let ctx = |e: String| e;
     match expected.get("ok") {
         Some(Value::Bool(true)) => {
             check_keys("expected", &expected, OK_KEYS).map_err(ctx)?;
@@ -148,18 +231,7 @@ fn parse_case(file: &str, raw: &Value) -> Result<Case, String> {
         }
         _ => return Err(ctx("`expected.ok` must be a boolean".into())),
     }
-    let expected_requests = match obj.get("expected_requests") {
-        None => None,
-        Some(v) => {
-            let m = as_object("expected_requests", v).map_err(ctx)?;
-            check_keys("expected_requests", m, REQUEST_KEYS).map_err(ctx)?;
-            if m.values().any(|v| v.as_u64().is_none()) {
-                return Err(ctx("`expected_requests` values must be non-negative integers".into()));
-            }
-            Some(m.clone())
-        }
-    };
-    Ok(Case { file: file.to_owned(), name, config, server, token, scopes, now, expected, expected_requests })
+    Ok(expected)
 }
 
 fn load_cases() -> (Vec<Case>, Vec<String>) {
@@ -412,54 +484,58 @@ fn info_field(info: &TokenInfo, key: &str) -> Value {
         "audiences" => strings(&info.audiences),
         "expires_at" => info.expires_at.map_or(Value::Null, Value::from),
         "token_type" => opt_str(&info.token_type),
+        "dpop_nonce" => opt_str(&info.dpop_nonce),
         other => panic!("no field {other}"),
     }
 }
 
 /// Compares one outcome with the case's expectation; returns a description of every
 /// mismatch.
-fn compare(case: &Case, outcome: &Outcome) -> Vec<String> {
+fn compare(expected: &Map<String, Value>, outcome: &Outcome) -> Vec<String> {
     let mut problems = Vec::new();
-    let expect_ok = case.expected.get("ok") == Some(&Value::Bool(true));
+    let expect_ok = expected.get("ok") == Some(&Value::Bool(true));
     match outcome {
         Outcome::BuildFailed(kind, detail) => {
-            let wanted_build = case.expected.get("at").is_some_and(|a| a == "build");
-            let code_ok = case.expected.get("code").and_then(Value::as_str) == Some(kind.code());
+            let wanted_build = expected.get("at").is_some_and(|a| a == "build");
+            let code_ok = expected.get("code").and_then(Value::as_str) == Some(kind.code());
             if !(wanted_build && code_ok) {
                 problems.push(format!(
                     "expected {}, got build failure {} ({detail})",
-                    Value::Object(case.expected.clone()),
+                    Value::Object(expected.clone()),
                     kind.code()
                 ));
             }
         }
-        Outcome::Refused(kind, detail) => {
-            if expect_ok || case.expected.contains_key("at") {
+        Outcome::Refused(kind, detail, www, nonce, _) => {
+            for (key, got) in [("www_authenticate", www), ("dpop_nonce", nonce)] {
+                if let Some(want) = expected.get(key)
+                    && want.as_str() != got.as_deref()
+                {
+                    problems.push(format!("{key}: expected {want}, got {got:?}"));
+                }
+            }
+            if expect_ok || expected.contains_key("at") {
                 problems.push(format!(
                     "expected {}, got {} ({detail})",
-                    Value::Object(case.expected.clone()),
+                    Value::Object(expected.clone()),
                     kind.code()
                 ));
-            } else if case.expected.get("code").and_then(Value::as_str) != Some(kind.code()) {
-                problems.push(format!(
-                    "expected code {}, got {} ({detail})",
-                    case.expected["code"],
-                    kind.code()
-                ));
+            } else if expected.get("code").and_then(Value::as_str) != Some(kind.code()) {
+                problems.push(format!("expected code {}, got {} ({detail})", expected["code"], kind.code()));
             }
         }
         Outcome::Accepted(info) => {
             if !expect_ok {
                 problems.push(format!(
                     "expected {}, got ok (source {}, subject {:?}, scopes {:?})",
-                    Value::Object(case.expected.clone()),
+                    Value::Object(expected.clone()),
                     info.source.as_str(),
                     info.subject,
                     info.scopes
                 ));
                 return problems;
             }
-            for (key, want) in &case.expected {
+            for (key, want) in expected {
                 if key == "claims" {
                     let Some(want) = want.as_object() else {
                         problems.push("expected.claims is not an object".into());
@@ -488,8 +564,7 @@ fn compare(case: &Case, outcome: &Outcome) -> Vec<String> {
 
 /// docs/security.md SECRET-2: an error's text (Display, Debug, WWW-Authenticate) never contains
 /// the token, a part of it, or the configured client secret.
-fn echoes(case: &Case, e: &bearerguard::Error) -> Vec<String> {
-    let text = format!("{e}\n{e:?}\n{:?}", e.www_authenticate(Some("realm")));
+fn echoes(case: &Case, text: &str) -> Vec<String> {
     let mut secrets: Vec<&str> = Vec::new();
     if case.token.len() >= 12 {
         secrets.push(&case.token);
@@ -508,8 +583,38 @@ fn echoes(case: &Case, e: &bearerguard::Error) -> Vec<String> {
 
 enum Outcome {
     BuildFailed(ErrorKind, String),
-    Refused(ErrorKind, String),
+    /// Kind, detail, the validator's `WWW-Authenticate`, the error's DPoP nonce, and every
+    /// text the error shows (for the secrecy canary).
+    Refused(ErrorKind, String, Option<String>, Option<String>, String),
     Accepted(Arc<TokenInfo>),
+}
+
+/// One decision: the case's request when it has one, else its bare token.
+async fn decide(case: &Case, validator: &Validator) -> Option<Outcome> {
+    let call = async {
+        match &case.request {
+            Some(request) => {
+                validator.decide(&Request { scopes: case.scopes.clone(), ..request.clone() }).await
+            }
+            None => validator.validate_with_scopes(&case.token, &case.scopes).await,
+        }
+    };
+    // A generous bound: every case talks only to the local canned server.
+    match tokio::time::timeout(Duration::from_secs(30), call).await {
+        Err(_) => None,
+        Ok(Ok(info)) => Some(Outcome::Accepted(info)),
+        Ok(Err(e)) => Some(Outcome::Refused(
+            e.kind(),
+            e.detail().to_owned(),
+            validator.www_authenticate(&e),
+            e.dpop_nonce().map(str::to_owned),
+            format!(
+                "{e}\n{e:?}\n{:?}\n{:?}",
+                e.www_authenticate(Some("realm")),
+                validator.www_authenticate(&e)
+            ),
+        )),
+    }
 }
 
 /// Runs one case; returns its problems and a one-line summary of what happened.
@@ -523,51 +628,53 @@ async fn run_case(case: &Case) -> (Vec<String>, String) {
     let mut leaks = Vec::new();
     let outcome = match &built {
         Err(e) => {
-            leaks.extend(echoes(case, e));
+            leaks.extend(echoes(case, &format!("{e}\n{e:?}\n{:?}", e.www_authenticate(Some("realm")))));
             Outcome::BuildFailed(e.kind(), e.detail().to_owned())
         }
-        Ok(validator) => {
-            // A generous bound: every case talks only to the local canned server.
-            let call = validator.validate_with_scopes(&case.token, &case.scopes);
-            match tokio::time::timeout(Duration::from_secs(30), call).await {
-                Err(_) => {
-                    task.abort();
-                    return (vec!["validation did not finish within 30 s".into()], "timeout".into());
-                }
-                Ok(Ok(info)) => Outcome::Accepted(info),
-                Ok(Err(e)) => {
-                    leaks.extend(echoes(case, &e));
-                    Outcome::Refused(e.kind(), e.detail().to_owned())
-                }
+        Ok(validator) => match decide(case, validator).await {
+            None => {
+                task.abort();
+                return (vec!["validation did not finish within 30 s".into()], "timeout".into());
             }
-        }
+            Some(outcome) => outcome,
+        },
     };
-    let mut problems = compare(case, &outcome);
+    if let Outcome::Refused(_, _, _, _, text) = &outcome {
+        leaks.extend(echoes(case, text));
+    }
+    let mut problems = compare(&case.expected, &outcome);
     problems.extend(leaks);
     let counters = &state.counters;
     let seen = [&counters.jwks, &counters.introspect, &counters.other].map(|c| c.load(Ordering::SeqCst));
     // The same token once more: a remembered answer (docs/security.md KEY-9) must agree with
     // the first one. Request counts are those of the first call.
     if let (Ok(validator), Outcome::Accepted(_) | Outcome::Refused(..)) = (&built, &outcome) {
-        let again = validator.validate_with_scopes(&case.token, &case.scopes);
-        let again = match tokio::time::timeout(Duration::from_secs(30), again).await {
-            Ok(Ok(_)) => "ok".to_owned(),
-            Ok(Err(e)) => e.code().to_owned(),
-            Err(_) => "timeout".to_owned(),
-        };
+        let again = decide(case, validator).await;
         let first = match &outcome {
             Outcome::Accepted(_) => "ok",
-            Outcome::Refused(kind, _) | Outcome::BuildFailed(kind, _) => kind.code(),
+            Outcome::Refused(kind, ..) | Outcome::BuildFailed(kind, _) => kind.code(),
         };
-        if again != first {
-            problems.push(format!("a second call answered {again}, the first {first}"));
+        match (&case.again, again) {
+            (_, None) => problems.push("a second call did not finish within 30 s".into()),
+            (Some(expected), Some(again)) => {
+                problems.extend(compare(expected, &again).into_iter().map(|p| format!("second call: {p}")));
+            }
+            (None, Some(again)) => {
+                let again = match &again {
+                    Outcome::Accepted(_) => "ok",
+                    Outcome::Refused(kind, ..) | Outcome::BuildFailed(kind, _) => kind.code(),
+                };
+                if again != first {
+                    problems.push(format!("a second call answered {again}, the first {first}"));
+                }
+            }
         }
     }
     let summary = format!(
         "{} [jwks {}, introspect {}, other {}]",
         match &outcome {
             Outcome::BuildFailed(kind, detail) => format!("build {}: {detail}", kind.code()),
-            Outcome::Refused(kind, detail) => format!("{}: {detail}", kind.code()),
+            Outcome::Refused(kind, detail, ..) => format!("{}: {detail}", kind.code()),
             Outcome::Accepted(info) => format!("ok {}", info.source.as_str()),
         },
         seen[0],

@@ -23,6 +23,8 @@ pub struct Refusal {
     message: String,
     www_authenticate: Option<String>,
     required_scopes: Option<Vec<String>>,
+    /// The nonce to send as `DPoP-Nonce` (RFC 9449 §9), when the validator has nonces on.
+    dpop_nonce: Option<String>,
     /// The messages of the `source()` chain, outermost first.
     causes: Vec<String>,
 }
@@ -40,6 +42,7 @@ impl Refusal {
             message: error.detail().to_owned(),
             www_authenticate,
             required_scopes: error.required_scopes().map(<[String]>::to_vec),
+            dpop_nonce: error.dpop_nonce().map(str::to_owned),
             causes: std::iter::successors(std::error::Error::source(error), |e| e.source())
                 .take(MAX_CAUSES)
                 .map(ToString::to_string)
@@ -56,6 +59,7 @@ impl Refusal {
             message: "internal error in bearerguard (a bug: please report it)".to_owned(),
             www_authenticate: None,
             required_scopes: None,
+            dpop_nonce: None,
             causes: Vec::new(),
         }
     }
@@ -87,6 +91,9 @@ impl Refusal {
         error.set_named_property("wwwAuthenticate", self.www_authenticate)?;
         if let Some(scopes) = self.required_scopes {
             error.set_named_property("requiredScopes", scopes)?;
+        }
+        if let Some(nonce) = self.dpop_nonce {
+            error.set_named_property("dpopNonce", nonce)?;
         }
         // Innermost first, each the `cause` of the one outside it.
         let mut cause: Option<Object<'_>> = None;

@@ -17,9 +17,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
-use bearerguard::{Config, Decision, Request, SharedClock, TokenInfo, Validator};
+use bearerguard::{ClientCertificate, Config, Decision, Request, SharedClock, TokenInfo, Validator};
 use futures_util::FutureExt;
-use napi::bindgen_prelude::{Either, Function, FunctionRef, Object, ObjectFinalize, ObjectRef, PromiseRaw};
+use napi::bindgen_prelude::{
+    Buffer, Either, Function, FunctionRef, Object, ObjectFinalize, ObjectRef, PromiseRaw,
+};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -144,9 +146,15 @@ impl NativeValidator {
     }
 
     /// Decides about a request: every `Authorization` field line (none, one, or a list; the
-    /// core refuses two), its method and URL, and the scopes it requires. Answers like
+    /// core refuses two), its method and URL, and the scopes it requires; for sender-constrained
+    /// tokens, every `DPoP` line, the connection's client certificate (DER) and the value(s) of
+    /// the trusted proxy's certificate header (`clientCertificateHeader()`). Answers like
     /// `decide`. One line may come as a bare string, so the common case builds no array.
     #[napi(ts_return_type = "object | Promise<object>")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one argument per request input; napi's expansion makes `expect` unreliable here"
+    )]
     pub fn decide_request<'env>(
         &self,
         env: &'env Env,
@@ -154,16 +162,32 @@ impl NativeValidator {
         method: Option<String>,
         url: Option<String>,
         scopes: Vec<String>,
+        dpop: Option<Either<String, Vec<String>>>,
+        client_certificate: Option<Buffer>,
+        certificate_header: Option<Either<String, Vec<String>>>,
     ) -> Result<Answer<'env>> {
-        let mut request = Request::new().scopes(scopes);
-        request.authorization = match authorization {
+        let lines = |v: Option<Either<String, Vec<String>>>| match v {
             None => Vec::new(),
             Some(Either::A(line)) => vec![line],
             Some(Either::B(lines)) => lines,
         };
+        let mut request = Request::new().scopes(scopes);
+        request.authorization = lines(authorization);
         request.method = method.unwrap_or_default();
         request.url = url;
+        request.dpop = lines(dpop);
+        request.client_certificate = client_certificate.map(|der| ClientCertificate::Der(der.to_vec()));
+        if let Some(name) = &self.inner.config().client_certificate_header {
+            request.headers = lines(certificate_header).into_iter().map(|v| (name.clone(), v)).collect();
+        }
         respond(env, self, || self.inner.decide(&request))
+    }
+
+    /// The request header a trusted proxy puts the client certificate in
+    /// (`client_certificate_header`), lower-cased, or `null`.
+    #[napi]
+    pub fn client_certificate_header(&self) -> Option<String> {
+        self.inner.config().client_certificate_header.as_ref().map(|h| h.to_ascii_lowercase())
     }
 
     /// The protected-resource settings, or `null` when no `resource` is configured.
@@ -281,6 +305,7 @@ struct JsTokenInfo<'a> {
     token_type: &'a Option<String>,
     source: &'static str,
     claims: &'a serde_json::Map<String, serde_json::Value>,
+    dpop_nonce: &'a Option<String>,
 }
 
 impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
@@ -301,6 +326,7 @@ impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
             token_type,
             source,
             claims,
+            dpop_nonce,
         } = info;
         JsTokenInfo {
             subject,
@@ -316,6 +342,7 @@ impl<'a> From<&'a TokenInfo> for JsTokenInfo<'a> {
             token_type,
             source: source.as_str(),
             claims,
+            dpop_nonce,
         }
     }
 }

@@ -264,6 +264,7 @@ describe('TokenInfo', () => {
       tokenType: 'at+jwt',
       source: 'jwt',
       claims: payload,
+      dpopNonce: null,
     });
   });
 

@@ -37,9 +37,12 @@ const KNOWN = {
     'token',
     'token_file',
     'scopes',
+    'request',
     'expected',
+    'again',
     'expected_requests',
   ],
+  request: ['method', 'url', 'authorization', 'dpop', 'client_certificate', 'headers'],
   server: ['jwks', 'jwks_status', 'jwks_headers', 'introspection'],
   introspection: ['status', 'content_type', 'headers', 'body', 'body_text'],
   expected: [
@@ -56,6 +59,8 @@ const KNOWN = {
     'audiences',
     'expires_at',
     'claims',
+    'dpop_nonce',
+    'www_authenticate',
   ],
   expected_requests: ['jwks', 'introspect', 'other'],
 };
@@ -144,6 +149,8 @@ async function run(kase) {
   refuseUnknown('server', kase.server);
   refuseUnknown('introspection', kase.server?.introspection);
   refuseUnknown('expected', kase.expected);
+  refuseUnknown('request', kase.request);
+  refuseUnknown('expected', kase.again);
   refuseUnknown('expected_requests', kase.expected_requests);
   const { expected } = kase;
   const server = await cannedServer(kase.server);
@@ -160,27 +167,61 @@ async function run(kase) {
       return;
     }
     assert.notEqual(expected.at, 'build', `construction should fail with ${expected.code}`);
+    const decide = () => {
+      const scopes = kase.scopes ?? [];
+      const r = kase.request;
+      if (r === undefined) return validator.validate(token, { scopes });
+      return validator.validateRequest(
+        {
+          authorization: r.authorization,
+          method: r.method,
+          url: r.url,
+          dpop: r.dpop ?? [],
+          clientCertificate:
+            r.client_certificate === undefined ? undefined : Buffer.from(r.client_certificate, 'base64'),
+          headers: Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+        },
+        { scopes },
+      );
+    };
+    const check = (want, info, error) => {
+      if (want.ok) {
+        if (error) assert.fail(`expected a TokenInfo, got ${error.code}: ${error.message}`);
+        checkInfo(want, info);
+      } else {
+        assert.ok(error, `expected ${want.code}, got a TokenInfo`);
+        assert.equal(error.code, want.code, error.message);
+        if ('www_authenticate' in want) assert.equal(error.wwwAuthenticate, want.www_authenticate);
+        if ('dpop_nonce' in want) assert.equal(error.dpopNonce, want.dpop_nonce);
+      }
+    };
     let info;
     let error;
     try {
-      info = await validator.validate(token, { scopes: kase.scopes ?? [] });
+      info = await decide();
     } catch (e) {
       error = e;
     }
-    if (expected.ok) {
-      if (error) assert.fail(`expected a TokenInfo, got ${error.code}: ${error.message}`);
-      checkInfo(expected, info);
-    } else {
-      assert.ok(error, `expected ${expected.code}, got a TokenInfo`);
-      assert.equal(error.code, expected.code, error.message);
-    }
+    check(expected, info, error);
     for (const [kind, count] of Object.entries(kase.expected_requests ?? {})) {
       assert.equal(server.requests[kind], count, `${kind} requests`);
     }
     if (error) checkSecrecy(error, token, config);
-    // The same token once more: a remembered answer (docs/security.md KEY-9) agrees with the first.
+    // The same call once more: a remembered answer (docs/security.md KEY-9) agrees with the
+    // first, unless the case says what the second answer is (`again`: a DPoP proof replayed).
+    if (kase.again !== undefined) {
+      let second;
+      let secondError;
+      try {
+        second = await decide();
+      } catch (e) {
+        secondError = e;
+      }
+      check(kase.again, second, secondError);
+      return;
+    }
     try {
-      const second = await validator.validate(token, { scopes: kase.scopes ?? [] });
+      const second = await decide();
       assert.ok(expected.ok, 'a second call accepted');
       assert.deepEqual(second, info);
     } catch (e) {

@@ -1,5 +1,5 @@
 # Hand-written stub of the Rust extension, checked against it by `python -m mypy.stubtest`.
-from collections.abc import Awaitable, Generator, Iterable, Sequence
+from collections.abc import Awaitable, Generator, Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any, Literal, TypedDict, final
 
@@ -80,6 +80,8 @@ class TokenInfo:
     @property
     def token_type(self) -> str | None: ...
     @property
+    def dpop_nonce(self) -> str | None: ...
+    @property
     def source(self) -> Literal["jwt", "introspection"]: ...
     @property
     def claims(self) -> dict[str, Any]: ...
@@ -109,6 +111,9 @@ class Validator:
         *,
         method: str | None = None,
         url: str | None = None,
+        dpop: Sequence[str] | None = None,
+        client_certificate: bytes | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ) -> TokenInfo: ...
     def validate_request_async(
         self,
@@ -117,6 +122,9 @@ class Validator:
         *,
         method: str | None = None,
         url: str | None = None,
+        dpop: Sequence[str] | None = None,
+        client_certificate: bytes | None = None,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
     ) -> Awaitable[TokenInfo]: ...
     def validate(self, token: str, scopes: Iterable[str] | None = None) -> TokenInfo: ...
     def validate_header(self, authorization: str | None, scopes: Iterable[str] | None = None) -> TokenInfo: ...
@@ -147,6 +155,9 @@ class Validator:
     @property
     def required_scopes(self) -> list[str]:
         """The configured ``required_scopes``."""
+    @property
+    def client_certificate_header(self) -> str | None:
+        """The trusted proxy's client-certificate header (``client_certificate_header``), lower-cased."""
 
 # The test kit (bearerguard.testing wraps it).
 @final

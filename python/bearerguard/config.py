@@ -24,6 +24,7 @@ __all__ = [
     "CacheConfig",
     "ClientAuthConfig",
     "ClientAuthMethod",
+    "DpopConfig",
     "HttpConfig",
     "IntrospectionConfig",
     "JwksConfig",
@@ -92,6 +93,19 @@ class JwksConfig(TypedDict, total=False):
     max_bytes: int
 
 
+class DpopConfig(TypedDict, total=False):
+    """DPoP proofs (RFC 9449), checked when `sender_constraint` is `allow` or `require`."""
+
+    algorithms: Sequence[str]
+    max_age_secs: int
+    allow_unbound_tokens: bool
+    replay_max_entries: int
+    nonce_key: str | None
+    nonce_previous_key: str | None
+    nonce_slot_secs: int
+    nonce_lifetime_slots: int
+
+
 class _Required(TypedDict):
     issuer: str
 
@@ -130,6 +144,9 @@ class ValidatorConfig(_Required, total=False):
     cache: CacheConfig
     http: HttpConfig
     jwks: JwksConfig
+    sender_constraint: Literal["none", "allow", "require"]
+    dpop: DpopConfig
+    client_certificate_header: str | None
     # Aliases of `client_auth.*`.
     client_id: str | None
     client_secret: str | None

@@ -21,11 +21,13 @@ __all__ = [
     "BearerGuardError",
     "ConfigurationError",
     "InsufficientScopeError",
+    "InvalidDpopProofError",
     "InvalidRequestError",
     "InvalidTokenError",
     "MissingTokenError",
     "TokenExpiredError",
     "UnavailableError",
+    "UseDpopNonceError",
 ]
 
 
@@ -42,6 +44,7 @@ class BearerGuardError(Exception):
         status_code: int | None = None,
         www_authenticate: str | None = None,
         required_scopes: Iterable[str] = (),
+        dpop_nonce: str | None = None,
     ) -> None:
         if code is not None:
             self.code = code
@@ -50,10 +53,19 @@ class BearerGuardError(Exception):
         self.detail = detail
         self.www_authenticate = www_authenticate
         self.required_scopes: tuple[str, ...] = tuple(required_scopes)
+        # The DPoP nonce to send as the `DPoP-Nonce` response header (RFC 9449 §9), or None.
+        self.dpop_nonce = dpop_nonce
         super().__init__(f"{self.code}: {detail}" if detail else self.code)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        args = (self.detail, self.code, self.status_code, self.www_authenticate, self.required_scopes)
+        args = (
+            self.detail,
+            self.code,
+            self.status_code,
+            self.www_authenticate,
+            self.required_scopes,
+            self.dpop_nonce,
+        )
         return (type(self), args)
 
     def __repr__(self) -> str:
@@ -99,6 +111,22 @@ class UnavailableError(BearerGuardError):
 
     code = "unavailable"
     status_code = 503
+
+
+class InvalidDpopProofError(BearerGuardError):
+    """The DPoP proof is malformed, badly signed, for another request or token, too old or
+    new, or replayed (401, ``DPoP error="invalid_dpop_proof"``)."""
+
+    code = "invalid_dpop_proof"
+    status_code = 401
+
+
+class UseDpopNonceError(BearerGuardError):
+    """The DPoP proof lacks a current server nonce (401, ``DPoP error="use_dpop_nonce"``);
+    ``dpop_nonce`` is the nonce to send as the ``DPoP-Nonce`` response header."""
+
+    code = "use_dpop_nonce"
+    status_code = 401
 
 
 class ConfigurationError(BearerGuardError):

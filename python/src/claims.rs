@@ -68,6 +68,11 @@ impl PyTokenInfo {
     fn token_type(&self) -> Option<&str> {
         self.info.token_type.as_deref()
     }
+    /// When DPoP nonces are on: the nonce to send as the `DPoP-Nonce` response header.
+    #[getter]
+    fn dpop_nonce(&self) -> Option<&str> {
+        self.info.dpop_nonce.as_deref()
+    }
     #[getter]
     fn source(&self) -> &'static str {
         self.info.source.as_str()

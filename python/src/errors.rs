@@ -65,6 +65,8 @@ pub fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::InsufficientScope => "InsufficientScopeError",
         ErrorKind::Unavailable => "UnavailableError",
         ErrorKind::Configuration => "ConfigurationError",
+        ErrorKind::InvalidDpopProof => "InvalidDpopProofError",
+        ErrorKind::UseDpopNonce => "UseDpopNonceError",
         // Only for kinds the core adds after this match was written (`ErrorKind` is
         // `#[non_exhaustive]`): `test_error_classes_cover_the_core_kinds` fails on them.
         _ => "BearerGuardError",
@@ -94,7 +96,7 @@ impl Failure {
             return Ok(PyErr::from_value(module.bind(py).getattr("BearerGuardError")?.call1(args)?));
         };
         let scopes = PyTuple::new(py, e.required_scopes().unwrap_or_default())?;
-        let args = (e.detail(), e.code(), e.http_status(), www, scopes);
+        let args = (e.detail(), e.code(), e.http_status(), www, scopes, e.dpop_nonce());
         let value = module.bind(py).getattr(class_name(e.kind()))?.call1(args)?;
         if let Some(cause) = std::error::Error::source(&e) {
             value.setattr("__cause__", cause_chain(py, cause).value(py))?;

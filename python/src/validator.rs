@@ -113,6 +113,43 @@ fn request(
     Request { method: method.unwrap_or_default(), url, authorization, scopes, ..Request::default() }
 }
 
+/// What a request carries for sender-constrained tokens: every `DPoP` line, the connection's
+/// client certificate (DER bytes), other header fields (the trusted proxy's certificate header).
+struct Extras {
+    dpop: Vec<String>,
+    certificate: Option<Vec<u8>>,
+    headers: Vec<(String, String)>,
+}
+
+impl Extras {
+    fn from_py(
+        dpop: Option<&Bound<'_, PyAny>>,
+        client_certificate: Option<&[u8]>,
+        headers: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let headers = match headers {
+            None => Vec::new(),
+            Some(h) if h.is_none() => Vec::new(),
+            Some(h) => {
+                let items = if h.hasattr("items")? { h.call_method0("items")? } else { h.clone() };
+                items.try_iter()?.map(|pair| pair?.extract::<(String, String)>()).collect::<PyResult<_>>()?
+            }
+        };
+        Ok(Extras {
+            dpop: strings(dpop, "dpop")?,
+            certificate: client_certificate.map(<[u8]>::to_vec),
+            headers,
+        })
+    }
+
+    fn apply(self, mut request: Request) -> Request {
+        request.dpop = self.dpop;
+        request.client_certificate = self.certificate.map(bearerguard::ClientCertificate::Der);
+        request.headers = self.headers;
+        request
+    }
+}
+
 impl PyValidator {
     fn from_config(config: Config, clock: Option<SharedClock>) -> Result<Self, Failure> {
         let core = build(&config, &clock)?;
@@ -192,8 +229,14 @@ impl PyValidator {
     }
 
     /// Decides about a request from every `Authorization` line it carries (two or more are
-    /// `invalid_request`) and the scopes it requires; blocks this thread with the GIL released.
-    #[pyo3(signature = (authorization, scopes = None, *, method = None, url = None))]
+    /// `invalid_request`) and the scopes it requires; with sender constraints on, also its
+    /// `DPoP` lines, the connection's client certificate (DER bytes) and other header fields
+    /// (the trusted proxy's certificate header). Blocks this thread with the GIL released.
+    #[pyo3(signature = (
+        authorization, scopes = None, *, method = None, url = None, dpop = None,
+        client_certificate = None, headers = None
+    ))]
+    #[expect(clippy::too_many_arguments, reason = "one keyword argument per request input")]
     fn validate_request<'py>(
         &self,
         py: Python<'py>,
@@ -201,14 +244,26 @@ impl PyValidator {
         scopes: Option<&Bound<'py, PyAny>>,
         method: Option<String>,
         url: Option<String>,
+        dpop: Option<&Bound<'py, PyAny>>,
+        client_certificate: Option<&[u8]>,
+        headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        let request =
-            request(strings(Some(authorization), "authorization")?, strings(scopes, "scopes")?, method, url);
+        let extras = Extras::from_py(dpop, client_certificate, headers)?;
+        let request = extras.apply(request(
+            strings(Some(authorization), "authorization")?,
+            strings(scopes, "scopes")?,
+            method,
+            url,
+        ));
         self.decide(py, move |core| core.decide(&request))
     }
 
     /// Awaitable form of `validate_request`, for asyncio.
-    #[pyo3(signature = (authorization, scopes = None, *, method = None, url = None))]
+    #[pyo3(signature = (
+        authorization, scopes = None, *, method = None, url = None, dpop = None,
+        client_certificate = None, headers = None
+    ))]
+    #[expect(clippy::too_many_arguments, reason = "one keyword argument per request input")]
     fn validate_request_async<'py>(
         &self,
         py: Python<'py>,
@@ -216,10 +271,26 @@ impl PyValidator {
         scopes: Option<&Bound<'py, PyAny>>,
         method: Option<String>,
         url: Option<String>,
+        dpop: Option<&Bound<'py, PyAny>>,
+        client_certificate: Option<&[u8]>,
+        headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request =
-            request(strings(Some(authorization), "authorization")?, strings(scopes, "scopes")?, method, url);
+        let extras = Extras::from_py(dpop, client_certificate, headers)?;
+        let request = extras.apply(request(
+            strings(Some(authorization), "authorization")?,
+            strings(scopes, "scopes")?,
+            method,
+            url,
+        ));
         self.decide_async(py, move |core| core.decide(&request))
+    }
+
+    /// The request header a trusted proxy puts the client certificate in
+    /// (`client_certificate_header`), lower-cased, or `None`: what an adapter passes in
+    /// `headers`.
+    #[getter]
+    fn client_certificate_header(&self) -> Option<String> {
+        self.config.client_certificate_header.as_ref().map(|h| h.to_ascii_lowercase())
     }
 
     /// Validates `token`, requiring `scopes`; blocks this thread with the GIL released.

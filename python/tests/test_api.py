@@ -431,6 +431,33 @@ def test_exceptions_can_be_built_and_pickled_by_hand() -> None:
     assert BearerGuardError().code == "internal"
 
 
+def test_dpop_errors_carry_their_nonce_through_pickle() -> None:
+    e = errors.UseDpopNonceError("needs a nonce", "use_dpop_nonce", 401, 'DPoP error="use_dpop_nonce"', (), "n0nce")
+    assert (e.code, e.status_code, e.dpop_nonce) == ("use_dpop_nonce", 401, "n0nce")
+    clone = pickle.loads(pickle.dumps(e))
+    assert (type(clone), clone.dpop_nonce, clone.www_authenticate) == (
+        errors.UseDpopNonceError,
+        "n0nce",
+        e.www_authenticate,
+    )
+    assert errors.InvalidDpopProofError().dpop_nonce is None
+
+
+def test_validate_request_takes_dpop_lines_a_certificate_and_headers() -> None:
+    v = Validator(issuer="https://issuer.example", audience="https://api.example", sender_constraint="allow",
+                  jwks_uri="https://issuer.example/jwks", discovery=False)  # fmt: skip
+    assert v.client_certificate_header is None
+    with pytest.raises(errors.InvalidDpopProofError) as info:
+        v.validate_request(["DPoP abc"], method="GET", url="https://api.example/x", dpop=["a", "b"])
+    assert info.value.status_code == 401 and 'DPoP error="invalid_dpop_proof"' in (info.value.www_authenticate or "")
+    with pytest.raises(TypeError):
+        v.validate_request(["DPoP abc"], dpop="one string")
+    with pytest.raises(errors.MissingTokenError):
+        v.validate_request([], client_certificate=b"der", headers={"client-cert": ":ZGVy:"})
+    with pytest.raises((TypeError, ValueError)):
+        v.validate_request([], headers=[("only-a-name",)])
+
+
 def test_error_classes_cover_the_core_kinds() -> None:
     """Every core error code is raised as a class of its own, named by the binding's one match;
     a code the core adds without a class here would arrive as the bare base class and fail."""
@@ -584,5 +611,15 @@ def test_validate_async_can_be_cancelled(canned: Any) -> None:
 def test_signatures_are_introspectable() -> None:
     assert list(inspect.signature(Validator.validate).parameters) == ["self", "token", "scopes"]
     request = inspect.signature(Validator.validate_request).parameters
-    assert list(request) == ["self", "authorization", "scopes", "method", "url"]
-    assert request["method"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(request) == [
+        "self",
+        "authorization",
+        "scopes",
+        "method",
+        "url",
+        "dpop",
+        "client_certificate",
+        "headers",
+    ]
+    for keyword in ("method", "url", "dpop", "client_certificate", "headers"):
+        assert request[keyword].kind is inspect.Parameter.KEYWORD_ONLY, keyword

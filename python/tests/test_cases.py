@@ -2,6 +2,7 @@
 canned JWKS and introspection documents served on 127.0.0.1, every case on both paths."""
 
 import asyncio
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,8 +60,35 @@ def serve(canned: Canned, documents: dict[str, Any]) -> None:
         )
 
 
+KNOWN = {
+    "case": {
+        "name", "description", "now", "config", "server", "token", "token_file", "scopes", "request",
+        "expected", "again", "expected_requests",
+    },
+    "request": {"method", "url", "authorization", "dpop", "client_certificate", "headers"},
+    "ok": {
+        "ok", "source", "subject", "client_id", "username", "issuer", "token_type", "expires_at", "scopes",
+        "audiences", "claims", "dpop_nonce",
+    },
+    "error": {"ok", "code", "at", "www_authenticate", "dpop_nonce"},
+}  # fmt: skip
+
+
+def refuse_unknown(what: str, obj: dict[str, Any]) -> None:
+    kind = what if what in ("case", "request") else ("ok" if obj.get("ok") else "error")
+    assert set(obj) <= KNOWN[kind], f"unknown member(s) in {what}: {sorted(set(obj) - KNOWN[kind])}"
+
+
+def check_error(e: BearerGuardError, expected: dict[str, Any]) -> None:
+    assert (expected["ok"], expected.get("at"), e.code) == (False, None, expected["code"]), str(e)
+    assert type(e).code == e.code
+    for field in ("www_authenticate", "dpop_nonce"):
+        if field in expected:
+            assert getattr(e, field) == expected[field], field
+
+
 def check_info(info: TokenInfo, expected: dict[str, Any]) -> None:
-    for field in ("source", "subject", "client_id", "username", "issuer", "token_type", "expires_at"):
+    for field in ("source", "subject", "client_id", "username", "issuer", "token_type", "expires_at", "dpop_nonce"):
         if field in expected:
             assert getattr(info, field) == expected[field], field
     for field in ("scopes", "audiences"):
@@ -86,6 +114,12 @@ def check_secrecy(error: BearerGuardError, token: str, config: dict[str, Any]) -
 @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
 @pytest.mark.parametrize(("name", "case"), CASES or [("none", {})], ids=[n for n, _ in CASES] or ["none"])
 def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: bool) -> None:
+    refuse_unknown("case", case)
+    refuse_unknown("expected", case["expected"])
+    if "request" in case:
+        refuse_unknown("request", case["request"])
+    if "again" in case:
+        refuse_unknown("again", case["again"])
     serve(server, case.get("server", {}))
     config = with_server(case["config"], server.url)
     expected = case["expected"]
@@ -101,18 +135,38 @@ def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: boo
         assert (expected["ok"], expected.get("at"), e.code) == (False, "build", expected["code"]), str(e)
         check_secrecy(e, token, config)
         return
-    try:
+    request = case.get("request")
+
+    def decide(asynchronous: bool) -> TokenInfo:
+        scopes = case.get("scopes")
+        if request is None:
+            if asynchronous:
+
+                async def run() -> TokenInfo:
+                    return await v.validate_async(token, scopes)
+
+                return asyncio.run(run())
+            return v.validate(token, scopes)
+        cert = request.get("client_certificate")
+        kwargs: dict[str, Any] = {
+            "method": request["method"],
+            "url": request.get("url"),
+            "dpop": request.get("dpop", []),
+            "client_certificate": None if cert is None else base64.b64decode(cert),
+            "headers": request.get("headers"),
+        }
         if asynchronous:
 
-            async def run() -> TokenInfo:
-                return await v.validate_async(token, case.get("scopes"))
+            async def run_request() -> TokenInfo:
+                return await v.validate_request_async(request["authorization"], scopes, **kwargs)
 
-            info = asyncio.run(run())
-        else:
-            info = v.validate(token, case.get("scopes"))
+            return asyncio.run(run_request())
+        return v.validate_request(request["authorization"], scopes, **kwargs)
+
+    try:
+        info = decide(asynchronous)
     except BearerGuardError as e:
-        assert (expected["ok"], expected.get("at"), e.code) == (False, None, expected["code"]), str(e)
-        assert type(e).code == e.code
+        check_error(e, expected)
         check_secrecy(e, token, config)
     else:
         assert expected["ok"], f"accepted, expected {expected.get('code')}"
@@ -121,11 +175,16 @@ def test_case(server: Canned, name: str, case: dict[str, Any], asynchronous: boo
         seen = dict(server.requests)
         counts = {"jwks": seen.pop("/jwks", 0), "introspect": seen.pop("/introspect", 0), "other": sum(seen.values())}
         assert counts == {**counts, **case["expected_requests"]}
-    # The same token once more: a remembered answer (docs/security.md KEY-9) agrees with the first.
+    # The same call once more: a remembered answer (docs/security.md KEY-9) agrees with the first,
+    # unless the case says what the second answer is (`again`: a DPoP proof sent twice is a replay).
+    again_expected = case.get("again", expected)
     try:
-        again = v.validate(token, case.get("scopes"))
+        again = decide(False)
     except BearerGuardError as e:
-        assert (expected["ok"], e.code) == (False, expected["code"]), f"a second call answered {e.code}"
+        if "again" in case:
+            check_error(e, again_expected)
+        else:
+            assert (expected["ok"], e.code) == (False, expected["code"]), f"a second call answered {e.code}"
     else:
-        assert expected["ok"], "a second call accepted"
-        check_info(again, expected)
+        assert again_expected["ok"], "a second call accepted"
+        check_info(again, again_expected)

@@ -13,7 +13,8 @@
 //!
 //! It mints whatever token a test asks for ([`TokenOptions`]): a JWT ([`jwt`](TestAuthorizationServer::jwt))
 //! or an opaque token ([`opaque`](TestAuthorizationServer::opaque)), valid, expired, for
-//! another audience, with any scopes, DPoP- or certificate-bound, with any claims. And it hands
+//! another audience, with any scopes, DPoP- or certificate-bound, with any claims; a
+//! [`DpopKey`] makes the proofs for DPoP-bound ones. And it hands
 //! back a [`Config`] pointing at itself ([`config`](TestAuthorizationServer::config)), which
 //! [`Validator::new`](crate::Validator::new) takes as it is.
 //!
@@ -49,6 +50,7 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
 
+mod dpop;
 mod keys;
 mod routes;
 mod token;
@@ -63,6 +65,7 @@ use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+pub use dpop::{DpopKey, ProofOptions};
 pub use keys::SIGNING_ALGORITHMS;
 pub use token::{
     DEFAULT_EXPIRES_IN, DEFAULT_SUBJECT, DEFAULT_TOKEN_CLIENT_ID, EXPIRED_EXPIRES_IN, TokenOptions,
