@@ -50,6 +50,16 @@ impl RealAs {
     }
 
     async fn post(&self, endpoint: &str, client: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.post_with(endpoint, client, form, &[]).await
+    }
+
+    async fn post_with(
+        &self,
+        endpoint: &str,
+        client: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let c = self.client(client);
         let id: String =
             form_urlencoded::byte_serialize(c["client_id"].as_str().unwrap().as_bytes()).collect();
@@ -57,14 +67,13 @@ impl RealAs {
             form_urlencoded::byte_serialize(c["client_secret"].as_str().unwrap().as_bytes()).collect();
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        self.http
+        let request = self
+            .http
             .post(self.info[endpoint].as_str().unwrap())
             .header("authorization", format!("Basic {basic}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .unwrap()
+            .header("content-type", "application/x-www-form-urlencoded");
+        let request = headers.iter().fold(request, |r, (name, value)| r.header(*name, *value));
+        request.body(body).send().await.unwrap()
     }
 
     /// A client_credentials access token for `resource` (a name in the ready line).
@@ -80,6 +89,22 @@ impl RealAs {
         assert_eq!(response.status(), 200);
         let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
         body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The token endpoint's answer to a client_credentials request of `client` for `resource`
+    /// with extra request headers (a `DPoP` proof, a client certificate header).
+    pub async fn token_with(
+        &self,
+        client: &str,
+        resource: &str,
+        scope: &str,
+        headers: &[(&str, &str)],
+    ) -> Value {
+        let resource = self.resource(resource);
+        let form = [("grant_type", "client_credentials"), ("scope", scope), ("resource", resource.as_str())];
+        let response = self.post_with("token_endpoint", client, &form, headers).await;
+        assert_eq!(response.status(), 200);
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
     }
 
     /// Revokes `token` (only the client it was issued to may).
