@@ -44,7 +44,8 @@ macro_rules! exit_codes {
         "\
 Exit status:
   0  accepted (check), or done (discover, metadata, config)
-  1  token refused: invalid_token, token_expired, invalid_request, missing_token
+  1  token refused: invalid_token, token_expired, invalid_request, missing_token,
+     invalid_dpop_proof, use_dpop_nonce
   2  usage: the command line is wrong
   3  insufficient_scope: the token is good but lacks a required scope
   4  unavailable: the authorization server is down, slow or broken (never a verdict on the token)
@@ -213,7 +214,8 @@ pub fn exit_code(kind: ErrorKind) -> i32 {
         ErrorKind::InsufficientScope => EXIT_INSUFFICIENT_SCOPE,
         ErrorKind::Unavailable => EXIT_UNAVAILABLE,
         ErrorKind::Configuration => EXIT_CONFIGURATION,
-        // MissingToken, InvalidRequest, InvalidToken, TokenExpired, and any kind added later:
+        // MissingToken, InvalidRequest, InvalidToken, TokenExpired, InvalidDpopProof,
+        // UseDpopNonce, and any kind added later:
         // the token is not accepted.
         _ => EXIT_REFUSED,
     }
@@ -489,6 +491,8 @@ mod tests {
     #[test]
     fn every_kind_has_its_exit_status() {
         let codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| exit_code(*k)).collect();
-        assert_eq!(codes, [1, 1, 1, 1, 3, 4, 5]);
+        // missing_token, invalid_request, invalid_token, token_expired, insufficient_scope,
+        // unavailable, configuration, invalid_dpop_proof, use_dpop_nonce.
+        assert_eq!(codes, [1, 1, 1, 1, 3, 4, 5, 1, 1]);
     }
 }
