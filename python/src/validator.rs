@@ -142,6 +142,19 @@ impl Extras {
         })
     }
 
+    /// The whole request: these inputs plus the `Authorization` lines, scopes, method and URL.
+    fn request(
+        self,
+        authorization: &Bound<'_, PyAny>,
+        scopes: Option<&Bound<'_, PyAny>>,
+        method: Option<String>,
+        url: Option<String>,
+    ) -> PyResult<Request> {
+        let base =
+            request(strings(Some(authorization), "authorization")?, strings(scopes, "scopes")?, method, url);
+        Ok(self.apply(base))
+    }
+
     fn apply(self, mut request: Request) -> Request {
         request.dpop = self.dpop;
         request.client_certificate = self.certificate.map(bearerguard::ClientCertificate::Der);
@@ -248,13 +261,12 @@ impl PyValidator {
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        let extras = Extras::from_py(dpop, client_certificate, headers)?;
-        let request = extras.apply(request(
-            strings(Some(authorization), "authorization")?,
-            strings(scopes, "scopes")?,
+        let request = Extras::from_py(dpop, client_certificate, headers)?.request(
+            authorization,
+            scopes,
             method,
             url,
-        ));
+        )?;
         self.decide(py, move |core| core.decide(&request))
     }
 
@@ -275,13 +287,12 @@ impl PyValidator {
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let extras = Extras::from_py(dpop, client_certificate, headers)?;
-        let request = extras.apply(request(
-            strings(Some(authorization), "authorization")?,
-            strings(scopes, "scopes")?,
+        let request = Extras::from_py(dpop, client_certificate, headers)?.request(
+            authorization,
+            scopes,
             method,
             url,
-        ));
+        )?;
         self.decide_async(py, move |core| core.decide(&request))
     }
 
