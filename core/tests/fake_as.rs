@@ -140,7 +140,8 @@ async fn cached_ttl_is_capped_by_exp_and_scopes_are_checked_on_hits() {
     let v = Validator::with_clock(c, clock.clone()).unwrap();
     let token = opaque();
     let exp = now() + 10;
-    fake.add_token(&token, fake.active(json!({"exp": exp, "scope": "read"})));
+    // `iat` a second before the manual clock's start: `now()` may already be a second later.
+    fake.add_token(&token, fake.active(json!({"exp": exp, "iat": now() - 1, "scope": "read"})));
     v.validate(&token).await.unwrap();
     clock.advance(Duration::from_secs(5));
     v.validate(&token).await.unwrap();
