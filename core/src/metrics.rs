@@ -159,6 +159,11 @@ pub(crate) struct Metrics {
     /// Per endpoint, when it last failed (0 never) and how (a [`CallResult`]).
     last_failure_ms: [AtomicU64; ENDPOINTS.len()],
     last_failure_class: [AtomicU64; ENDPOINTS.len()],
+    /// Orders answers and failures: two calls in the same millisecond still have an order, so a
+    /// failure just after an answer makes the issuer unhealthy.
+    sequence: AtomicU64,
+    last_ok_seq: AtomicU64,
+    last_failure_seq: AtomicU64,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -177,6 +182,9 @@ impl Metrics {
             last_ok_ms: Default::default(),
             last_failure_ms: Default::default(),
             last_failure_class: Default::default(),
+            sequence: AtomicU64::new(0),
+            last_ok_seq: AtomicU64::new(0),
+            last_failure_seq: AtomicU64::new(0),
         }
     }
 
@@ -228,11 +236,14 @@ impl Metrics {
         let (e, r) = (endpoint as usize, result as usize);
         self.calls[e][r].record(elapsed);
         let now = u64::try_from(self.clock.now().as_millis()).unwrap_or(u64::MAX).max(1);
+        let seq = self.sequence.fetch_add(1, Ordering::Relaxed) + 1;
         if result == CallResult::Ok {
             self.last_ok_ms[e].store(now, Ordering::Relaxed);
+            self.last_ok_seq.fetch_max(seq, Ordering::Relaxed);
         } else {
             self.last_failure_class[e].store(r as u64, Ordering::Relaxed);
             self.last_failure_ms[e].store(now, Ordering::Relaxed);
+            self.last_failure_seq.fetch_max(seq, Ordering::Relaxed);
         }
         #[cfg(feature = "metrics")]
         ::metrics::histogram!(
@@ -488,7 +499,9 @@ impl Metrics {
         }
         let last_answer_at = (last_ok > 0).then(|| last_ok as f64 / 1e3);
         let jwks_ok = parts.jwks.as_ref().is_none_or(|j| j.loaded && j.fresh);
-        let ok = parts.endpoints_known && jwks_ok && failed_at <= last_ok;
+        let ok = parts.endpoints_known
+            && jwks_ok
+            && self.last_failure_seq.load(Ordering::Relaxed) <= self.last_ok_seq.load(Ordering::Relaxed);
         let issuer = IssuerHealth {
             issuer: self.issuer.clone(),
             ok,
@@ -600,5 +613,10 @@ mod tests {
         clock.advance(Duration::from_secs(1));
         m.call(Endpoint::Jwks, CallResult::Ok, Duration::from_millis(1));
         assert!(m.health(parts()).ok, "recovered");
+        // Same millisecond on the clock: the order of the calls decides, not their timestamps.
+        m.call(Endpoint::Introspection, CallResult::HttpError, Duration::from_millis(1));
+        assert!(!m.health(parts()).ok, "a failure in the millisecond of the last answer");
+        m.call(Endpoint::Introspection, CallResult::Ok, Duration::from_millis(1));
+        assert!(m.health(parts()).ok, "and an answer after it in the same millisecond");
     }
 }
