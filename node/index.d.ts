@@ -208,6 +208,11 @@ export interface DpopOptions {
   nonceSlotSecs?: number;
   /** How many slots a nonce stays valid. Default 2. */
   nonceLifetimeSlots?: number;
+  /**
+   * The API's URL as clients see it (`https://api.example.com`, `https://example.com/api`) when a
+   * proxy changes the scheme, host or path prefix: `htu` is compared with it plus the request's path.
+   */
+  externalBaseUrl?: string;
 }
 
 /** What a valid token says. Absent claims are `null`. Frozen, deeply: every repeat of one answer (a cached verdict, a remembered JWT) is the same object. */

@@ -133,11 +133,6 @@ impl Binding {
         if dpop_type && !cnf.is_some_and(|c| c.contains_key("jkt")) {
             return Err(invalid("the token is DPoP-bound (token_type) but names no key (cnf.jkt)"));
         }
-        // An introspection answer saying `token_type: DPoP` is bound, whatever its `cnf` says.
-        let dpop_type = info.token_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
-        if dpop_type && !cnf.is_some_and(|c| c.contains_key("jkt")) {
-            return Err(invalid("the token is DPoP-bound (token_type) but names no key (cnf.jkt)"));
-        }
         let Some(proofs) = &self.proofs else {
             // RFC 9449 / RFC 8705 off: accepting a bound token as Bearer would drop its binding.
             return match cnf {

@@ -164,6 +164,14 @@ fn dpop(c: &Config) -> Result<()> {
             return Err(Error::config(format!("`{field}` must be at least 32 bytes")));
         }
     }
+    if let Some(base) = &d.external_base_url {
+        let plain = !base.contains(['?', '#']);
+        if !plain || crate::dpop::normalize_htu(base).is_none() {
+            return Err(Error::config(
+                "`dpop.external_base_url` must be an absolute http(s) URL without query or fragment",
+            ));
+        }
+    }
     if d.nonce_previous_key.is_some() && d.nonce_key.is_none() {
         return Err(Error::config("`dpop.nonce_previous_key` needs `dpop.nonce_key`"));
     }

@@ -256,6 +256,11 @@ pub struct DpopConfig {
     pub nonce_slot_secs: u64,
     /// How many slots a nonce stays valid, the current one included (1 to 10). Default 2.
     pub nonce_lifetime_slots: u64,
+    /// The API's URL as clients see it, e.g. `https://api.example.com` or
+    /// `https://example.com/api`, when a proxy in front of it changes the scheme, host or path
+    /// prefix: a proof's `htu` is compared with this URL followed by the request's path. The
+    /// request URL then only needs its path. Default none: the request URL as the adapter saw it.
+    pub external_base_url: Option<String>,
 }
 
 impl Default for DpopConfig {
@@ -271,6 +276,7 @@ impl Default for DpopConfig {
             nonce_previous_key: None,
             nonce_slot_secs: 60,
             nonce_lifetime_slots: 2,
+            external_base_url: None,
         }
     }
 }

@@ -135,6 +135,8 @@ pub(crate) struct Proofs {
     leeway: u64,
     nonces: Option<Nonces>,
     store: Arc<dyn ReplayStore>,
+    /// `dpop.external_base_url`, normalised, without a trailing `/`.
+    external_base: Option<String>,
     /// `dpop.algorithms`, space-separated: the challenge's `algs`.
     pub algs: String,
 }
@@ -162,6 +164,12 @@ impl Proofs {
             leeway: config.leeway_secs,
             nonces: Nonces::from_config(&config.dpop),
             store: Arc::new(MemoryReplayStore::new(config.dpop.replay_max_entries)),
+            external_base: config
+                .dpop
+                .external_base_url
+                .as_deref()
+                .and_then(normalize_htu)
+                .map(|base| base.trim_end_matches('/').to_owned()),
         })
     }
 
@@ -179,6 +187,21 @@ impl Proofs {
     /// The nonce to hand out at `now`, when nonces are on.
     pub fn nonce(&self, now: u64) -> Option<String> {
         self.nonces.as_ref().map(|n| n.current(now))
+    }
+
+    /// The URL the client used, normalised: the request URL, or with `dpop.external_base_url`
+    /// that base followed by the request URL's path (the URL may then be a path alone).
+    fn target(&self, url: Option<&str>) -> Option<String> {
+        let url = url?;
+        let Some(base) = &self.external_base else { return normalize_htu(url) };
+        let path = if url.starts_with('/') {
+            url
+        } else {
+            let (_, rest) = url.split_once("://")?;
+            rest.find(['/', '?', '#']).map_or("/", |i| &rest[i..])
+        };
+        let path = if path.starts_with('/') { path } else { "/" };
+        normalize_htu(&format!("{base}{path}"))
     }
 
     /// Every check of RFC 9449 §4.3 that needs no I/O, for the `DPoP` field values `proofs` of
@@ -223,8 +246,7 @@ impl Proofs {
         if text("htm")? != method {
             return Err(proof_error("the DPoP proof is for another method (htm)"));
         }
-        let target =
-            url.and_then(normalize_htu).ok_or(proof_error("the request URL is not known or not absolute"))?;
+        let target = self.target(url).ok_or(proof_error("the request URL is not known or not absolute"))?;
         if normalize_htu(text("htu")?).as_deref() != Some(target.as_str()) {
             return Err(proof_error("the DPoP proof is for another URL (htu)"));
         }

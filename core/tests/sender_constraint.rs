@@ -191,6 +191,48 @@ async fn the_replay_store_fails_closed_when_full_and_is_pluggable() {
     assert!(validator.decide(&dpop_request(&token, proof)).await.is_ok());
 }
 
+#[tokio::test]
+async fn behind_a_proxy_htu_is_the_external_base_url_plus_the_request_path() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let mut c = config(&server, SenderConstraint::Allow);
+    c.dpop.external_base_url = Some("HTTPS://API.Example.test:443/v1/".into());
+    let validator = Validator::new(c).unwrap();
+    let key = DpopKey::generate().unwrap();
+    let token = server.jwt(&TokenOptions::new().dpop_jkt(key.thumbprint())).unwrap();
+    let signed_for = "https://api.example.test/v1/orders";
+    // The app behind the proxy sees http://10.0.0.7:8080/orders, or only the path.
+    for seen in ["http://10.0.0.7:8080/orders?page=2", "/orders", "/orders?page=2"] {
+        let request = Request::new()
+            .method("GET")
+            .url(seen)
+            .authorization(format!("DPoP {token}"))
+            .dpop(key.proof("GET", signed_for, &token).unwrap());
+        assert!(validator.decide(&request).await.is_ok(), "{seen}");
+    }
+    // A proof for the internal URL, or for another path under the base: refused.
+    for signed in [
+        "http://10.0.0.7:8080/orders",
+        "https://api.example.test/orders",
+        "https://api.example.test/v1/other",
+    ] {
+        let request = Request::new()
+            .method("GET")
+            .url("/orders")
+            .authorization(format!("DPoP {token}"))
+            .dpop(key.proof("GET", signed, &token).unwrap());
+        let e = validator.decide(&request).await.unwrap_err();
+        assert_eq!(e.code(), "invalid_dpop_proof", "{signed}");
+    }
+    // Without the setting, a path-only request URL cannot be checked: refused, never guessed.
+    let plain = Validator::new(config(&server, SenderConstraint::Allow)).unwrap();
+    let request = Request::new()
+        .method("GET")
+        .url("/orders")
+        .authorization(format!("DPoP {token}"))
+        .dpop(key.proof("GET", URL, &token).unwrap());
+    assert_eq!(plain.decide(&request).await.unwrap_err().code(), "invalid_dpop_proof");
+}
+
 #[test]
 fn config_rules_name_their_field_and_the_nonce_key_is_redacted() {
     let base = || Config::new("https://issuer.example", "https://api.example");
@@ -213,6 +255,13 @@ fn config_rules_name_their_field_and_the_nonce_key_is_redacted() {
         }),
         ("dpop.nonce_slot_secs", &|c: &mut Config| c.dpop.nonce_slot_secs = 0),
         ("dpop.nonce_lifetime_slots", &|c: &mut Config| c.dpop.nonce_lifetime_slots = 11),
+        ("dpop.external_base_url", &|c: &mut Config| c.dpop.external_base_url = Some("/api".into())),
+        ("dpop.external_base_url", &|c: &mut Config| {
+            c.dpop.external_base_url = Some("ftp://api.example".into());
+        }),
+        ("dpop.external_base_url", &|c: &mut Config| {
+            c.dpop.external_base_url = Some("https://api.example/?x=1".into());
+        }),
         ("client_certificate_header", &|c: &mut Config| c.client_certificate_header = Some("a b".into())),
         ("client_certificate_header", &|c: &mut Config| c.client_certificate_header = Some("DPoP".into())),
     ] {

@@ -104,6 +104,7 @@ class DpopConfig(TypedDict, total=False):
     nonce_previous_key: str | None
     nonce_slot_secs: int
     nonce_lifetime_slots: int
+    external_base_url: str | None
 
 
 class _Required(TypedDict):
