@@ -192,6 +192,41 @@ async fn the_replay_store_fails_closed_when_full_and_is_pluggable() {
 }
 
 #[tokio::test]
+async fn proofs_of_every_allowed_algorithm_are_accepted_and_an_unlisted_one_is_not() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let default = Validator::new(config(&server, SenderConstraint::Allow)).unwrap();
+    let mut no_rsa = config(&server, SenderConstraint::Allow);
+    no_rsa.dpop.algorithms = vec!["ES256".into(), "EdDSA".into()];
+    let no_rsa = Validator::new(no_rsa).unwrap();
+    for alg in ["ES256", "EdDSA", "RS256"] {
+        let key = DpopKey::generate_for(alg).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        let token = server.jwt(&TokenOptions::new().dpop_jkt(key.thumbprint())).unwrap();
+        let request = || dpop_request(&token, key.proof("GET", URL, &token).unwrap());
+        assert!(default.decide(&request()).await.is_ok(), "{alg} is on the default list");
+        let narrowed = no_rsa.decide(&request()).await;
+        if alg == "RS256" {
+            assert_eq!(narrowed.unwrap_err().code(), "invalid_dpop_proof", "RS256 is not on the list");
+        } else {
+            assert!(narrowed.is_ok(), "{alg}");
+        }
+    }
+    assert!(DpopKey::generate_for("HS256").is_err());
+}
+
+#[test]
+fn test_kit_proof_options_and_keys_show_no_token_nonce_or_private_key() {
+    let token = "access-token-canary-0123456789";
+    let options = ProofOptions::new("GET", URL).access_token(token).nonce("nonce-canary-42");
+    let shown = format!("{options:?}");
+    assert!(!shown.contains(token) && !shown.contains("nonce-canary-42"), "{shown}");
+    assert!(shown.contains("GET") && shown.contains(URL), "{shown}");
+    let key = DpopKey::generate_for("EdDSA").unwrap();
+    let shown = format!("{key:?}");
+    assert!(shown.contains(key.thumbprint()) && !shown.contains("\"d\""), "{shown}");
+}
+
+#[tokio::test]
 async fn behind_a_proxy_htu_is_the_external_base_url_plus_the_request_path() {
     let server = TestAuthorizationServer::start().unwrap();
     let mut c = config(&server, SenderConstraint::Allow);

@@ -3,8 +3,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
@@ -15,8 +13,9 @@ fn failed(what: &str) -> Error {
     Error::new(ErrorKind::Unavailable, format!("test DPoP key: {what}"))
 }
 
-/// What one proof says; every field but `method` and `url` is optional.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What one proof says; every field but `method` and `url` is optional. `Debug` shows whether
+/// a token and a nonce are set, not what they are.
+#[derive(Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ProofOptions {
     /// `htm`, e.g. `GET`.
@@ -31,6 +30,19 @@ pub struct ProofOptions {
     pub iat: Option<i64>,
     /// `jti`. Default: 16 random bytes, base64url.
     pub jti: Option<String>,
+}
+
+impl std::fmt::Debug for ProofOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProofOptions")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("access_token", &self.access_token.as_ref().map(|_| "<redacted>"))
+            .field("nonce", &self.nonce.as_ref().map(|_| "<redacted>"))
+            .field("iat", &self.iat)
+            .field("jti", &self.jti)
+            .finish()
+    }
 }
 
 impl ProofOptions {
@@ -68,7 +80,8 @@ impl ProofOptions {
     }
 }
 
-/// A P-256 key pair (ES256) that signs DPoP proofs. `Debug` shows the thumbprint only.
+/// A client's key pair that signs DPoP proofs: P-256 (ES256) by default, or Ed25519 or RSA.
+/// `Debug` shows the algorithm and the thumbprint only.
 ///
 /// ```
 /// use bearerguard::testing::{DpopKey, ProofOptions, TestAuthorizationServer, TokenOptions};
@@ -91,30 +104,44 @@ impl ProofOptions {
 /// # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 /// ```
 pub struct DpopKey {
-    pair: EcdsaKeyPair,
+    key: super::keys::SigningKey,
     jwk: Map<String, Value>,
     thumbprint: String,
 }
 
 impl std::fmt::Debug for DpopKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DpopKey").field("thumbprint", &self.thumbprint).finish_non_exhaustive()
+        f.debug_struct("DpopKey")
+            .field("alg", &self.key.alg)
+            .field("thumbprint", &self.thumbprint)
+            .finish_non_exhaustive()
     }
 }
 
 impl DpopKey {
-    /// A fresh key.
+    /// A fresh P-256 key (ES256, what DPoP clients use most).
     pub fn generate() -> Result<Self> {
-        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
-            .map_err(|_| failed("P-256 key generation failed"))?;
-        let (x, y) = match pair.public_key().as_ref() {
-            [4, rest @ ..] if rest.len() == 64 => rest.split_at(32),
-            _ => return Err(failed("P-256 public key has an unexpected form")),
-        };
-        let jwk = json!({"kty": "EC", "crv": "P-256", "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y)});
-        let Value::Object(jwk) = jwk else { return Err(failed("JWK")) };
+        Self::generate_for("ES256")
+    }
+
+    /// A fresh key for `alg`: `ES256`, `EdDSA` or `RS256` (a 2048-bit key).
+    pub fn generate_for(alg: &str) -> Result<Self> {
+        let key = super::keys::generate_for(alg)?;
+        let Value::Object(mut jwk) = key.public_jwk.clone() else { return Err(failed("JWK")) };
+        // A client's proof key has no key id or use: the JWK is the key alone (and its `alg`).
+        jwk.remove("kid");
+        jwk.remove("use");
         let thumbprint = crate::dpop::jwk_thumbprint(&jwk).ok_or_else(|| failed("thumbprint"))?;
-        Ok(DpopKey { pair, jwk, thumbprint })
+        Ok(DpopKey { key, jwk, thumbprint })
+    }
+
+    /// The proofs' `alg`.
+    pub fn algorithm(&self) -> &'static str {
+        match self.key.alg {
+            jsonwebtoken::Algorithm::RS256 => "RS256",
+            jsonwebtoken::Algorithm::EdDSA => "EdDSA",
+            _ => "ES256",
+        }
     }
 
     /// The RFC 7638 thumbprint: what a bound token's `cnf.jkt` says.
@@ -134,7 +161,7 @@ impl DpopKey {
 
     /// A proof as `options` say.
     pub fn proof_with(&self, options: &ProofOptions) -> Result<String> {
-        let header = json!({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk});
+        let header = json!({"typ": "dpop+jwt", "alg": self.algorithm(), "jwk": self.jwk});
         let iat = match options.iat {
             Some(iat) => iat,
             None => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
@@ -153,10 +180,9 @@ impl DpopKey {
         }
         let encode = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
         let signing_input = format!("{}.{}", encode(&header), encode(&claims));
-        let signature = self
-            .pair
-            .sign(&SystemRandom::new(), signing_input.as_bytes())
-            .map_err(|_| failed("signing failed"))?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref())))
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.key.encoding, self.key.alg)
+                .map_err(|_| failed("signing failed"))?;
+        Ok(format!("{signing_input}.{signature}"))
     }
 }

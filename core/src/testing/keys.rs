@@ -97,6 +97,16 @@ fn ed() -> Result<SigningKey> {
     })
 }
 
+/// A fresh key for `alg` (`RS256`, `ES256` or `EdDSA`).
+pub(super) fn generate_for(alg: &str) -> Result<SigningKey> {
+    match alg {
+        "RS256" => rsa(),
+        "ES256" => ec(),
+        "EdDSA" => ed(),
+        _ => Err(Error::config(format!("test keys: {} only", SIGNING_ALGORITHMS.join(", ")))),
+    }
+}
+
 impl Keys {
     /// Fresh keys, one per algorithm of [`SIGNING_ALGORITHMS`].
     pub(super) fn generate() -> Result<Keys> {
