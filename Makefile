@@ -212,6 +212,7 @@ bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs 
 	cargo bench -p bearerguard --bench validate -- --warm-up-time 1 --measurement-time 3
 	cargo bench -p bearerguard --bench metrics_cost -- --warm-up-time 1 --measurement-time 3
 	cargo bench -p bearerguard --bench metrics_cost --features bench-uncounted -- --warm-up-time 1 --measurement-time 3
+	cargo bench -p bearerguard --bench dpop --features testing -- --warm-up-time 1 --measurement-time 3
 	cargo build --release -p bearerguard --example introspection_server --example bench_memory_scaling
 	mkdir -p target/bench
 	target/release/examples/bench_memory_scaling > target/bench/rust.json

@@ -4,6 +4,7 @@
 //! - memory per cached JWT verdict: RSS growth while 20,000 distinct first-seen JWTs (EdDSA,
 //!   signed before measuring; a new `jti` each) are validated into the cache of verified JWTs,
 //!   divided by the verdicts it then holds (RSS, so malloc overhead is included);
+//! - the DPoP replay store full at its default bound (1,000,000 proofs): bytes per entry;
 //! - scaling: JWT validations per second from 1 thread and from 2 (the core takes no lock on
 //!   the validation path), RS256 with the key cached, JWT remembering off.
 //!
@@ -114,6 +115,36 @@ async fn jwt_memory() -> serde_json::Value {
     })
 }
 
+/// The DPoP replay store at its default bound: a million distinct proofs inside one window
+/// (keys as the validator makes them: 16 bytes of a SHA-256 of thumbprint and `jti`), every
+/// one recorded, then every one refused as a replay. RSS, so malloc overhead is included.
+fn replay_memory() -> serde_json::Value {
+    use bearerguard::replay::{MemoryReplayStore, Recorded, ReplayStore};
+    let capacity = bearerguard::DpopConfig::default().replay_max_entries;
+    let key = |i: u64| -> [u8; 16] {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &i.to_le_bytes());
+        digest.as_ref()[..16].try_into().unwrap()
+    };
+    let before = status_kib("VmRSS:");
+    let store = MemoryReplayStore::new(capacity);
+    let start = Instant::now();
+    let fresh = (0..capacity).filter(|&i| store.record(key(i), 1_000, 0) == Recorded::Fresh).count();
+    let record_ns = start.elapsed().as_nanos() as f64 / capacity as f64;
+    let after = status_kib("VmRSS:");
+    let replays = (0..capacity).filter(|&i| store.record(key(i), 1_000, 500) == Recorded::Replay).count();
+    let over = store.record(key(capacity), 1_000, 500);
+    json!({
+        "capacity": capacity,
+        "recorded": fresh,
+        "replays_refused": replays,
+        "one_more_refused": over == Recorded::Unavailable,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "bytes_per_entry": (after.saturating_sub(before) * 1024) / capacity.max(1),
+        "record_ns": record_ns,
+    })
+}
+
 fn scaling() -> serde_json::Value {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let fake = rt.block_on(support::FakeAs::start());
@@ -154,15 +185,22 @@ fn scaling() -> serde_json::Value {
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    if std::env::args().nth(1).as_deref() == Some("--jwt-memory") {
-        println!("{}", rt.block_on(jwt_memory()));
-        return;
+    match std::env::args().nth(1).as_deref() {
+        Some("--jwt-memory") => return println!("{}", rt.block_on(jwt_memory())),
+        Some("--replay-memory") => return println!("{}", replay_memory()),
+        _ => {}
     }
     // Each memory figure from a heap of its own: the JWT one in a child process.
     let child =
         std::process::Command::new(std::env::current_exe().unwrap()).arg("--jwt-memory").output().unwrap();
     let jwt_memory: serde_json::Value = serde_json::from_slice(&child.stdout).unwrap();
+    let child =
+        std::process::Command::new(std::env::current_exe().unwrap()).arg("--replay-memory").output().unwrap();
+    let replay_memory: serde_json::Value = serde_json::from_slice(&child.stdout).unwrap();
     let scaling = scaling();
     let memory = rt.block_on(memory());
-    println!("{}", json!({"memory": memory, "jwt_memory": jwt_memory, "scaling": scaling}));
+    println!(
+        "{}",
+        json!({"memory": memory, "jwt_memory": jwt_memory, "replay_memory": replay_memory, "scaling": scaling})
+    );
 }
