@@ -185,8 +185,10 @@ def dpop_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
                 "travels in the `jwk` header), so the second floor is the fair one."
             ),
             "",
-            "| proof alg | floor, key parsed once (µs) | floor, key parsed each time (µs) "
-            "| `decide` DPoP (µs) | proof check (µs) | check / floor |",
+            (
+                "| proof alg | floor, key parsed once (µs) | floor, key parsed each time (µs) "
+                "| `decide` DPoP (µs) | proof check (µs) | check / floor |"
+            ),
             "|---|---:|---:|---:|---:|---:|",
             *rows,
             "",
