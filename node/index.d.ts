@@ -294,6 +294,11 @@ export class Validator {
   /** Reads the token from one `Authorization` header value, then validates it. */
   validateHeader(authorization: string | null | undefined, options?: ValidateOptions): Promise<TokenInfo>;
   stats(): Stats;
+  /**
+   * Forgets what this validator remembers about `token` (a cached introspection verdict, a
+   * remembered JWT): its next use is decided afresh, an opaque token by asking the server again.
+   */
+  forget(token: string): Promise<void>;
   /** What this validator counted (the core's snapshot, camelCase keys). */
   metrics(): MetricsSnapshot;
   /** Whether each issuer's endpoints are known, its JWKS loaded and fresh, its AS answering. */

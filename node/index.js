@@ -258,6 +258,17 @@ class Validator {
   }
 
   /**
+   * Forgets what this validator remembers about `token` (a cached introspection verdict, a
+   * remembered JWT), so that its next use is decided afresh: an opaque token by asking the
+   * authorization server again. For apps told of a revocation or logout; a JWT verified again
+   * stays valid until `exp` unless it is introspected (`strategy: 'introspect_all'`).
+   */
+  async forget(token) {
+    if (typeof token !== 'string') throw new TypeError('forget(token): token must be a string');
+    await this.#native.forget(token);
+  }
+
+  /**
    * Counters: requests made to the authorization server and decisions taken so far,
    * `{ introspectionRequests, jwksFetches, accepted, refused }`.
    */

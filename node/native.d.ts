@@ -63,6 +63,11 @@ export declare class NativeValidator {
    */
   decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>, dpop?: string | Array<string> | undefined | null, clientCertificate?: Buffer | undefined | null, certificateHeader?: string | Array<string> | undefined | null): object | Promise<object>
   /**
+   * Forgets what this validator remembers about `token` (its cached introspection verdict,
+   * a remembered JWT verdict), so that its next use is decided afresh.
+   */
+  forget(token: string): Promise<void>
+  /**
    * The request header a trusted proxy puts the client certificate in
    * (`client_certificate_header`), lower-cased, or `null`.
    */

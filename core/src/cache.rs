@@ -173,6 +173,11 @@ impl VerdictCache {
         }
     }
 
+    /// Drops the entry under `key`, if any.
+    pub async fn invalidate(&self, key: &[u8; 32]) {
+        self.inner.invalidate(key).await;
+    }
+
     /// Callers that joined a fetch another caller had started.
     pub fn join_count(&self) -> u64 {
         self.joins.load(Ordering::Relaxed)

@@ -148,11 +148,48 @@ impl Histogram {
     }
 }
 
+/// Stripes of the decision counters: threads deciding at once increment counters on
+/// different cache lines (one shared counter costs a cache-line transfer per decision).
+const STRIPES: usize = 8;
+
+type DecisionCounters = [[[AtomicU64; TIERS.len()]; SOURCES.len()]; OUTCOMES.len()];
+
+/// One stripe, on cache lines of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Stripe(DecisionCounters);
+
+/// Decisions by outcome, source and tier, striped by thread; a read sums the stripes.
+struct Decisions(Box<[Stripe; STRIPES]>);
+
+impl Decisions {
+    fn new() -> Self {
+        Decisions(Box::default())
+    }
+
+    /// This thread's stripe, fixed per thread (threads take stripes in turn).
+    #[inline]
+    fn stripe() -> usize {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        thread_local!(static MINE: usize = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES);
+        MINE.with(|mine| *mine)
+    }
+
+    #[inline]
+    fn add(&self, outcome: usize, source: usize, tier: usize) {
+        self.0[Self::stripe()].0[outcome][source][tier].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn get(&self, outcome: usize, source: usize, tier: usize) -> u64 {
+        self.0.iter().map(|stripe| stripe.0[outcome][source][tier].load(Ordering::Relaxed)).sum()
+    }
+}
+
 /// The counters of one validator (one issuer).
 pub(crate) struct Metrics {
     issuer: String,
     clock: SharedClock,
-    decisions: [[[AtomicU64; TIERS.len()]; SOURCES.len()]; OUTCOMES.len()],
+    decisions: Decisions,
     calls: [[Histogram; RESULTS.len()]; ENDPOINTS.len()],
     /// Per endpoint, when (ms since the epoch, validator clock) it last answered 2xx; 0 never.
     last_ok_ms: [AtomicU64; ENDPOINTS.len()],
@@ -177,7 +214,7 @@ impl Metrics {
         Metrics {
             issuer: issuer.to_owned(),
             clock,
-            decisions: Default::default(),
+            decisions: Decisions::new(),
             calls: Default::default(),
             last_ok_ms: Default::default(),
             last_failure_ms: Default::default(),
@@ -206,7 +243,7 @@ impl Metrics {
             }
         };
         #[cfg(not(feature = "bench-uncounted"))]
-        self.decisions[outcome][source][tier as usize].fetch_add(1, Ordering::Relaxed);
+        self.decisions.add(outcome, source, tier as usize);
         #[cfg(feature = "bench-uncounted")]
         std::hint::black_box((outcome, source, tier));
     }
@@ -223,12 +260,19 @@ impl Metrics {
 
     /// Decisions that accepted a token.
     pub fn accepted(&self) -> u64 {
-        self.decisions[0].iter().flatten().map(|c| c.load(Ordering::Relaxed)).sum()
+        (0..SOURCES.len())
+            .flat_map(|s| (0..TIERS.len()).map(move |t| (s, t)))
+            .map(|(s, t)| self.decisions.get(0, s, t))
+            .sum()
     }
 
     /// Decisions that refused, for any reason.
     pub fn refused(&self) -> u64 {
-        self.decisions[1..].iter().flatten().flatten().map(|c| c.load(Ordering::Relaxed)).sum()
+        let all: u64 = (0..OUTCOMES.len())
+            .flat_map(|o| (0..SOURCES.len()).flat_map(move |s| (0..TIERS.len()).map(move |t| (o, s, t))))
+            .map(|(o, s, t)| self.decisions.get(o, s, t))
+            .sum();
+        all - self.accepted()
     }
 
     /// Records one HTTP call to the authorization server.
@@ -427,17 +471,12 @@ impl Metrics {
     /// The counters now.
     pub fn snapshot(&self, parts: Parts) -> MetricsSnapshot {
         let mut decisions = Vec::new();
-        for (o, by_source) in self.decisions.iter().enumerate() {
-            for (s, by_tier) in by_source.iter().enumerate() {
-                for (t, counter) in by_tier.iter().enumerate() {
-                    let count = counter.load(Ordering::Relaxed);
+        for (o, outcome) in OUTCOMES.iter().enumerate() {
+            for (s, source) in SOURCES.iter().enumerate() {
+                for (t, tier) in TIERS.iter().enumerate() {
+                    let count = self.decisions.get(o, s, t);
                     if count > 0 {
-                        decisions.push(DecisionCount {
-                            outcome: OUTCOMES[o],
-                            source: SOURCES[s],
-                            tier: TIERS[t],
-                            count,
-                        });
+                        decisions.push(DecisionCount { outcome, source, tier, count });
                     }
                 }
             }

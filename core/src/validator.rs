@@ -202,6 +202,23 @@ impl Validator {
         }
     }
 
+    /// Forgets what this validator remembers about `token` — its cached introspection
+    /// verdict, positive or negative, and a remembered JWT verdict — so that its next use is
+    /// decided afresh: an opaque token by asking the authorization server again, a JWT by
+    /// verifying it again. For apps that learn of a revocation or a logout (an event, a
+    /// webhook, a back-channel logout) before the cached verdict's TTL ends.
+    ///
+    /// A JWT verified again is accepted again until its `exp`: its signature does not change
+    /// when it is revoked. To refuse a revoked JWT, introspect it (`introspect_all`). An
+    /// introspection of `token` already under way when `forget` is called may still cache its
+    /// answer; call `forget` once the server refuses the token.
+    pub async fn forget(&self, token: &str) {
+        self.inner.verified.forget(token).await;
+        if let Some(resolved) = self.inner.endpoints.get() {
+            self.inner.cache.invalidate(&token_key(&resolved.identity, token)).await;
+        }
+    }
+
     /// This API's RFC 9728 metadata, when `resource` is set (accessors in `resource.rs`).
     pub(crate) fn metadata(&self) -> Option<&ResourceMetadata> {
         self.inner.metadata.as_ref()

@@ -103,6 +103,13 @@ impl VerifiedJwts {
         cache.insert_now(key, entry);
     }
 
+    /// Forgets `token`: its next use is verified again.
+    pub async fn forget(&self, token: &str) {
+        if let (Some(cache), Some(key)) = (&self.cache, self.key(token)) {
+            cache.invalidate(&key).await;
+        }
+    }
+
     /// Tokens remembered, without running pending maintenance (approximate; for metrics).
     pub fn approximate_len(&self) -> u64 {
         self.cache.as_ref().map_or(0, VerdictCache::approximate_len)

@@ -333,3 +333,37 @@ async fn strategies_route_tokens() {
     server.revoke(&jwt);
     assert_eq!(v.validate(&jwt).await.unwrap_err().code(), "invalid_token");
 }
+
+#[tokio::test]
+async fn forget_makes_the_next_use_of_a_revoked_token_ask_the_server_again() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let validator = Validator::new(server.config()).unwrap();
+    let opaque = server.opaque(&TokenOptions::new().subject("carol")).unwrap();
+    let other = server.opaque(&TokenOptions::new()).unwrap();
+    assert!(validator.validate(&opaque).await.is_ok());
+    assert!(validator.validate(&other).await.is_ok());
+    assert_eq!(server.counts().introspection, 2);
+    // Revoked at the server: the cached verdict still accepts, until it is forgotten.
+    assert!(server.revoke(&opaque));
+    assert!(validator.validate(&opaque).await.is_ok(), "served from the cache");
+    assert_eq!(server.counts().introspection, 2);
+    validator.forget(&opaque).await;
+    assert_eq!(validator.validate(&opaque).await.unwrap_err().code(), "invalid_token");
+    assert_eq!(server.counts().introspection, 3, "asked again");
+    // Only that token was forgotten; a token never seen, and forgetting twice, are no-ops.
+    assert!(validator.validate(&other).await.is_ok());
+    assert_eq!(server.counts().introspection, 3);
+    validator.forget("never-seen").await;
+    validator.forget(&opaque).await;
+    // A negative verdict is forgotten too: the next use asks again (and is refused again).
+    assert_eq!(validator.validate(&opaque).await.unwrap_err().code(), "invalid_token");
+    assert_eq!(server.counts().introspection, 4);
+
+    // A remembered JWT is verified again after forget (still valid: its signature holds).
+    let jwt = server.jwt(&TokenOptions::new()).unwrap();
+    assert!(validator.validate(&jwt).await.is_ok());
+    assert_eq!(validator.remembered_jwts().await, 1);
+    validator.forget(&jwt).await;
+    assert_eq!(validator.remembered_jwts().await, 0);
+    assert!(validator.validate(&jwt).await.is_ok());
+}

@@ -183,6 +183,17 @@ impl NativeValidator {
         respond(env, self, || self.inner.decide(&request))
     }
 
+    /// Forgets what this validator remembers about `token` (its cached introspection verdict,
+    /// a remembered JWT verdict), so that its next use is decided afresh.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn forget<'env>(&self, env: &'env Env, token: String) -> Result<PromiseRaw<'env, ()>> {
+        let validator = self.inner.clone();
+        env.spawn_future(async move {
+            validator.forget(&token).await;
+            Ok(())
+        })
+    }
+
     /// The request header a trusted proxy puts the client certificate in
     /// (`client_certificate_header`), lower-cased, or `null`.
     #[napi]

@@ -58,6 +58,25 @@ test('a validator from its config decides as a user expects', async () => {
   }
 });
 
+test('forget makes a revoked opaque token ask the server again', async () => {
+  const as = await startAuthorizationServer();
+  try {
+    const validator = new Validator(as.config);
+    const token = as.opaqueToken({ subject: 'carol' });
+    assert.equal((await validator.validate(token)).subject, 'carol');
+    as.revoke(token);
+    assert.equal((await validator.validate(token)).subject, 'carol', 'the cached verdict');
+    assert.equal(as.counts().introspection, 1);
+    await validator.forget(token);
+    await assert.rejects(validator.validate(token), InvalidTokenError);
+    assert.equal(as.counts().introspection, 2);
+    await validator.forget('never-seen');
+    await assert.rejects(validator.forget(null), TypeError);
+  } finally {
+    await as.close();
+  }
+});
+
 test('no secret in inspect or toString, and close stops it', async () => {
   const as = await startAuthorizationServer();
   const secret = as.clientSecret;

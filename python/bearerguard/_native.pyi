@@ -158,6 +158,11 @@ class Validator:
     @property
     def client_certificate_header(self) -> str | None:
         """The trusted proxy's client-certificate header (``client_certificate_header``), lower-cased."""
+    def forget(self, token: str) -> None:
+        """Forgets what this validator remembers about ``token`` (a cached introspection verdict,
+        a remembered JWT), so that its next use is decided afresh: an opaque token by asking the
+        authorization server again. For apps told of a revocation or logout; a JWT verified again
+        stays valid until ``exp`` unless it is introspected (``introspect_all``)."""
 
 # The test kit (bearerguard.testing wraps it).
 @final

@@ -304,6 +304,15 @@ impl PyValidator {
         self.config.client_certificate_header.as_ref().map(|h| h.to_ascii_lowercase())
     }
 
+    /// Forgets what this validator remembers about `token` (its cached introspection verdict,
+    /// a remembered JWT verdict), so that its next use is decided afresh; the GIL is released.
+    fn forget(&self, py: Python<'_>, token: String) -> PyResult<()> {
+        let core = self.current()?;
+        let handle = runtime::handle()?;
+        py.detach(|| handle.block_on(core.forget(&token)));
+        Ok(())
+    }
+
     /// Validates `token`, requiring `scopes`; blocks this thread with the GIL released.
     #[pyo3(signature = (token, scopes = None))]
     fn validate<'py>(

@@ -51,6 +51,23 @@ def test_a_validator_from_its_config() -> None:
             Validator.from_config(server.config(strategy="introspect_all")).validate(jwt)
 
 
+def test_forget_makes_a_revoked_opaque_token_ask_the_server_again() -> None:
+    with AuthorizationServer() as server:
+        validator = Validator.from_config(server.config())
+        token = server.opaque_token(subject="carol")
+        assert validator.validate(token).subject == "carol"
+        server.revoke(token)
+        assert validator.validate(token).subject == "carol", "the cached verdict"
+        assert server.counts()["introspection"] == 1
+        validator.forget(token)
+        with pytest.raises(InvalidTokenError):
+            validator.validate(token)
+        assert server.counts()["introspection"] == 2
+        validator.forget("never-seen")
+        with pytest.raises(TypeError):
+            validator.forget(None)  # type: ignore[arg-type]
+
+
 def test_claims_and_bad_options() -> None:
     with AuthorizationServer() as server:
         validator = Validator.from_config(server.config())
