@@ -108,7 +108,12 @@ class RequestAuthentication:
             return
         token = seen.authorization[0].split(" ", 1)[1].strip()
         user = AuthenticatedUser(self.verifier.access_token(token, info))
-        scope = {**scope, "user": user, "auth": AuthCredentials(list(info.scopes))}
+        # FastMCP's route guard admits only requests whose `Authorization` says `Bearer`, before
+        # it looks at the user: the core has accepted this one (a `DPoP` one too), so the app
+        # behind sees it as `Bearer`; the `DPoP` lines stay as they came.
+        headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"authorization"]
+        headers.append((b"authorization", b"Bearer " + token.encode("latin-1")))
+        scope = {**scope, "headers": headers, "user": user, "auth": AuthCredentials(list(info.scopes))}
         await self.app(scope, receive, asgi_send_with(send, success_headers(info)))
 
 
