@@ -172,6 +172,43 @@ def test_every_framework_accepts_a_dpop_bound_token_with_its_proof_and_nonce(aut
             stop()
 
 
+def test_every_framework_hands_the_core_the_trusted_certificate_header(auth_server: Any) -> None:
+    """A certificate-bound token (RFC 8705) from the real authorization server, with the
+    certificate in the header the config trusts (RFC 9440): accepted by every app; without
+    the header, or with another header name, refused."""
+    import base64
+    import urllib.parse
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    client = auth_server.clients["svc_mtls"]
+    pem = Path(client["certificate_pem"]).read_text()
+    form = {"grant_type": "client_credentials", "scope": "read write", "resource": auth_server.resources["jwt"]}
+    issued = httpx.post(
+        auth_server.ready["token_endpoint"],
+        data=form,
+        headers={client["certificate_header"]: urllib.parse.quote(pem, safe="")},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    certificate = f":{base64.b64encode(der).decode()}:"
+    config = auth_server.config(sender_constraint="allow", client_certificate_header="Client-Cert")
+    for name, (kind, app, prefix) in apps(Validator(**config)).items():
+        port, stop = frameworks_app.serve(kind, app)
+        url = f"http://127.0.0.1:{port}{prefix}/orders"
+        try:
+            good = httpx.get(url, headers={"Authorization": f"Bearer {token}", "client-cert": certificate})
+            assert (good.status_code, good.json()) == (200, {"client": "svc-mtls-client"}), (name, good.text)
+            for headers in ({}, {"x-client-cert": certificate}):
+                refused = httpx.get(url, headers={"Authorization": f"Bearer {token}", **headers})
+                assert (refused.status_code, refused.json()) == (401, {"error": "invalid_token"}), (name, headers)
+        finally:
+            stop()
+
+
 def test_asgi_middleware_passes_lifespan_and_refuses_websockets_unless_asked() -> None:
     import asyncio
 
