@@ -1,10 +1,13 @@
 """What every Python adapter hands the core and answers for a refusal, in one place so they agree.
 
 An adapter reads its framework's request into `Seen` (every ``Authorization`` line, every
-``DPoP`` line, the method and the URL), calls `decide` or `decide_async` with the route's scopes,
+``DPoP`` line, the values of the trusted proxy's client-certificate header when the config names
+one, the method and the absolute URL), calls `decide` or `decide_async` with the route's scopes,
 and answers a `BearerGuardError` with `refusal`: the error's status, ``Cache-Control: no-store``,
-the RFC 6750 ``WWW-Authenticate`` value when the error has one, and the body ``{"error": code}``
-(the stable code only, never the detail). It parses nothing and decides nothing.
+the RFC 6750 ``WWW-Authenticate`` value when the error has one, ``DPoP-Nonce`` when the error
+carries a nonce, and the body ``{"error": code}`` (the stable code only, never the detail). On
+success it sets `success_headers` on its response (``DPoP-Nonce``, when the validator has DPoP
+nonces on: RFC 9449 §8.2). It parses nothing and decides nothing.
 
 Server-side failures are logged here: ``configuration`` and ``internal`` (500) at error level,
 ``unavailable`` (503) as a warning, refusals of the client's request at debug level. The logged
@@ -14,7 +17,7 @@ detail is the core's fixed text, which never holds a token or a secret.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 from urllib.parse import quote
@@ -25,6 +28,7 @@ from bearerguard.errors import BearerGuardError
 logger = logging.getLogger("bearerguard")
 
 View = TypeVar("View", bound=Callable[..., Any])
+AsgiSend = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class ScopedDecorator:
@@ -54,18 +58,43 @@ class Seen:
     authorization: Sequence[str]
     method: str | None = None
     url: str | None = None
-    #: Every ``DPoP`` line; handed to the core once the binding takes them (the DPoP issue).
+    #: Every ``DPoP`` line (RFC 9449 proofs; the core refuses two).
     dpop: Sequence[str] = field(default_factory=tuple)
+    #: Every value of the trusted proxy's client-certificate header (`certificate_lines`).
+    certificate: Sequence[str] = field(default_factory=tuple)
 
     def __repr__(self) -> str:
-        return f"Seen(method={self.method!r}, authorization=[{len(self.authorization)} value(s)])"
+        return (
+            f"Seen(method={self.method!r}, authorization=[{len(self.authorization)} value(s)], "
+            f"dpop=[{len(self.dpop)} value(s)], certificate=[{len(self.certificate)} value(s)])"
+        )
+
+    def headers(self, validator: Validator) -> list[tuple[str, str]] | None:
+        """The certificate header's values as the core's ``headers``, under `validator`'s name."""
+        name = validator.client_certificate_header
+        return [(name, value) for value in self.certificate] if name is not None and self.certificate else None
+
+
+def certificate_lines(validator: Validator | None, lines: Callable[[str], Iterable[str]]) -> list[str]:
+    """Every value of the client-certificate header `validator` trusts (none without a
+    validator, or when its config names no ``client_certificate_header``); `lines` gives a
+    header's values by its lower-case name."""
+    name = validator.client_certificate_header if validator is not None else None
+    return list(lines(name)) if name is not None else []
 
 
 def decide(validator: Validator, seen: Seen, scopes: Iterable[str]) -> TokenInfo:
     """The core's decision, on this thread (the GIL is released while it waits); refusals are
     logged, then raised."""
     try:
-        return validator.validate_request(seen.authorization, list(scopes), method=seen.method, url=seen.url)
+        return validator.validate_request(
+            seen.authorization,
+            list(scopes),
+            method=seen.method,
+            url=seen.url,
+            dpop=seen.dpop,
+            headers=seen.headers(validator),
+        )
     except BearerGuardError as e:
         log_refusal(e)
         raise
@@ -75,11 +104,22 @@ async def decide_async(validator: Validator, seen: Seen, scopes: Iterable[str]) 
     """The core's decision, without blocking the event loop; refusals are logged, then raised."""
     try:
         return await validator.validate_request_async(
-            seen.authorization, list(scopes), method=seen.method, url=seen.url
+            seen.authorization,
+            list(scopes),
+            method=seen.method,
+            url=seen.url,
+            dpop=seen.dpop,
+            headers=seen.headers(validator),
         )
     except BearerGuardError as e:
         log_refusal(e)
         raise
+
+
+def success_headers(info: TokenInfo) -> dict[str, str]:
+    """The headers an accepted request's response carries: ``DPoP-Nonce`` when the validator
+    has DPoP nonces on (the client's next proof carries it), else none."""
+    return {"DPoP-Nonce": info.dpop_nonce} if info.dpop_nonce is not None else {}
 
 
 def merge_scopes(*groups: Iterable[str]) -> list[str]:
@@ -95,6 +135,8 @@ def refusal(error: BearerGuardError) -> tuple[int, dict[str, str], dict[str, str
     headers = {"Cache-Control": "no-store"}
     if error.www_authenticate:
         headers["WWW-Authenticate"] = error.www_authenticate
+    if error.dpop_nonce is not None:
+        headers["DPoP-Nonce"] = error.dpop_nonce
     return error.status_code, headers, {"error": error.code}
 
 
@@ -117,18 +159,24 @@ def resource_metadata(validator: Validator) -> tuple[str, str, dict[str, str]]:
     return path, body, headers
 
 
-def asgi_seen(scope: Mapping[str, Any]) -> Seen:
-    """An ASGI HTTP scope as the core sees it: every ``Authorization`` and ``DPoP`` line, the
-    method, and the URL the client used (scheme, ``Host`` or the server address, root path,
-    path, query), as Starlette's ``request.url`` rebuilds it."""
+def asgi_seen(scope: Mapping[str, Any], validator: Validator | None = None) -> Seen:
+    """An ASGI HTTP scope as the core sees it: every ``Authorization`` and ``DPoP`` line, every
+    value of the client-certificate header `validator` trusts, the method, and the URL the
+    client used (scheme, ``Host`` or the server address, root path, path, query), as
+    Starlette's ``request.url`` rebuilds it."""
     authorization: list[str] = []
     dpop: list[str] = []
+    certificate: list[str] = []
+    trusted = validator.client_certificate_header if validator is not None else None
+    certificate_name = trusted.encode("latin-1") if trusted is not None else None
     host = None
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
             authorization.append(value.decode("latin-1"))
         elif name == b"dpop":
             dpop.append(value.decode("latin-1"))
+        elif name == certificate_name:
+            certificate.append(value.decode("latin-1"))
         elif name == b"host" and host is None:
             host = value.decode("latin-1")
     scheme = str(scope.get("scheme", "http"))
@@ -141,4 +189,20 @@ def asgi_seen(scope: Mapping[str, Any]) -> Seen:
     path = quote(path, safe="/:@!$&'()*+,;=~%-._")
     query = scope.get("query_string", b"")
     url = f"{scheme}://{host}{path}" + (f"?{bytes(query).decode('latin-1')}" if query else "")
-    return Seen(authorization, method=str(scope.get("method", "GET")), url=url, dpop=dpop)
+    method = str(scope.get("method", "GET"))
+    return Seen(authorization, method=method, url=url, dpop=dpop, certificate=certificate)
+
+
+def asgi_send_with(send: AsgiSend, headers: Mapping[str, str]) -> AsgiSend:
+    """`send`, adding `headers` to the ``http.response.start`` message (`send` itself when
+    there are none)."""
+    if not headers:
+        return send
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+    async def sending(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *raw]}
+        await send(message)
+
+    return sending

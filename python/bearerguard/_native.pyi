@@ -10,6 +10,7 @@ from bearerguard.metrics import Health, MetricFamily, MetricsSnapshot
 
 __all__ = [
     "RESOURCE_METADATA_CACHE_CONTROL",
+    "DpopKey",
     "TokenInfo",
     "Validator",
     "_Ready",
@@ -188,6 +189,32 @@ class _TestAuthorizationServer:
     def revoke(self, token: str) -> bool: ...
     def counts(self) -> dict[str, int]: ...
     def close(self) -> None: ...
+
+@final
+class DpopKey:
+    """A client's DPoP key for tests (ES256): it signs proofs; `thumbprint` is what a bound
+    token's ``cnf.jkt`` names. Its repr shows the thumbprint only."""
+
+    def __new__(cls) -> DpopKey: ...
+    @staticmethod
+    def generate() -> DpopKey: ...
+    @property
+    def thumbprint(self) -> str:
+        """The RFC 7638 thumbprint of the public key (``cnf.jkt``)."""
+    def public_jwk(self) -> dict[str, str]:
+        """The public JWK the proofs carry."""
+    def proof(
+        self,
+        method: str,
+        url: str,
+        access_token: str | None = None,
+        *,
+        nonce: str | None = None,
+        iat: int | None = None,
+        jti: str | None = None,
+    ) -> str:
+        """A proof for `method` and `url`, bound to `access_token` (``ath``) when given,
+        carrying the server's `nonce` when given; `iat` defaults to now, `jti` to a random one."""
 
 def cli_main(argv: list[str]) -> int:
     """Runs the ``bearerguard`` command line (program name first); returns its exit status."""

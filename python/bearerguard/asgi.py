@@ -10,10 +10,13 @@ on ``scope["state"]["token_info"]`` (``request.state.token_info`` in Starlette).
 
 Wrapping a whole app works too: ``BearerMiddleware(app, validator=validator)``. The core gets the
 whole request: every ``Authorization`` and ``DPoP`` line (ASGI keeps repeated lines apart; two
-``Authorization`` lines are ``invalid_request``), the method and the URL. The decision runs on
-the runtime without blocking the event loop. A refusal answers as every bearerguard adapter
-does: the error's status, ``Cache-Control: no-store``, the RFC 6750 ``WWW-Authenticate`` header
-chosen by the core when there is one, and ``{"error": code}``. Non-HTTP scopes (``lifespan``)
+``Authorization`` lines are ``invalid_request``), the trusted proxy's client-certificate header
+when the config names one, the method and the absolute URL. The decision runs on the runtime
+without blocking the event loop. A refusal answers as every bearerguard adapter does: the
+error's status, ``Cache-Control: no-store``, the RFC 6750 ``WWW-Authenticate`` header chosen by
+the core when there is one, ``DPoP-Nonce`` when the error carries one, and ``{"error": code}``.
+An accepted request's response gets ``DPoP-Nonce`` when the validator has DPoP nonces on.
+Non-HTTP scopes (``lifespan``)
 pass through; a ``websocket`` scope is refused unless `websockets` is true (then it is decided
 like a request and closed with code 1008 when refused).
 """
@@ -24,7 +27,15 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
-from bearerguard._adapter import Seen, asgi_seen, decide_async, merge_scopes, refusal
+from bearerguard._adapter import (
+    Seen,
+    asgi_seen,
+    asgi_send_with,
+    decide_async,
+    merge_scopes,
+    refusal,
+    success_headers,
+)
 from bearerguard._native import Validator
 from bearerguard.errors import BearerGuardError
 
@@ -70,7 +81,7 @@ class BearerMiddleware:
         if kind == "websocket" and not self.websockets:
             await send({"type": "websocket.close", "code": 1008})
             return
-        seen: Seen = asgi_seen(scope)
+        seen: Seen = asgi_seen(scope, self.validator)
         try:
             info = await decide_async(self.validator, seen, merge_scopes(self.scopes, self.route_scopes(scope)))
         except BearerGuardError as e:
@@ -80,4 +91,4 @@ class BearerMiddleware:
                 await send_refusal(send, e)
             return
         scope.setdefault("state", {})["token_info"] = info
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, asgi_send_with(send, success_headers(info)) if kind == "http" else send)

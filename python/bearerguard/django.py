@@ -9,10 +9,12 @@ on ``request.token_info``.
 
 An ``async def`` view is decided without blocking the event loop; a sync view on the request's
 thread, with the GIL released while the core waits. The core gets the whole request: the
-``Authorization`` and ``DPoP`` values, the method and the absolute URL
-(``request.build_absolute_uri()``, which checks ``ALLOWED_HOSTS``). A refusal answers as every
-bearerguard adapter does: the error's status, ``Cache-Control: no-store``, the RFC 6750
-``WWW-Authenticate`` header chosen by the core when there is one, and ``{"error": code}``.
+``Authorization`` and ``DPoP`` values, the trusted proxy's client-certificate header when the
+config names one, the method and the absolute URL (``request.build_absolute_uri()``, which
+checks ``ALLOWED_HOSTS``). A refusal answers as every bearerguard adapter does: the error's
+status, ``Cache-Control: no-store``, the RFC 6750 ``WWW-Authenticate`` header chosen by the core
+when there is one, ``DPoP-Nonce`` when the error carries one, and ``{"error": code}``. With DPoP
+nonces on, the view's response gets ``DPoP-Nonce`` when the request is accepted.
 
 Django gives an application one value per header name: WSGI servers and Django's ASGI handler
 join repeated ``Authorization`` lines with commas, and the core refuses the joined value as
@@ -28,22 +30,42 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from bearerguard._adapter import ScopedDecorator, Seen, View, decide, decide_async, refusal
+from bearerguard._adapter import (
+    ScopedDecorator,
+    Seen,
+    View,
+    certificate_lines,
+    decide,
+    decide_async,
+    refusal,
+    success_headers,
+)
+from bearerguard._native import TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
 __all__ = ["BearerAuth", "error_response", "seen"]
 
 
-def seen(request: HttpRequest) -> Seen:
-    """A Django request as the core sees it."""
-    authorization = request.META.get("HTTP_AUTHORIZATION")
-    dpop = request.META.get("HTTP_DPOP")
+def _lines(value: str | None) -> list[str]:
+    return [value] if value is not None else []
+
+
+def seen(request: HttpRequest, validator: Validator | None = None) -> Seen:
+    """A Django request as the core sees it (with the client-certificate header `validator`
+    trusts, when given)."""
     return Seen(
-        [authorization] if authorization is not None else [],
+        _lines(request.META.get("HTTP_AUTHORIZATION")),
         method=request.method,
         url=request.build_absolute_uri(),
-        dpop=[dpop] if dpop is not None else [],
+        dpop=_lines(request.META.get("HTTP_DPOP")),
+        certificate=certificate_lines(validator, lambda name: _lines(request.headers.get(name))),
     )
+
+
+def _with_success_headers(response: Any, info: TokenInfo) -> Any:
+    for name, value in success_headers(info).items():
+        response[name] = value
+    return response
 
 
 def error_response(error: BearerGuardError) -> HttpResponse:
@@ -62,19 +84,19 @@ class BearerAuth(ScopedDecorator):
             @functools.wraps(view)
             async def protected_async(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 try:
-                    request.token_info = await decide_async(validator, seen(request), scopes)
+                    request.token_info = info = await decide_async(validator, seen(request, validator), scopes)
                 except BearerGuardError as e:
                     return error_response(e)
-                return await view(request, *args, **kwargs)
+                return _with_success_headers(await view(request, *args, **kwargs), info)
 
             return protected_async  # type: ignore[return-value]
 
         @functools.wraps(view)
         def protected(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             try:
-                request.token_info = decide(validator, seen(request), scopes)
+                request.token_info = info = decide(validator, seen(request, validator), scopes)
             except BearerGuardError as e:
                 return error_response(e)
-            return view(request, *args, **kwargs)
+            return _with_success_headers(view(request, *args, **kwargs), info)
 
         return protected  # type: ignore[return-value]

@@ -10,7 +10,8 @@
             return Response({"client": request.auth.client_id})
 
 `BearerAuthentication` hands the core the whole request (the ``Authorization`` and ``DPoP``
-values, the method, the absolute URL) with the scopes the view requires: those of its
+values, the trusted proxy's client-certificate header when the config names one, the method,
+the absolute URL) with the scopes the view requires: those of its
 `HasScopes` permissions and of a ``required_scopes`` attribute. The core decides everything, the
 scopes included, in one call; ``request.auth`` is the `TokenInfo` and ``request.user`` a
 `TokenUser`. `HasScopes` grants only requests that `BearerAuthentication` authenticated (with
@@ -19,7 +20,10 @@ another authentication class it refuses), so a view cannot lose its scope check 
 A refusal raises `BearerAuthError` (an ``APIException``): DRF answers the error's status and
 ``{"error": code}``, with the RFC 6750 challenge as ``WWW-Authenticate``. DRF's handler sets no
 other header, so `exception_handler` (in ``REST_FRAMEWORK``, as above) adds ``Cache-Control:
-no-store`` too, the answer of every bearerguard adapter; it hands every other exception to DRF's.
+no-store`` too (and ``DPoP-Nonce`` when the error carries one), the answer of every bearerguard
+adapter; it hands every other exception to DRF's. With DPoP nonces on, an accepted request's
+response carries ``DPoP-Nonce``: it goes in the view's ``headers``, which DRF's
+``finalize_response`` copies onto the response.
 A missing token is refused here too (``missing_token``, 401), never passed on as anonymous.
 """
 
@@ -34,7 +38,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from bearerguard import django as django_adapter
-from bearerguard._adapter import decide, merge_scopes, refusal
+from bearerguard._adapter import decide, merge_scopes, refusal, success_headers
 from bearerguard._native import TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
@@ -119,9 +123,12 @@ class BearerAuthentication(BaseAuthentication):
             raise BearerAuthError(BearerGuardError("BearerAuthentication has no validator: use .using(v)"))
         view = (getattr(request, "parser_context", None) or {}).get("view")
         try:
-            info = decide(self.validator, django_adapter.seen(request._request), _view_scopes(view))
+            info = decide(self.validator, django_adapter.seen(request._request, self.validator), _view_scopes(view))
         except BearerGuardError as e:
             raise BearerAuthError(e) from None
+        view_headers = getattr(view, "headers", None)
+        if isinstance(view_headers, dict):
+            view_headers.update(success_headers(info))  # APIView.finalize_response sets them
         request._bearerguard_scoped = True
         return TokenUser(info), info
 

@@ -8,9 +8,12 @@
     async def orders(token: Annotated[TokenInfo, Security(bearer, scopes=["read"])]): ...
 
 It registers an HTTP Bearer security scheme (Swagger UI shows the lock) and hands the core the
-whole request: every ``Authorization`` line (two are ``invalid_request``), the method, the URL
+whole request: every ``Authorization`` line (two are ``invalid_request``), every ``DPoP`` line,
+the trusted proxy's client-certificate header when the config names one, the method, the URL
 and the scopes. The decision runs on the runtime without blocking the event loop.
-``Depends(BearerAuth(validator, scopes=[...]))`` works too.
+``Depends(BearerAuth(validator, scopes=[...]))`` works too. With DPoP nonces on, an accepted
+request's response carries ``DPoP-Nonce`` (set on FastAPI's ``Response`` parameter, so a route
+that returns a ``Response`` object of its own sets it from ``token.dpop_nonce`` itself).
 
 A refusal raises `BearerAuthError`, an ``HTTPException`` carrying the status, ``Cache-Control:
 no-store`` and the RFC 6750 ``WWW-Authenticate`` header chosen by the core, and the original
@@ -31,7 +34,15 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
 
-from bearerguard._adapter import Seen, decide_async, merge_scopes, refusal, resource_metadata
+from bearerguard._adapter import (
+    Seen,
+    certificate_lines,
+    decide_async,
+    merge_scopes,
+    refusal,
+    resource_metadata,
+    success_headers,
+)
 from bearerguard._native import TokenInfo, Validator
 from bearerguard.errors import BearerGuardError
 
@@ -90,14 +101,17 @@ class BearerAuth(SecurityBase):
         self.model = HTTPBearerModel(bearerFormat="JWT or opaque", description=description)
         self.scheme_name = scheme_name or "bearerAuth"
 
-    async def __call__(self, request: Request, security_scopes: SecurityScopes) -> TokenInfo:
+    async def __call__(self, request: Request, response: Response, security_scopes: SecurityScopes) -> TokenInfo:
         seen = Seen(
             request.headers.getlist("authorization"),
             method=request.method,
             url=str(request.url),
             dpop=request.headers.getlist("dpop"),
+            certificate=certificate_lines(self.validator, request.headers.getlist),
         )
         try:
-            return await decide_async(self.validator, seen, merge_scopes(self.scopes, security_scopes.scopes))
+            info = await decide_async(self.validator, seen, merge_scopes(self.scopes, security_scopes.scopes))
         except BearerGuardError as e:
             raise BearerAuthError(e) from None
+        response.headers.update(success_headers(info))
+        return info

@@ -8,10 +8,13 @@
         return {"subject": g.token_info.subject}
 
 The core gets the whole request: every ``Authorization`` value (two are ``invalid_request``), the
-method, the URL and the scopes. A refusal answers as the FastAPI adapter does: the error's status,
-``Cache-Control: no-store``, the RFC 6750 ``WWW-Authenticate`` header chosen by the core when
-there is one, and ``{"error": code}``; 500s are logged at error level. The decision releases the
-GIL while it waits, so threaded servers keep serving.
+``DPoP`` value, the trusted proxy's client-certificate header when the config names one, the
+method, the absolute URL (``request.url``) and the scopes. A refusal answers as the FastAPI
+adapter does: the error's status, ``Cache-Control: no-store``, the RFC 6750 ``WWW-Authenticate``
+header chosen by the core when there is one, ``DPoP-Nonce`` when the error carries one, and
+``{"error": code}``; 500s are logged at error level. With DPoP nonces on, an accepted request's
+response carries ``DPoP-Nonce`` (set with ``after_this_request``). The decision releases the GIL
+while it waits, so threaded servers keep serving.
 
 WSGI gives an application one value per header name: servers join repeated ``Authorization``
 lines with commas (werkzeug and gunicorn do), and the core refuses the joined value as
@@ -23,9 +26,18 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, after_this_request, g, jsonify, request
 
-from bearerguard._adapter import ScopedDecorator, Seen, View, decide, refusal, resource_metadata
+from bearerguard._adapter import (
+    ScopedDecorator,
+    Seen,
+    View,
+    certificate_lines,
+    decide,
+    refusal,
+    resource_metadata,
+    success_headers,
+)
 from bearerguard._native import Validator
 from bearerguard.errors import BearerGuardError
 
@@ -63,11 +75,20 @@ class BearerAuth(ScopedDecorator):
                 method=request.method,
                 url=request.url,
                 dpop=request.headers.getlist("DPoP"),
+                certificate=certificate_lines(self.validator, request.headers.getlist),
             )
             try:
-                g.token_info = decide(self.validator, seen, scopes)
+                g.token_info = info = decide(self.validator, seen, scopes)
             except BearerGuardError as e:
                 return error_response(e)
+            headers = success_headers(info)
+            if headers:
+
+                @after_this_request
+                def add_headers(response: Response) -> Response:
+                    response.headers.update(headers)
+                    return response
+
             return view(*args, **kwargs)
 
         return protected  # type: ignore[return-value]

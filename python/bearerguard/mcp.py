@@ -12,7 +12,9 @@ caching, one request for many callers):
 * **bearerguard's own challenges** (`BearerGuardMiddleware` around the SDK's ASGI app): a 401
   without ``error`` when no token was sent, ``scope`` and ``resource_metadata`` on every
   challenge, 403 ``insufficient_scope`` with a fixed description, 503 when the authorization
-  server is unreachable, and the RFC 9728 metadata document served at its well-known path::
+  server is unreachable, and the RFC 9728 metadata document served at its well-known path. It
+  hands the core the whole request, so DPoP-bound tokens (RFC 9449) work here, nonces
+  (``DPoP-Nonce``) included; the SDK's own auth reads ``Bearer`` tokens only::
 
       app = BearerGuardMiddleware(mcp.streamable_http_app(), validator, scopes=["read"])
 
@@ -33,7 +35,7 @@ from pydantic import AnyHttpUrl
 from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bearerguard._adapter import log_refusal, refusal
+from bearerguard._adapter import asgi_seen, asgi_send_with, decide_async, log_refusal, refusal, success_headers
 from bearerguard._native import RESOURCE_METADATA_CACHE_CONTROL, TokenInfo, Validator
 from bearerguard.errors import (
     BearerGuardError,
@@ -162,29 +164,28 @@ class BearerGuardMiddleware:
         if not self._protects(path):
             await self.app(scope, receive, send)
             return
-        authorization = [v.decode("latin-1") for k, v in scope.get("headers", []) if k.lower() == b"authorization"]
+        seen = asgi_seen(scope, self.validator)
         try:
-            info = await self.validator.validate_request_async(authorization, self.scopes, method=method)
+            info = await decide_async(self.validator, seen, self.scopes)
         except BearerGuardError as e:
-            log_refusal(e)
             status, hdrs, payload = refusal(e)
             body = json.dumps(payload).encode()
             headers = [(k.lower().encode(), v.encode("latin-1")) for k, v in hdrs.items()]
             headers += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
             await _send(send, status, headers, body)
             return
-        token = _bearer(authorization)
+        token = _credentials(seen.authorization)
         user = AuthenticatedUser(access_token(token, info, self.validator))
         scope = {**scope, "user": user, "auth": AuthCredentials(list(info.scopes))}
         reset = auth_context_var.set(user)
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, asgi_send_with(send, success_headers(info)))
         finally:
             auth_context_var.reset(reset)
 
 
-def _bearer(authorization: list[str]) -> str:
-    # The core accepted exactly one `Bearer` line; the SDK's AccessToken carries the token.
+def _credentials(authorization: Sequence[str]) -> str:
+    # The core accepted exactly one `Bearer` or `DPoP` line; the SDK's AccessToken carries the token.
     return authorization[0].split(" ", 1)[1].strip() if authorization else ""
 
 

@@ -23,6 +23,14 @@ locally, exactly as with a real server; use an opaque token, or ``strategy="intr
 A validator reuses an introspection answer for up to ``cache.max_ttl_secs``: revoke a token
 before its first use.
 
+`DpopKey` is a client's DPoP key (RFC 9449, ES256): a token minted with
+``dpop_jkt=key.thumbprint`` is bound to it, and ``key.proof(method, url, token)`` makes the
+``DPoP`` header that goes with each request (``nonce=`` when the API asked for one)::
+
+    key = DpopKey()
+    token = server.token(scope="write", dpop_jkt=key.thumbprint)
+    headers = {"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", "http://testserver/orders", token)}
+
 For tests only: it signs any token it is asked for. Never point a production validator at it.
 """
 
@@ -32,10 +40,10 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypedDict, cast
 
-from bearerguard._native import _TestAuthorizationServer
+from bearerguard._native import DpopKey, _TestAuthorizationServer
 from bearerguard.config import ValidatorConfig
 
-__all__ = ["EXPIRED", "AuthorizationServer", "RequestCounts"]
+__all__ = ["EXPIRED", "AuthorizationServer", "DpopKey", "RequestCounts"]
 
 EXPIRED = -3600
 """The `expires_in` of `expired_token()`: an hour ago, past the validator's default 60 s leeway."""

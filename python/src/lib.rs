@@ -45,6 +45,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(test_hooks_enabled, m)?)?;
     // The test kit for users' tests (`bearerguard.testing`).
     m.add_class::<testing::PyTestAuthorizationServer>()?;
+    m.add_class::<testing::PyDpopKey>()?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metric_families, m)?)?;
     m.add_function(wrap_pyfunction!(logging::reset_log_cache, m)?)?;

@@ -1,9 +1,11 @@
-//! `TestAuthorizationServer`: the core's test kit (`bearerguard::testing`) held by a Python
-//! object. Converts arguments and results only; `bearerguard.testing` wraps it.
+//! The core's test kit (`bearerguard::testing`) held by Python objects: the
+//! `TestAuthorizationServer` (wrapped by `bearerguard.testing.AuthorizationServer`) and a
+//! client's `DpopKey` (re-exported as `bearerguard.testing.DpopKey`). Converts arguments and
+//! results only.
 
 use std::sync::{Mutex, PoisonError};
 
-use bearerguard::testing::{ServerOptions, TestAuthorizationServer, TokenOptions};
+use bearerguard::testing::{DpopKey, ProofOptions, ServerOptions, TestAuthorizationServer, TokenOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -131,5 +133,73 @@ impl PyTestAuthorizationServer {
 
     fn __repr__(&self) -> String {
         format!("<TestAuthorizationServer issuer={:?} audience={:?}>", self.issuer, self.audience)
+    }
+}
+
+/// A client's DPoP key for tests (ES256, P-256): it signs good proofs (RFC 9449 §4.2), and its
+/// `thumbprint` is what a bound token's `cnf.jkt` names (`AuthorizationServer.token(dpop_jkt=...)`).
+/// Its repr shows the thumbprint only, never the private key.
+#[pyclass(frozen, module = "bearerguard.testing", name = "DpopKey")]
+pub struct PyDpopKey {
+    key: DpopKey,
+}
+
+#[pymethods]
+impl PyDpopKey {
+    /// A fresh key.
+    #[new]
+    fn new() -> PyResult<Self> {
+        Ok(PyDpopKey { key: guard(DpopKey::generate)? })
+    }
+
+    /// A fresh key (the same as `DpopKey()`).
+    #[staticmethod]
+    fn generate() -> PyResult<Self> {
+        PyDpopKey::new()
+    }
+
+    /// The RFC 7638 thumbprint of the public key: what a bound token's `cnf.jkt` says.
+    #[getter]
+    fn thumbprint(&self) -> &str {
+        self.key.thumbprint()
+    }
+
+    /// The public JWK the proofs carry in their header.
+    fn public_jwk<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_py(py, &self.key.public_jwk())
+    }
+
+    /// A proof for `method` and `url` (query and fragment dropped), bound to `access_token`
+    /// (`ath`) when given, carrying the server's `nonce` when given; `iat` (seconds since the
+    /// epoch) defaults to now, `jti` to a random one.
+    #[pyo3(signature = (method, url, access_token = None, *, nonce = None, iat = None, jti = None))]
+    fn proof(
+        &self,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+        iat: Option<i64>,
+        jti: Option<&str>,
+    ) -> PyResult<String> {
+        let mut options = ProofOptions::new(method, url);
+        if let Some(token) = access_token {
+            options = options.access_token(token);
+        }
+        if let Some(nonce) = nonce {
+            options = options.nonce(nonce);
+        }
+        if let Some(iat) = iat {
+            options = options.iat(iat);
+        }
+        if let Some(jti) = jti {
+            options = options.jti(jti);
+        }
+        Ok(guard(|| self.key.proof_with(&options))?)
+    }
+
+    fn __repr__(&self) -> String {
+        // The thumbprint is base64url: no quote to escape.
+        format!("DpopKey(thumbprint='{}')", self.key.thumbprint())
     }
 }

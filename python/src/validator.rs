@@ -114,7 +114,7 @@ fn request(
 }
 
 /// What a request carries for sender-constrained tokens: every `DPoP` line, the connection's
-/// client certificate (DER bytes), other header fields (the trusted proxy's certificate header).
+/// client certificate (DER bytes), the trusted proxy's certificate header.
 struct Extras {
     dpop: Vec<String>,
     certificate: Option<Vec<u8>>,
@@ -122,19 +122,26 @@ struct Extras {
 }
 
 impl Extras {
+    /// `headers` may be every header of the request: only the configured
+    /// `client_certificate_header` (`keep`, any case) is kept, the one field the core reads
+    /// there, as the Node binding does. Every pair must still be two strings.
     fn from_py(
         dpop: Option<&Bound<'_, PyAny>>,
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'_, PyAny>>,
+        keep: Option<&str>,
     ) -> PyResult<Self> {
-        let headers = match headers {
-            None => Vec::new(),
-            Some(h) if h.is_none() => Vec::new(),
-            Some(h) => {
-                let items = if h.hasattr("items")? { h.call_method0("items")? } else { h.clone() };
-                items.try_iter()?.map(|pair| pair?.extract::<(String, String)>()).collect::<PyResult<_>>()?
+        let mut kept = Vec::new();
+        if let Some(h) = headers.filter(|h| !h.is_none()) {
+            let items = if h.hasattr("items")? { h.call_method0("items")? } else { h.clone() };
+            for pair in items.try_iter()? {
+                let (name, value) = pair?.extract::<(String, String)>()?;
+                if keep.is_some_and(|keep| name.eq_ignore_ascii_case(keep)) {
+                    kept.push((name, value));
+                }
             }
-        };
+        }
+        let headers = kept;
         Ok(Extras {
             dpop: strings(dpop, "dpop")?,
             certificate: client_certificate.map(<[u8]>::to_vec),
@@ -261,7 +268,8 @@ impl PyValidator {
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        let request = Extras::from_py(dpop, client_certificate, headers)?.request(
+        let keep = self.config.client_certificate_header.as_deref();
+        let request = Extras::from_py(dpop, client_certificate, headers, keep)?.request(
             authorization,
             scopes,
             method,
@@ -287,7 +295,8 @@ impl PyValidator {
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request = Extras::from_py(dpop, client_certificate, headers)?.request(
+        let keep = self.config.client_certificate_header.as_deref();
+        let request = Extras::from_py(dpop, client_certificate, headers, keep)?.request(
             authorization,
             scopes,
             method,

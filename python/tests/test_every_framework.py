@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from bearerguard import Validator
+from bearerguard.testing import DpopKey
 from conftest import DOWN_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +115,96 @@ def test_every_framework_hands_the_core_every_authorization_line(auth_server: An
                 assert (r.status_code, r.json()) == (400, {"error": "invalid_request"}), (name, r.text)
                 assert 'error="invalid_request"' in r.headers["WWW-Authenticate"], name
                 assert r.headers["Cache-Control"] == "no-store", name
+        finally:
+            stop()
+
+
+#: Server nonces on (RFC 9449 §8): every app must send them, on refusals and on successes.
+DPOP_CONFIG: dict[str, Any] = {
+    "sender_constraint": "allow",
+    "dpop": {"nonce_key": "every-framework-dpop-nonce-key-0123456789"},
+}
+
+
+def dpop_token(auth_server: Any, key: DpopKey) -> str:
+    """A JWT from the real authorization server, bound to `key` (``cnf.jkt``): the token request
+    carries a DPoP proof by it, as a client's would."""
+    svc = auth_server.clients["svc"]
+    endpoint = auth_server.ready["token_endpoint"]
+    form = {"grant_type": "client_credentials", "scope": "read write", "resource": auth_server.resources["jwt"]}
+    r = httpx.post(
+        endpoint,
+        data=form,
+        headers={"DPoP": key.proof("POST", endpoint)},
+        auth=(svc["client_id"], svc["client_secret"]),
+    )
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    return str(r.json()["access_token"])
+
+
+def test_every_framework_accepts_a_dpop_bound_token_with_its_proof_and_nonce(auth_server: Any) -> None:
+    """A DPoP-bound token from the real authorization server, on every app: a proof without a
+    nonce is ``use_dpop_nonce`` with the nonce to use (``DPoP-Nonce``); the retry with it is
+    accepted and the response carries the next nonce; the same proof again is a replay; the
+    bound token as a bearer token is refused."""
+    validator = Validator(**auth_server.config(realm="orders", **DPOP_CONFIG))
+    key = DpopKey()
+    token = dpop_token(auth_server, key)
+    for name, (kind, app, prefix) in apps(validator).items():
+        port, stop = frameworks_app.serve(kind, app)
+        url = f"http://127.0.0.1:{port}{prefix}/orders"
+        try:
+            first = httpx.get(url, headers={"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", url, token)})
+            assert (first.status_code, first.json()) == (401, {"error": "use_dpop_nonce"}), (name, first.text)
+            assert 'DPoP realm="orders", error="use_dpop_nonce"' in first.headers["WWW-Authenticate"], name
+            assert first.headers["Cache-Control"] == "no-store", name
+            nonce = first.headers["DPoP-Nonce"]
+            headers = {"Authorization": f"DPoP {token}", "DPoP": key.proof("GET", url, token, nonce=nonce)}
+            good = httpx.get(url, headers=headers)
+            assert (good.status_code, good.json()) == (200, {"client": "svc-client"}), (name, good.text)
+            assert good.headers.get("DPoP-Nonce"), name
+            replay = httpx.get(url, headers=headers)
+            assert (replay.status_code, replay.json()) == (401, {"error": "invalid_dpop_proof"}), (name, replay.text)
+            assert 'DPoP realm="orders", error="invalid_dpop_proof"' in replay.headers["WWW-Authenticate"], name
+            bearer = httpx.get(url, headers={"Authorization": f"Bearer {token}"})
+            assert (bearer.status_code, bearer.json()) == (401, {"error": "invalid_token"}), (name, bearer.text)
+        finally:
+            stop()
+
+
+def test_every_framework_hands_the_core_the_trusted_certificate_header(auth_server: Any) -> None:
+    """A certificate-bound token (RFC 8705) from the real authorization server, with the
+    certificate in the header the config trusts (RFC 9440): accepted by every app; without
+    the header, or with another header name, refused."""
+    import base64
+    import urllib.parse
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    client = auth_server.clients["svc_mtls"]
+    pem = Path(client["certificate_pem"]).read_text()
+    form = {"grant_type": "client_credentials", "scope": "read write", "resource": auth_server.resources["jwt"]}
+    issued = httpx.post(
+        auth_server.ready["token_endpoint"],
+        data=form,
+        headers={client["certificate_header"]: urllib.parse.quote(pem, safe="")},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert issued.status_code == 200, issued.text
+    token = issued.json()["access_token"]
+    der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+    certificate = f":{base64.b64encode(der).decode()}:"
+    config = auth_server.config(sender_constraint="allow", client_certificate_header="Client-Cert")
+    for name, (kind, app, prefix) in apps(Validator(**config)).items():
+        port, stop = frameworks_app.serve(kind, app)
+        url = f"http://127.0.0.1:{port}{prefix}/orders"
+        try:
+            good = httpx.get(url, headers={"Authorization": f"Bearer {token}", "client-cert": certificate})
+            assert (good.status_code, good.json()) == (200, {"client": "svc-mtls-client"}), (name, good.text)
+            for headers in ({}, {"x-client-cert": certificate}):
+                refused = httpx.get(url, headers={"Authorization": f"Bearer {token}", **headers})
+                assert (refused.status_code, refused.json()) == (401, {"error": "invalid_token"}), (name, headers)
         finally:
             stop()
 

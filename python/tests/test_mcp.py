@@ -30,6 +30,7 @@ from mcp.client.streamable_http import streamable_http_client
 from bearerguard import UnavailableError, Validator
 from bearerguard.fastmcp import BearerGuardAuth
 from bearerguard.mcp import TokenVerifier, auth_settings
+from bearerguard.testing import DpopKey
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "mcp_server.py"
 
@@ -228,6 +229,87 @@ def test_fastmcp_with_bearerguard_auth(auth_server: Any) -> None:
         assert result is None and challenge(seen)[0] == 401
         doc = httpx.get(f"{base}/.well-known/oauth-protected-resource/mcp").json()
         assert [a.rstrip("/") for a in doc["authorization_servers"]] == [auth_server.issuer]
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
+#: DPoP accepted, server nonces on (RFC 9449 §8).
+DPOP_CONFIG: dict[str, Any] = {
+    "sender_constraint": "allow",
+    "dpop": {"nonce_key": "mcp-tests-dpop-nonce-key-0123456789abcdef"},
+}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "dpop-test", "version": "1"},
+    },
+}
+
+
+def dpop_token(auth_server: Any, resource: str, key: DpopKey) -> str:
+    """A token from the real authorization server for `resource`, bound to `key`."""
+    client = auth_server.clients["svc"]
+    endpoint = auth_server.ready["token_endpoint"]
+    form = {"grant_type": "client_credentials", "scope": "read", "resource": resource}
+    r = httpx.post(
+        endpoint,
+        data=form,
+        headers={"DPoP": key.proof("POST", endpoint)},
+        auth=(client["client_id"], client["client_secret"]),
+    )
+    assert r.status_code == 200 and r.json()["token_type"] == "DPoP", r.text
+    return str(r.json()["access_token"])
+
+
+def initialize_with_dpop(url: str, token: str, key: DpopKey) -> httpx.Response:
+    """MCP's `initialize` with a DPoP-bound token: first without a nonce (refused with one),
+    then with it; returns the second answer."""
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"DPoP {token}"}
+    first = httpx.post(url, json=INITIALIZE, headers={**headers, "DPoP": key.proof("POST", url, token)}, timeout=10)
+    assert first.status_code == 401, first.text
+    assert first.json() == {"error": "use_dpop_nonce"} and 'error="use_dpop_nonce"' in first.headers["WWW-Authenticate"]
+    nonce = first.headers["DPoP-Nonce"]
+    proof = key.proof("POST", url, token, nonce=nonce)
+    return httpx.post(url, json=INITIALIZE, headers={**headers, "DPoP": proof}, timeout=10)
+
+
+def test_the_middleware_accepts_a_dpop_bound_token_and_sends_nonces(auth_server: Any) -> None:
+    with mcp_server(rs_config(auth_server, **DPOP_CONFIG)) as s:
+        key = DpopKey()
+        token = dpop_token(auth_server, s.resource, key)
+        good = initialize_with_dpop(s.url, token, key)
+        assert good.status_code == 200 and "serverInfo" in good.text, good.text
+        assert good.headers.get("DPoP-Nonce")
+        bearer = httpx.post(s.url, json=INITIALIZE, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert (bearer.status_code, bearer.json()) == (401, {"error": "invalid_token"})
+
+
+def test_fastmcp_accepts_a_dpop_bound_token_and_sends_nonces(auth_server: Any) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    resource = f"{base}/mcp"
+    validator = Validator(**rs_config(auth_server, resource=resource, **DPOP_CONFIG))
+    server = FastMCP("whoami", auth=BearerGuardAuth(validator, base_url=base, required_scopes=["read"]))
+    uv = uvicorn.Server(uvicorn.Config(server.http_app(path="/mcp"), log_level="warning"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not uv.started:
+        time.sleep(0.01)
+    try:
+        key = DpopKey()
+        token = dpop_token(auth_server, resource, key)
+        good = initialize_with_dpop(resource, token, key)
+        assert good.status_code == 200 and "serverInfo" in good.text, good.text
+        assert good.headers.get("DPoP-Nonce")
+        # The bound token as a bearer token: refused, and FastMCP answers the refusal.
+        bearer = httpx.post(resource, json=INITIALIZE, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert bearer.status_code == 401
     finally:
         uv.should_exit = True
         thread.join(10)

@@ -10,8 +10,8 @@ import pytest
 
 from bearerguard import Validator
 from bearerguard._native import _TestAuthorizationServer
-from bearerguard.errors import ConfigurationError, InvalidTokenError, TokenExpiredError
-from bearerguard.testing import AuthorizationServer
+from bearerguard.errors import ConfigurationError, InvalidDpopProofError, InvalidTokenError, TokenExpiredError
+from bearerguard.testing import AuthorizationServer, DpopKey
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -106,3 +106,27 @@ def test_readme_shows_the_test_files_that_run() -> None:
     assert sorted(shown) == ["tests/test_testkit_fastapi.py", "tests/test_testkit_flask.py"]
     for path, code in shown.items():
         assert code == (HERE.parent / path).read_text(), f"python/README.md's {path} differs from the file"
+
+
+def test_a_dpop_key_makes_proofs_the_validator_accepts_once_and_hides_its_private_key() -> None:
+    key = DpopKey()
+    jwk = key.public_jwk()
+    assert set(jwk) == {"kty", "crv", "x", "y"} and "d" not in jwk  # public members only
+    assert repr(key) == f"DpopKey(thumbprint={key.thumbprint!r})"
+    assert DpopKey.generate().thumbprint != key.thumbprint
+    url = "https://api.example.test/orders"
+    with AuthorizationServer() as server:
+        validator = Validator.from_config(server.config(sender_constraint="allow"))
+        token = server.token(dpop_jkt=key.thumbprint)
+        proof = key.proof("GET", url + "?page=2", token)  # htu drops the query
+        assert validator.validate_request([f"DPoP {token}"], method="GET", url=url, dpop=[proof]).subject == "test-user"
+        with pytest.raises(InvalidDpopProofError):  # a replay
+            validator.validate_request([f"DPoP {token}"], method="GET", url=url, dpop=[proof])
+        with pytest.raises(InvalidDpopProofError):  # far too old
+            validator.validate_request(
+                [f"DPoP {token}"], method="GET", url=url, dpop=[key.proof("GET", url, token, iat=1_000_000_000)]
+            )
+        with pytest.raises(InvalidTokenError):  # another key's proof
+            validator.validate_request(
+                [f"DPoP {token}"], method="GET", url=url, dpop=[DpopKey().proof("GET", url, token)]
+            )
