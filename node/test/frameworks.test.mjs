@@ -6,6 +6,7 @@
 // media type, body. The apps are the demo's (examples/frameworks_app.js) and the README's examples
 // of Fastify, Koa, Hono and NestJS ("## Frameworks"), run as written with `validator` in scope.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createRequire } from 'node:module';
@@ -15,6 +16,7 @@ import { after, before, test } from 'node:test';
 import {
   DOWN_OPTIONS,
   demoAuthorizations,
+  getDpopToken,
   getToken,
   repoRoot,
   rsBasicOptions,
@@ -23,6 +25,7 @@ import {
 
 const require = createRequire(import.meta.url);
 const { Validator } = require('bearerguard');
+const { DpopKey } = require('bearerguard/testing');
 const demo = require('../examples/frameworks_app.js');
 
 /** The README's framework examples: ```js fastify, ```ts nest … */
@@ -180,6 +183,69 @@ test('every framework hands the core every Authorization line: two are invalid_r
       await app.close();
     }
   }
+});
+
+test('every framework takes a DPoP-bound token from the authorization server with its proof and nonce', async () => {
+  // DPoP on, nonces on (RFC 9449 §8, docs/security.md DPOP-1..6): each adapter must hand the
+  // core the DPoP line and the absolute URL (htu), and pass `DPoP-Nonce` both ways.
+  const validator = new Validator(
+    rsBasicOptions(as, { senderConstraint: 'allow', dpop: { nonceKey: randomBytes(32).toString('base64url') } }),
+  );
+  const checked = [];
+  for (const [name, start] of Object.entries(frameworks)) {
+    const app = await start(validator);
+    try {
+      for (const resource of ['jwt', 'opaque']) {
+        const label = `${name}, ${resource} token`;
+        const key = DpopKey.generate();
+        const issued = await getDpopToken(as, key.proof('POST', as.token_endpoint), as.resources[resource]);
+        assert.equal(issued.token_type, 'DPoP', label);
+        const token = issued.access_token;
+        const url = `${app.url}/orders`;
+        const get = async (headers) => {
+          const res = await fetch(url, { headers });
+          return { status: res.status, headers: res.headers, body: await res.json() };
+        };
+
+        // No nonce yet: the server asks for one, on the DPoP challenge.
+        const first = await get({ authorization: `DPoP ${token}`, dpop: key.proof('GET', url, token) });
+        assert.equal(first.status, 401, label);
+        assert.deepEqual(first.body, { error: 'use_dpop_nonce' }, label);
+        const nonce = first.headers.get('dpop-nonce');
+        assert.ok(nonce, `${label}: a DPoP-Nonce header`);
+        assert.match(first.headers.get('www-authenticate'), /DPoP error="use_dpop_nonce"/, label);
+        assert.equal(first.headers.get('cache-control'), 'no-store', label);
+
+        // With it: accepted, and the next nonce comes along.
+        const proof = key.proofWith({ method: 'GET', url, accessToken: token, nonce });
+        const ok = await get({ authorization: `DPoP ${token}`, dpop: proof });
+        assert.equal(ok.status, 200, `${label}: ${JSON.stringify(ok.body)}`);
+        assert.deepEqual(ok.body, { client: 'svc-client' }, label);
+        assert.ok(ok.headers.get('dpop-nonce'), `${label}: a DPoP-Nonce header on the answer`);
+
+        // The same proof again: a replay.
+        const replay = await get({ authorization: `DPoP ${token}`, dpop: proof });
+        assert.equal(replay.status, 401, label);
+        assert.deepEqual(replay.body, { error: 'invalid_dpop_proof' }, label);
+        assert.match(replay.headers.get('www-authenticate'), /DPoP error="invalid_dpop_proof"/, label);
+
+        // The bound token as a bearer token: a downgrade.
+        const bearer = await get({ authorization: `Bearer ${token}` });
+        assert.equal(bearer.status, 401, label);
+        assert.deepEqual(bearer.body, { error: 'invalid_token' }, label);
+
+        // A proof for another URL (what a path-only or wrong htu would give): refused.
+        const elsewhere = key.proofWith({ method: 'GET', url: `${app.url}/other`, accessToken: token, nonce });
+        const wrongUrl = await get({ authorization: `DPoP ${token}`, dpop: elsewhere });
+        assert.deepEqual([wrongUrl.status, wrongUrl.body], [401, { error: 'invalid_dpop_proof' }], label);
+
+        checked.push(label);
+      }
+    } finally {
+      await app.close();
+    }
+  }
+  assert.equal(checked.length, 18);
 });
 
 test('a Fastify route with config.bearerguard false is public; the others stay guarded', async () => {
