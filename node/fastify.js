@@ -3,8 +3,9 @@
 // (and of its children) with an `onRequest` hook: the request's every `Authorization` and `DPoP`
 // line, its method, absolute URL, headers and TLS client certificate go to the core
 // (`validateRequest`) with the plugin's scopes plus the route's `config.scopes`; `request.auth`
-// is the TokenInfo, and the reply carries `DPoP-Nonce` when the core hands one out. `config: { bearerguard:
-// false }` leaves a route public. A refusal answers as every bearerguard adapter does (adapter.js).
+// is the TokenInfo, and the reply carries `DPoP-Nonce` when the core hands one out.
+// `config: { bearerguard: false }` leaves a route public. A refusal answers as every bearerguard
+// adapter does (adapter.js).
 // Register it inside a child context (`app.register(async (api) => { ... })`) to guard only
 // that context's routes.
 
