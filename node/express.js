@@ -1,11 +1,12 @@
 'use strict';
 // Express middleware (Express 4 and 5; it needs only `(req, res, next)`, so plain `node:http`
 // servers can use it too). It hands the request's every `Authorization` and `DPoP` line, its
-// method and URL to the core (`validateRequest`), and either sets `req.auth` to the TokenInfo or
+// method, absolute URL, headers and TLS client certificate to the core (`validateRequest`), and
+// either sets `req.auth` to the TokenInfo (and `DPoP-Nonce` when the core hands one out) or
 // answers the refusal with the core's RFC 6750 `WWW-Authenticate`. It decides nothing itself;
 // what it sends and answers is `adapter.js`, shared by every Node adapter.
 
-const { requestOf, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
+const { requestOf, acceptedHeaders, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
 const { Validator } = require('./index.js');
 
 /**
@@ -26,8 +27,9 @@ function requireToken({ validator, options, scopes = [], passErrors = false } = 
   const wanted = { scopes: scopesOf('express', scopes) };
 
   return function bearerguard(req, res, next) {
-    guard.validateRequest(requestOf(req, req.originalUrl ?? req.url), wanted).then(
+    guard.validateRequest(requestOf(req), wanted).then(
       (info) => {
+        for (const [name, value] of Object.entries(acceptedHeaders(info))) res.setHeader(name, value);
         req.auth = info;
         next();
       },

@@ -1,11 +1,13 @@
 'use strict';
 // Hono middleware (Hono 4). On @hono/node-server the core gets the Node request's every
-// `Authorization` and `DPoP` line (`c.env.incoming`); on other runtimes the Fetch API joins
-// repeated lines with commas, and the core refuses a joined `Bearer` value as `invalid_request`.
-// The method and absolute URL go along. `c.get('auth')` is the TokenInfo; a refusal answers as
-// every bearerguard adapter does (adapter.js). Errors that are not bearerguard's are thrown.
+// `Authorization` and `DPoP` line, its headers and TLS client certificate (`c.env.incoming`); on
+// other runtimes the Fetch API joins repeated lines with commas, and the core refuses a joined
+// `Bearer` value as `invalid_request` (and a joined `DPoP` one as `invalid_dpop_proof`). The
+// method and absolute URL (`c.req.url`) go along. `c.get('auth')` is the TokenInfo, and the
+// response carries `DPoP-Nonce` when the core hands one out; a refusal answers as every
+// bearerguard adapter does (adapter.js). Errors that are not bearerguard's are thrown.
 
-const { requestOf, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
+const { requestOf, acceptedHeaders, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
 
 /** The core's view of a Hono request. */
 function honoRequest(c) {
@@ -15,7 +17,13 @@ function honoRequest(c) {
     const value = c.req.raw.headers.get(name);
     return value === null ? [] : [value];
   };
-  return { authorization: line('authorization'), dpop: line('dpop'), method: c.req.method, url: c.req.url };
+  return {
+    authorization: line('authorization'),
+    dpop: line('dpop'),
+    method: c.req.method,
+    url: c.req.url,
+    headers: Object.fromEntries(c.req.raw.headers),
+  };
 }
 
 /** A middleware requiring a valid bearer token carrying every scope in `scopes`. */
@@ -32,6 +40,7 @@ function bearerAuth({ validator, options, scopes = [] } = {}) {
       const { status, headers, body } = refusalOf(error);
       return c.body(body, status, headers);
     }
+    for (const [name, value] of Object.entries(acceptedHeaders(info))) c.header(name, value);
     c.set('auth', info);
     await next();
   };

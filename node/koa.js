@@ -1,10 +1,11 @@
 'use strict';
 // Koa middleware (Koa 3). It hands the request's every `Authorization` and `DPoP` line,
-// its method and absolute URL (`ctx.href`) to the core, and either sets `ctx.state.auth` to the
-// TokenInfo and calls `next()`, or answers the refusal as every bearerguard adapter does
+// its method, absolute URL (`ctx.href`), headers and TLS client certificate to the core, and
+// either sets `ctx.state.auth` to the TokenInfo (and `DPoP-Nonce` when the core hands one out)
+// and calls `next()`, or answers the refusal as every bearerguard adapter does
 // (adapter.js). Errors that are not bearerguard's are thrown to Koa.
 
-const { requestOf, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
+const { requestOf, acceptedHeaders, validatorOf, scopesOf, refusalOf, isRefusal } = require('./adapter.js');
 
 /** A middleware requiring a valid bearer token carrying every scope in `scopes`. */
 function requireToken({ validator, options, scopes = [] } = {}) {
@@ -23,6 +24,7 @@ function requireToken({ validator, options, scopes = [] } = {}) {
       ctx.body = body;
       return;
     }
+    ctx.set(acceptedHeaders(info));
     ctx.state.auth = info;
     await next();
   };

@@ -10,7 +10,14 @@ const { requireToken, resourceMetadata } = require('./express.js');
 
 // Codes the SDK answers 401 for. insufficient_scope is 403; every other code (unavailable,
 // configuration, internal) is the SDK's ServerError (500): never a 401, never an acceptance.
-const UNAUTHORIZED = new Set(['missing_token', 'invalid_request', 'invalid_token', 'token_expired']);
+const UNAUTHORIZED = new Set([
+  'missing_token',
+  'invalid_request',
+  'invalid_token',
+  'token_expired',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
+]);
 
 /** The bearer token of the one `Authorization` line the core accepted. */
 function bearerToken(req) {

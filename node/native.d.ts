@@ -9,6 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * A client's DPoP key for tests (P-256, ES256; see `testing.js`). The private key never
+ * leaves the core: JavaScript sees the thumbprint, the public JWK and the proofs.
+ */
+export declare class NativeDpopKey {
+  /** A fresh key. */
+  constructor()
+  /** The RFC 7638 thumbprint: what a bound token's `cnf.jkt` says. */
+  get thumbprint(): string
+  /** The public JWK the proofs carry. */
+  publicJwk(): any
+  /** A proof as `options` say. */
+  proof(options: NativeProofOptions): string
+}
+
 /** An in-process authorization server on 127.0.0.1 for tests (see `testing.js`). */
 export declare class NativeTestAuthorizationServer {
   /** Starts a server; `options` holds `audience` and `client_id` (both optional). */
@@ -116,6 +131,22 @@ export interface LogRecord {
  * once, with the samples of every issuer), as JSON text.
  */
 export declare function metricFamiliesJson(validators: Array<NativeValidator>): string
+
+/** What one DPoP proof says (the core's `ProofOptions`, camelCase in JavaScript). */
+export interface NativeProofOptions {
+  /** `htm`, e.g. `GET`. */
+  method: string
+  /** `htu`: the request URL (query and fragment are dropped). */
+  url: string
+  /** The access token the proof goes with (`ath`); none leaves `ath` out. */
+  accessToken?: string
+  /** The server nonce (`nonce`), when the server asked for one. */
+  nonce?: string
+  /** `iat`, seconds since the epoch. Default: now. */
+  iat?: number
+  /** `jti`. Default: 16 random bytes, base64url. */
+  jti?: string
+}
 
 /** This API as a protected resource (RFC 8707, RFC 9728), when `resource` is configured. */
 export interface NativeResource {

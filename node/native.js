@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeDpopKey = nativeBinding.NativeDpopKey
 module.exports.NativeTestAuthorizationServer = nativeBinding.NativeTestAuthorizationServer
 module.exports.NativeValidator = nativeBinding.NativeValidator
 module.exports.cliMain = nativeBinding.cliMain

@@ -1,14 +1,15 @@
 'use strict';
 // NestJS guard (Nest 12; tested on the Express platform, written for the Fastify one too) and the `@Scopes(...)` decorator.
-// The guard hands the request's every `Authorization` and `DPoP` line, its method and URL to the
-// core with the guard's scopes plus those `@Scopes` sets on the handler and its controller; it
-// sets `request.auth` to the TokenInfo. A refusal sets the challenge and `Cache-Control:
+// The guard hands the request's every `Authorization` and `DPoP` line, its method, absolute URL,
+// headers and TLS client certificate to the core with the guard's scopes plus those `@Scopes`
+// sets on the handler and its controller; it sets `request.auth` to the TokenInfo (and
+// `DPoP-Nonce` on the response when the core hands one out). A refusal sets the challenge and `Cache-Control:
 // no-store` on the response and throws an `HttpException` whose body is `{"error": code}`, so
 // Nest's exception layer answers it with the error's status, as every bearerguard adapter does.
 
 const { HttpException, SetMetadata } = require('@nestjs/common');
 const { Reflector } = require('@nestjs/core');
-const { requestOf, validatorOf, scopesOf, mergeScopes, refusalOf, isRefusal } = require('./adapter.js');
+const { urlOf, requestOf, acceptedHeaders, validatorOf, scopesOf, mergeScopes, isRefusal } = require('./adapter.js');
 
 const SCOPES = 'bearerguard:scopes';
 
@@ -41,19 +42,25 @@ class BearerGuard {
     const routeScopes = this.reflector.getAllAndMerge(SCOPES, [context.getHandler(), context.getClass()]) ?? [];
     const scopes = mergeScopes(this.scopes, routeScopes);
     const raw = req.raw ?? req; // the Fastify platform wraps the Node request
+    let info;
     try {
-      req.auth = await this.validator.validateRequest(requestOf(raw, req.originalUrl ?? req.url), { scopes });
-      return true;
+      info = await this.validator.validateRequest(requestOf(raw, urlOf(req)), { scopes });
     } catch (error) {
       if (!isRefusal(error)) throw error;
-      const { headers } = refusalOf(error);
-      for (const [name, value] of Object.entries(headers)) {
-        if (name === 'content-type') continue; // Nest writes the body and its type
-        if (typeof res.setHeader === 'function') res.setHeader(name, value);
-        else res.header(name, value);
-      }
+      setHeaders(res, error.headers); // Nest writes the body and its type
       throw new BearerAuthException(error);
     }
+    setHeaders(res, acceptedHeaders(info));
+    req.auth = info;
+    return true;
+  }
+}
+
+/** Sets `headers` on the platform's response (Express: `setHeader`; Fastify: `header`). */
+function setHeaders(res, headers) {
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof res.setHeader === 'function') res.setHeader(name, value);
+    else res.header(name, value);
   }
 }
 

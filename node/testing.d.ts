@@ -1,4 +1,5 @@
-// bearerguard/testing: an in-process authorization server for the tests of a protected API.
+// bearerguard/testing: an in-process authorization server for the tests of a protected API, and
+// a client's DPoP key that makes proofs.
 // For tests only: it signs any token it is asked for.
 
 import type { ValidatorOptions } from './index';
@@ -73,3 +74,47 @@ export declare class AuthorizationServer {
 
 /** Starts an in-process authorization server on 127.0.0.1. */
 export declare function startAuthorizationServer(options?: AuthorizationServerOptions): Promise<AuthorizationServer>;
+
+/** What one DPoP proof says. */
+export interface ProofOptions {
+  /** `htm`, e.g. `'GET'`. */
+  method: string;
+  /** `htu`: the request URL (query and fragment are dropped). */
+  url: string;
+  /** The access token the proof goes with (`ath`); none leaves `ath` out. */
+  accessToken?: string;
+  /** The server's nonce (`DPoP-Nonce`), when it asked for one. */
+  nonce?: string;
+  /** `iat`, seconds since the epoch. Default: now. */
+  iat?: number;
+  /** `jti`. Default: a random one. */
+  jti?: string;
+}
+
+/** A public P-256 JWK. */
+export interface PublicJwk {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+}
+
+/**
+ * A client's DPoP key (P-256, ES256). The private key stays in the core: inspection and
+ * `toString` show the thumbprint only.
+ */
+export declare class DpopKey {
+  /** A fresh key. */
+  constructor();
+  /** A fresh key. */
+  static generate(): DpopKey;
+  /** The RFC 7638 thumbprint: what a bound token's `cnf.jkt` says (`TokenOptions.dpopJkt`). */
+  thumbprint(): string;
+  /** The public JWK the proofs carry. */
+  publicJwk(): PublicJwk;
+  /** A good proof for `method` and `url`, issued now, for `accessToken` (`ath`). */
+  proof(method: string, url: string, accessToken?: string): string;
+  /** A proof as `options` say. */
+  proofWith(options: ProofOptions): string;
+  toJSON(): { thumbprint: string };
+}

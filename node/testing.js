@@ -7,7 +7,7 @@
 // For tests only: it signs any token it is asked for. Never point a production validator at it.
 
 const { fromNative } = require('./errors.js');
-const { NativeTestAuthorizationServer } = require('./native.js');
+const { NativeDpopKey, NativeTestAuthorizationServer } = require('./native.js');
 
 /** The `expiresIn` of `expiredToken()`: an hour ago, past the validator's default 60 s leeway. */
 const EXPIRED = -3600;
@@ -134,9 +134,79 @@ class AuthorizationServer {
   }
 }
 
+const optional = (value, name, type) => {
+  if (value == null) return undefined;
+  if (typeof value !== type || (type === 'number' && !Number.isSafeInteger(value))) {
+    throw new TypeError(`bearerguard/testing: \`${name}\` must be ${type === 'number' ? 'an integer' : `a ${type}`}`);
+  }
+  return value;
+};
+
+/**
+ * A client's DPoP key (P-256, ES256): the thumbprint a bound token names
+ * (`as.token({ dpopJkt: key.thumbprint() })`) and the proofs a request sends in its `DPoP`
+ * header. The private key stays in the core; inspection and `toString` show the thumbprint.
+ */
+class DpopKey {
+  #native;
+
+  /** A fresh key (as `DpopKey.generate()`). */
+  constructor() {
+    this.#native = call(() => new NativeDpopKey());
+  }
+
+  /** A fresh key. */
+  static generate() {
+    return new DpopKey();
+  }
+
+  /** The RFC 7638 thumbprint: what a bound token's `cnf.jkt` says. */
+  thumbprint() {
+    return this.#native.thumbprint;
+  }
+
+  /** The public JWK the proofs carry (`{ kty: 'EC', crv: 'P-256', x, y }`). */
+  publicJwk() {
+    return this.#native.publicJwk();
+  }
+
+  /** A good proof for `method` and `url`, issued now, for `accessToken` (`ath`; none leaves it out). */
+  proof(method, url, accessToken) {
+    return this.proofWith({ method, url, accessToken });
+  }
+
+  /** A proof as `{ method, url, accessToken, nonce, iat, jti }` say (`iat` defaults to now, `jti` to a random one). */
+  proofWith({ method, url, accessToken, nonce, iat, jti } = {}) {
+    if (typeof method !== 'string' || typeof url !== 'string') {
+      throw new TypeError('bearerguard/testing: a proof needs `method` and `url` strings');
+    }
+    const options = {
+      method,
+      url,
+      accessToken: optional(accessToken, 'accessToken', 'string'),
+      nonce: optional(nonce, 'nonce', 'string'),
+      iat: optional(iat, 'iat', 'number'),
+      jti: optional(jti, 'jti', 'string'),
+    };
+    return call(() => this.#native.proof(options));
+  }
+
+  toString() {
+    return `DpopKey(${this.thumbprint()})`;
+  }
+
+  toJSON() {
+    return { thumbprint: this.thumbprint() };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return `DpopKey { thumbprint: '${this.thumbprint()}' }`;
+  }
+}
+
 /** Starts an in-process authorization server (see `AuthorizationServer`). */
 async function startAuthorizationServer(options) {
   return new AuthorizationServer(options);
 }
 
-module.exports = { AuthorizationServer, startAuthorizationServer, EXPIRED };
+module.exports = { AuthorizationServer, DpopKey, startAuthorizationServer, EXPIRED };

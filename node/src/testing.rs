@@ -1,9 +1,10 @@
-//! `NativeTestAuthorizationServer`: the core's test kit (`bearerguard::testing`) held by a
-//! JavaScript object. Converts arguments and results only; `testing.js` wraps it.
+//! `NativeTestAuthorizationServer` and `NativeDpopKey`: the core's test kit
+//! (`bearerguard::testing`) held by JavaScript objects. Converts arguments and results only;
+//! `testing.js` wraps them.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use bearerguard::testing::{ServerOptions, TestAuthorizationServer, TokenOptions};
+use bearerguard::testing::{DpopKey, ProofOptions, ServerOptions, TestAuthorizationServer, TokenOptions};
 use napi::{Env, Result};
 use napi_derive::napi;
 use serde_json::{Value, json};
@@ -114,5 +115,68 @@ impl NativeTestAuthorizationServer {
     #[napi]
     pub fn close(&mut self) {
         self.inner.close();
+    }
+}
+
+/// What one DPoP proof says (the core's `ProofOptions`, camelCase in JavaScript).
+#[napi(object)]
+pub struct NativeProofOptions {
+    /// `htm`, e.g. `GET`.
+    pub method: String,
+    /// `htu`: the request URL (query and fragment are dropped).
+    pub url: String,
+    /// The access token the proof goes with (`ath`); none leaves `ath` out.
+    pub access_token: Option<String>,
+    /// The server nonce (`nonce`), when the server asked for one.
+    pub nonce: Option<String>,
+    /// `iat`, seconds since the epoch. Default: now.
+    pub iat: Option<i64>,
+    /// `jti`. Default: 16 random bytes, base64url.
+    pub jti: Option<String>,
+}
+
+impl From<NativeProofOptions> for ProofOptions {
+    fn from(o: NativeProofOptions) -> Self {
+        let mut options = ProofOptions::new(o.method, o.url);
+        options.access_token = o.access_token;
+        options.nonce = o.nonce;
+        options.iat = o.iat;
+        options.jti = o.jti;
+        options
+    }
+}
+
+/// A client's DPoP key for tests (P-256, ES256; see `testing.js`). The private key never
+/// leaves the core: JavaScript sees the thumbprint, the public JWK and the proofs.
+#[napi]
+pub struct NativeDpopKey {
+    inner: DpopKey,
+}
+
+#[napi]
+impl NativeDpopKey {
+    /// A fresh key.
+    #[napi(constructor)]
+    pub fn new(env: Env) -> Result<Self> {
+        let inner = guarded(&env, DpopKey::generate)?;
+        Ok(NativeDpopKey { inner })
+    }
+
+    /// The RFC 7638 thumbprint: what a bound token's `cnf.jkt` says.
+    #[napi(getter)]
+    pub fn thumbprint(&self) -> String {
+        self.inner.thumbprint().to_owned()
+    }
+
+    /// The public JWK the proofs carry.
+    #[napi]
+    pub fn public_jwk(&self) -> Value {
+        self.inner.public_jwk()
+    }
+
+    /// A proof as `options` say.
+    #[napi]
+    pub fn proof(&self, env: Env, options: NativeProofOptions) -> Result<String> {
+        guarded(&env, || self.inner.proof_with(&options.into()))
     }
 }

@@ -56,10 +56,10 @@ function basic(id, secret) {
   return `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 }
 
-async function post(url, form, authorization) {
+async function post(url, form, authorization, headers = {}) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(form),
     signal: AbortSignal.timeout(10_000),
   });
@@ -85,6 +85,19 @@ export async function getTokenFor(as, resourceUrl, scope = 'read', { opaque = fa
   const form = { grant_type: 'client_credentials', scope };
   if (resourceUrl !== null) form.resource = resourceUrl;
   return (await post(as.token_endpoint, form, basic(id, secret))).access_token;
+}
+
+/**
+ * A DPoP-bound access token (RFC 9449 §5) for the resource URL `resourceUrl` (a loopback one, or
+ * one of the ready line's `resources`): the token request carries `proof`, a DPoP proof for
+ * `POST` to the token endpoint made by the client's key, so the token's `cnf.jkt` names that key.
+ * From svc-client (JWTs), or svc-opaque-client with `opaque` (opaque tokens for loopback
+ * resources). Resolves with the token response (`access_token`, `token_type: 'DPoP'`).
+ */
+export async function getDpopToken(as, proof, resourceUrl, scope = 'read write', { opaque = false } = {}) {
+  const { client_id: id, client_secret: secret } = as.clients[opaque ? 'svc_opaque' : 'svc'];
+  const form = { grant_type: 'client_credentials', scope, resource: resourceUrl };
+  return post(as.token_endpoint, form, basic(id, secret), { dpop: proof });
 }
 
 /** Revokes `token` as svc-client, the client it was issued to. */

@@ -4,6 +4,7 @@
 // RES-1..RES-5. Plus bearerguard/mcp from a CommonJS app: the SDK's CommonJS copy answers 401.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-import { getTokenFor, listen, nodeDir, startAuthorizationServer } from '../support/helpers.mjs';
+import { DpopKey } from 'bearerguard/testing';
+import { getDpopToken, getTokenFor, listen, nodeDir, startAuthorizationServer } from '../support/helpers.mjs';
 
 const EXAMPLE = join(nodeDir, 'examples', 'mcp-server.mjs');
 
@@ -189,6 +191,74 @@ describe('MCP example (TypeScript SDK client, streamable HTTP)', () => {
     } finally {
       await ours.stop();
       await sdk.stop();
+    }
+  });
+});
+
+describe('MCP example with DPoP (requireMcpToken)', () => {
+  test('a DPoP-bound token from the authorization server calls the tool with its proofs; nonce, replay and Bearer answered', async () => {
+    const nonceKey = randomBytes(32).toString('base64url');
+    const dpop = await startExample(rsConfig(as, { sender_constraint: 'allow', dpop: { nonce_key: nonceKey } }));
+    try {
+      const key = DpopKey.generate();
+      const issued = await getDpopToken(as, key.proof('POST', as.token_endpoint), dpop.resource, 'read');
+      assert.equal(issued.token_type, 'DPoP');
+      const token = issued.access_token;
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+      const post = (headers) =>
+        fetch(dpop.resource, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+          body,
+        });
+
+      // No nonce yet: 401 use_dpop_nonce with the nonce to use.
+      const first = await post({ authorization: `DPoP ${token}`, dpop: key.proof('POST', dpop.resource, token) });
+      assert.equal(first.status, 401);
+      assert.deepEqual(await first.json(), { error: 'use_dpop_nonce' });
+      assert.match(first.headers.get('www-authenticate'), /DPoP error="use_dpop_nonce"/);
+      let nonce = first.headers.get('dpop-nonce');
+      assert.ok(nonce, 'a DPoP-Nonce header');
+
+      // The SDK's own client, each of its requests with a fresh proof and the latest nonce.
+      const proofs = [];
+      const withDpop = async (input, init = {}) => {
+        const method = init.method ?? 'GET';
+        const proof = key.proofWith({ method, url: String(input), accessToken: token, nonce });
+        proofs.push(proof);
+        const headers = new Headers(init.headers);
+        headers.set('authorization', `DPoP ${token}`);
+        headers.set('dpop', proof);
+        const res = await fetch(input, { ...init, headers });
+        if (res.ok) assert.ok(res.headers.get('dpop-nonce'), `a DPoP-Nonce header on the ${method} answer`);
+        nonce = res.headers.get('dpop-nonce') ?? nonce;
+        return res;
+      };
+      const transport = new StreamableHTTPClientTransport(new URL(dpop.resource), { fetch: withDpop });
+      const client = new Client({ name: 'bearerguard-dpop-test', version: '1.0.0' });
+      try {
+        await client.connect(transport);
+        const result = await client.callTool({ name: 'whoami', arguments: {} });
+        assert.ok(!result.isError, JSON.stringify(result));
+        assert.deepEqual(result.structuredContent, {
+          clientId: 'svc-client',
+          scopes: ['read'],
+          resource: dpop.resource,
+        });
+      } finally {
+        await client.close().catch(() => {});
+      }
+
+      // A proof the client used, again: a replay.
+      const replay = await post({ authorization: `DPoP ${token}`, dpop: proofs[0] });
+      assert.equal(replay.status, 401);
+      assert.deepEqual(await replay.json(), { error: 'invalid_dpop_proof' });
+      // The bound token as a bearer token: a downgrade.
+      const bearer = await post({ authorization: `Bearer ${token}` });
+      assert.equal(bearer.status, 401);
+      assert.deepEqual(await bearer.json(), { error: 'invalid_token' });
+    } finally {
+      await dpop.stop();
     }
   });
 });

@@ -191,3 +191,14 @@ test('the request example answers the token and refuses the request without one'
   const run = spawnSync(process.execPath, [file], { cwd: app, env, encoding: 'utf8', timeout: 30_000 });
   assert.equal(run.stdout, '200 hello svc-client\n 401 Bearer\n', run.stderr);
 });
+
+test('the DPoP example accepts a proof once: 200, then 401 invalid_dpop_proof on the DPoP challenge', () => {
+  const [, blocks] = sources[0];
+  const block = blocks.find((b) => b.code.includes('DpopKey'));
+  assert.ok(block, 'no DPoP example');
+  const file = join(app, 'dpop.cjs');
+  writeFileSync(file, block.code);
+  const run = spawnSync(process.execPath, [file], { cwd: app, env, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout, /^200 401 Bearer, DPoP error="invalid_dpop_proof", .*algs="ES256 [^"]*"\n$/, run.stderr);
+});
