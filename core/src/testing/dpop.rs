@@ -128,9 +128,11 @@ impl DpopKey {
     pub fn generate_for(alg: &str) -> Result<Self> {
         let key = super::keys::generate_for(alg)?;
         let Value::Object(mut jwk) = key.public_jwk.clone() else { return Err(failed("JWK")) };
-        // A client's proof key has no key id or use: the JWK is the key alone (and its `alg`).
-        jwk.remove("kid");
-        jwk.remove("use");
+        // A client's proof key is the key alone: no key id, use or alg (the proof's header
+        // says the alg).
+        for member in ["kid", "use", "alg"] {
+            jwk.remove(member);
+        }
         let thumbprint = crate::dpop::jwk_thumbprint(&jwk).ok_or_else(|| failed("thumbprint"))?;
         Ok(DpopKey { key, jwk, thumbprint })
     }
