@@ -14,12 +14,13 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 from pathlib import Path
 from typing import Any
 
 
-def criterion(root: Path) -> dict[str, float]:
+def criterion(root: Path, rounds: bool = True) -> dict[str, float]:
     """Median ns per iteration, by benchmark title."""
     out: dict[str, float] = {}
     for bench in (root / "target" / "criterion").glob("*/new"):
@@ -29,7 +30,28 @@ def criterion(root: Path) -> dict[str, float]:
         except (OSError, ValueError, KeyError):
             continue
         out[title] = estimates["median"]["point_estimate"]
+    # The metrics-cost figures: the median over the alternated rounds `make bench` kept (one
+    # run of each build is within the noise of the other; see keep_metrics_cost).
+    if rounds:
+        kept: dict[str, list[float]] = {}
+        for path in (root / "target" / "bench" / "metrics_cost").glob("*/*.json"):
+            for title, ns in json.loads(path.read_text()).items():
+                kept.setdefault(title, []).append(ns)
+        out.update({title: statistics.median(values) for title, values in kept.items()})
     return out
+
+
+def keep_metrics_cost(root: Path, round_name: str, build: str) -> None:
+    """Keeps the metrics-cost figures of the `build` ("counted" or "uncounted") criterion run
+    just done as round `round_name` (criterion keeps only each title's latest run)."""
+    figures = {
+        title: ns
+        for title, ns in criterion(root, rounds=False).items()
+        if title.startswith("metrics cost: ") and title.endswith(f"({build})")
+    }
+    out = root / "target" / "bench" / "metrics_cost" / round_name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{build}.json").write_text(json.dumps(figures))
 
 
 def command(*args: str) -> str:
@@ -116,7 +138,8 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
             (
                 "Metrics cost on the cache-hit path (core/benches/metrics_cost.rs, run as shipped and built "
                 "with the benchmark-only feature `bench-uncounted`, which compiles the one counter increment "
-                "per decision out):"
+                "per decision out; the two builds run alternately, medians over the rounds, since one run of "
+                "either varies by about ±10 % on this machine):"
             ),
             "",
             "| path | µs/op without counting | µs/op as shipped | cost |",
@@ -413,7 +436,12 @@ PROFILES = [
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", default=".")
-    root = Path(parser.parse_args().root)
+    parser.add_argument("--keep-metrics-cost", nargs=2, metavar=("ROUND", "BUILD"))
+    args = parser.parse_args()
+    root = Path(args.root)
+    if args.keep_metrics_cost:
+        keep_metrics_cost(root, *args.keep_metrics_cost)
+        return
     bench = root / "target" / "bench"
 
     def load(name: str) -> dict[str, Any]:
