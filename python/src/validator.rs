@@ -122,26 +122,20 @@ struct Extras {
 }
 
 impl Extras {
-    /// `headers` may be every header of the request: only the configured
-    /// `client_certificate_header` (`keep`, any case) is kept, the one field the core reads
-    /// there, as the Node binding does. Every pair must still be two strings.
+    /// `headers` may be every header of the request (pairs, or a mapping): the core reads only
+    /// the configured `client_certificate_header` among them.
     fn from_py(
         dpop: Option<&Bound<'_, PyAny>>,
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'_, PyAny>>,
-        keep: Option<&str>,
     ) -> PyResult<Self> {
-        let mut kept = Vec::new();
-        if let Some(h) = headers.filter(|h| !h.is_none()) {
-            let items = if h.hasattr("items")? { h.call_method0("items")? } else { h.clone() };
-            for pair in items.try_iter()? {
-                let (name, value) = pair?.extract::<(String, String)>()?;
-                if keep.is_some_and(|keep| name.eq_ignore_ascii_case(keep)) {
-                    kept.push((name, value));
-                }
+        let headers = match headers.filter(|h| !h.is_none()) {
+            None => Vec::new(),
+            Some(h) => {
+                let items = if h.hasattr("items")? { h.call_method0("items")? } else { h.clone() };
+                items.try_iter()?.map(|pair| pair?.extract::<(String, String)>()).collect::<PyResult<_>>()?
             }
-        }
-        let headers = kept;
+        };
         Ok(Extras {
             dpop: strings(dpop, "dpop")?,
             certificate: client_certificate.map(<[u8]>::to_vec),
@@ -268,8 +262,7 @@ impl PyValidator {
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        let keep = self.config.client_certificate_header.as_deref();
-        let request = Extras::from_py(dpop, client_certificate, headers, keep)?.request(
+        let request = Extras::from_py(dpop, client_certificate, headers)?.request(
             authorization,
             scopes,
             method,
@@ -295,8 +288,7 @@ impl PyValidator {
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let keep = self.config.client_certificate_header.as_deref();
-        let request = Extras::from_py(dpop, client_certificate, headers, keep)?.request(
+        let request = Extras::from_py(dpop, client_certificate, headers)?.request(
             authorization,
             scopes,
             method,
