@@ -101,6 +101,21 @@ fn to_array(d: digest::Digest) -> [u8; 32] {
     out
 }
 
+/// Drops entries of a [`VerdictCache`] from another task.
+pub(crate) struct CacheHandle {
+    inner: moka::future::Cache<[u8; 32], Entry>,
+}
+
+impl CacheHandle {
+    pub async fn invalidate(&self, key: &[u8; 32]) {
+        self.inner.invalidate(key).await;
+    }
+
+    pub fn clear(&self) {
+        self.inner.invalidate_all();
+    }
+}
+
 pub(crate) struct VerdictCache {
     inner: moka::future::Cache<[u8; 32], Entry>,
     clock: SharedClock,
@@ -171,6 +186,12 @@ impl VerdictCache {
             // Every waiter gets the same error, cause included.
             Err(shared) => Err((*shared).clone()),
         }
+    }
+
+    /// A handle that drops entries (for the shared tier's subscriber); it does not keep the
+    /// cache's counters.
+    pub fn handle(&self) -> CacheHandle {
+        CacheHandle { inner: self.inner.clone() }
     }
 
     /// Drops the entry under `key`, if any.

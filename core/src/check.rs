@@ -128,6 +128,7 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
         }
     }
     dpop(c)?;
+    shared(c)?;
     if c.jwks.min_ttl_secs > c.jwks.max_ttl_secs {
         return Err(Error::config("`jwks.min_ttl_secs` must not exceed `jwks.max_ttl_secs`"));
     }
@@ -136,6 +137,58 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
             "`required_scopes` entries must be single RFC 6749 scope tokens (printable ASCII, no \
              space, quote or backslash)",
         ));
+    }
+    Ok(())
+}
+
+/// The shared tier's fields (`cache.shared`): its URL's scheme, its keys, its bounds.
+fn shared(c: &Config) -> Result<()> {
+    let Some(s) = &c.cache.shared else { return Ok(()) };
+    if !c.cache.enabled {
+        return Err(Error::config("`cache.shared` needs `cache.enabled`"));
+    }
+    let url = url::Url::parse(s.url.expose()).ok();
+    if !url.as_ref().is_some_and(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix")) {
+        return Err(Error::config("`cache.shared.url` must be a redis://, rediss:// or redis+unix:// URL"));
+    }
+    if s.key_prefix.is_empty()
+        || s.key_prefix.len() > 64
+        || !s.key_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:{}".contains(&b))
+    {
+        return Err(Error::config(
+            "`cache.shared.key_prefix` must be 1 to 64 characters of letters, digits and _-.:{}",
+        ));
+    }
+    if s.secrets.is_empty() || s.secrets.len() > 8 {
+        return Err(Error::config("`cache.shared.secrets` must hold 1 to 8 keys, the newest first"));
+    }
+    for (i, key) in s.secrets.iter().enumerate() {
+        let id_ok = !key.id.is_empty()
+            && key.id.len() <= 32
+            && key.id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !id_ok {
+            return Err(Error::config(
+                "`cache.shared.secrets[].id` must be 1 to 32 characters of [A-Za-z0-9_-]",
+            ));
+        }
+        if key.secret.expose().len() < 32 {
+            return Err(Error::config("`cache.shared.secrets[].secret` must be at least 32 bytes"));
+        }
+        if s.secrets[..i].iter().any(|k| k.id == key.id) {
+            return Err(Error::config("`cache.shared.secrets` ids must be distinct"));
+        }
+    }
+    for (field, value, min, max) in [
+        ("cache.shared.timeout_ms", s.timeout_ms, 1, 10_000),
+        ("cache.shared.connect_timeout_ms", s.connect_timeout_ms, 1, 30_000),
+        ("cache.shared.lock_ms", s.lock_ms, 10, 60_000),
+        ("cache.shared.poll_ms", s.poll_ms, 1, 1_000),
+        ("cache.shared.breaker_failures", u64::from(s.breaker_failures), 1, 1_000),
+        ("cache.shared.breaker_open_ms", s.breaker_open_ms, 10, 600_000),
+    ] {
+        if value < min || value > max {
+            return Err(Error::config(format!("`{field}` must be between {min} and {max}")));
+        }
     }
     Ok(())
 }

@@ -134,6 +134,80 @@ pub struct CacheConfig {
     /// How long an `active: false` answer is reused, in seconds; 0 disables. Default 5,
     /// at most 300.
     pub negative_ttl_secs: u64,
+    /// A second tier shared by every instance of the API: a Redis or Valkey server holding
+    /// introspection verdicts (and DPoP proofs), so a fleet asks the authorization server
+    /// about a token about once, and `forget` reaches every instance. Off by default.
+    pub shared: Option<SharedCacheConfig>,
+}
+
+/// The shared cache tier (Redis or Valkey), `cache.shared`. Entries are keyed by an HMAC of
+/// the token under `secrets` and sealed (AES-256-GCM) so that whoever reads or writes the
+/// server can neither read claims, nor forge a verdict, nor confirm a guessed token
+/// (docs/security.md SHARED). A failing server is skipped, never trusted: the validator goes
+/// on with its own cache and the authorization server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharedCacheConfig {
+    /// `redis://[user:password@]host:port/db`, `rediss://` (TLS) or `redis+unix:///path`.
+    /// Redacted in `Debug` (it may hold a password).
+    pub url: Secret,
+    /// Prefix of every key and of the pub/sub channel. Default `"bearerguard"`.
+    pub key_prefix: String,
+    /// Keys for the HMAC of entry names and for sealing values, newest first: entries are
+    /// written under the first and read under any (a rotation adds a new first and keeps the
+    /// old one for as long as its entries may live). Each `secret` has at least 32 bytes.
+    pub secrets: Vec<SharedSecret>,
+    /// Longest wait for one command, in milliseconds (1 to 10 000). Default 50.
+    pub timeout_ms: u64,
+    /// Longest wait to connect, in milliseconds (1 to 30 000). Default 1 000.
+    pub connect_timeout_ms: u64,
+    /// Values authenticated (HMAC) but not encrypted, so claims are readable in the server.
+    /// Default `false`: sealed with AES-256-GCM.
+    pub plaintext: bool,
+    /// How long an instance introspecting a new token holds the fleet-wide lock, and the
+    /// longest another instance waits for its answer before asking itself, in milliseconds
+    /// (10 to 60 000). Default 3 000.
+    pub lock_ms: u64,
+    /// How often a waiting instance looks for the answer, in milliseconds (1 to 1 000).
+    /// Default 5.
+    pub poll_ms: u64,
+    /// Failed commands in a row that open the circuit breaker (1 to 1 000). Default 3.
+    pub breaker_failures: u32,
+    /// How long the breaker stays open (the tier is skipped, adding no latency), in
+    /// milliseconds (10 to 600 000). Default 2 000.
+    pub breaker_open_ms: u64,
+    /// Record DPoP proofs in the shared tier too, so a proof replayed against another
+    /// instance is refused. Default `true`.
+    pub replay: bool,
+}
+
+impl Default for SharedCacheConfig {
+    fn default() -> Self {
+        SharedCacheConfig {
+            url: Secret::new(""),
+            key_prefix: "bearerguard".into(),
+            secrets: Vec::new(),
+            timeout_ms: 50,
+            connect_timeout_ms: 1_000,
+            plaintext: false,
+            lock_ms: 3_000,
+            poll_ms: 5,
+            breaker_failures: 3,
+            breaker_open_ms: 2_000,
+            replay: true,
+        }
+    }
+}
+
+/// One key of the shared tier: an `id` (named in every entry, so rotation knows which key
+/// made it) and the `secret` it is derived from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedSecret {
+    /// Short name of the key, 1 to 32 characters of `[A-Za-z0-9_-]`.
+    pub id: String,
+    /// At least 32 bytes; redacted in `Debug` and serialization.
+    pub secret: Secret,
 }
 
 impl Default for CacheConfig {
@@ -144,6 +218,7 @@ impl Default for CacheConfig {
             jwt_max_entries: 10_000,
             max_ttl_secs: 300,
             negative_ttl_secs: 5,
+            shared: None,
         }
     }
 }

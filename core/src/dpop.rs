@@ -31,6 +31,12 @@ fn proof_error(detail: &'static str) -> Error {
     Error::new(ErrorKind::InvalidDpopProof, detail)
 }
 
+/// The refusal of a proof whose `jti` was seen before (here or, with a shared tier, on
+/// another instance).
+pub(crate) fn replayed() -> Error {
+    proof_error("the DPoP proof was used before (jti)")
+}
+
 /// `base64url(SHA-256(access_token))`: the proof's `ath` (RFC 9449 §4.2).
 pub fn access_token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, token.as_bytes()))
@@ -118,8 +124,9 @@ pub fn normalize_htu(uri: &str) -> Option<String> {
 pub(crate) struct CheckedProof {
     /// RFC 7638 thumbprint of the proof's key: the token's `cnf.jkt` must equal it.
     pub jkt: String,
-    replay: ReplayKey,
-    expires_at: u64,
+    pub replay: ReplayKey,
+    /// Seconds since the epoch until which its `jti` is remembered.
+    pub expires_at: u64,
 }
 
 impl std::fmt::Debug for CheckedProof {
@@ -282,7 +289,7 @@ impl Proofs {
         let mut replay = [0u8; 16];
         replay.copy_from_slice(&ctx.finish().as_ref()[..16]);
         if self.store.seen(&replay, now) {
-            return Err(proof_error("the DPoP proof was used before (jti)"));
+            return Err(replayed());
         }
         // Remembered until no proof with this iat can be accepted: iat ≤ now + leeway, so
         // now + leeway + max_age covers iat + max_age.
@@ -295,7 +302,7 @@ impl Proofs {
     pub fn commit(&self, proof: &CheckedProof, now: u64) -> Result<()> {
         match self.store.record(proof.replay, proof.expires_at, now) {
             Recorded::Fresh => Ok(()),
-            Recorded::Replay => Err(proof_error("the DPoP proof was used before (jti)")),
+            Recorded::Replay => Err(replayed()),
             Recorded::Unavailable => Err(Error::unavailable("the DPoP replay store cannot record the proof")),
         }
     }

@@ -59,6 +59,8 @@ mod request;
 pub mod resource;
 mod route;
 mod scopes;
+mod seal;
+mod shared;
 mod stats;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -72,12 +74,14 @@ pub use claims::{TokenInfo, TokenSource};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
     CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
-    IntrospectionResponseFormat, JwksConfig, OneOrMany, ScopeClaim, Secret, SenderConstraint, Strategy,
+    IntrospectionResponseFormat, JwksConfig, OneOrMany, ScopeClaim, Secret, SenderConstraint,
+    SharedCacheConfig, SharedSecret, Strategy,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};
 pub use metrics::{Health, MetricsSnapshot};
 pub use request::{ClientCertificate, Decision, Pending, Request};
+pub use shared::SharedStats;
 pub use stats::Stats;
 pub use validator::Validator;
 pub use verdict::token_type_accepted;

@@ -13,6 +13,8 @@ pub struct Stats {
     pub accepted: u64,
     /// Decisions that refused a request, for any reason.
     pub refused: u64,
+    /// The shared tier's counters (`cache.shared`; zero without it).
+    pub shared: crate::SharedStats,
 }
 
 impl Stats {
@@ -20,6 +22,7 @@ impl Stats {
     pub(crate) fn of(
         resolved: Option<&crate::endpoints::Resolved>,
         decisions: &crate::metrics::Metrics,
+        shared: Option<&crate::shared::SharedTier>,
     ) -> Stats {
         Stats {
             introspection_requests: resolved
@@ -28,6 +31,7 @@ impl Stats {
             jwks_fetches: resolved.and_then(|r| r.jwks.as_ref()).map_or(0, |j| j.fetch_count()),
             accepted: decisions.accepted(),
             refused: decisions.refused(),
+            shared: shared.map(crate::shared::SharedTier::snapshot).unwrap_or_default(),
         }
     }
 }

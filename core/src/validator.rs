@@ -27,6 +27,7 @@ use crate::request::{Decision, Pending, Request};
 use crate::resource::ResourceMetadata;
 use crate::route::{Route, Router};
 use crate::scopes::ScopeRules;
+use crate::shared::{Lookup, ProofRecord, SharedTier};
 use crate::stats::Stats;
 use crate::verdict::VerdictPolicy;
 use crate::verified::VerifiedJwts;
@@ -70,6 +71,8 @@ struct Inner {
     verified: VerifiedJwts,
     binding: Binding,
     metrics: Arc<Metrics>,
+    /// The second tier every instance shares (`cache.shared`).
+    shared: Option<Arc<SharedTier>>,
 }
 
 impl Validator {
@@ -113,6 +116,7 @@ impl Validator {
         let verified = VerifiedJwts::new(&config, Arc::clone(&clock));
         let scopes = ScopeRules::from_config(&config);
         let binding = Binding::from_config(&config, replay_store)?;
+        let shared = config.cache.shared.as_ref().map(SharedTier::new).transpose()?;
         let inner = Inner {
             config,
             metadata,
@@ -127,6 +131,7 @@ impl Validator {
             verified,
             binding,
             metrics,
+            shared,
         };
         Ok(Validator { inner: Arc::new(inner) })
     }
@@ -212,10 +217,23 @@ impl Validator {
     /// when it is revoked. To refuse a revoked JWT, introspect it (`introspect_all`). An
     /// introspection of `token` already under way when `forget` is called may still cache its
     /// answer; call `forget` once the server refuses the token.
+    ///
+    /// With a shared tier (`cache.shared`), the verdict is also deleted there and every
+    /// instance subscribed to it drops its own copy (within milliseconds while the server is
+    /// reachable; an instance that lost its subscription clears its first tier when it is
+    /// back).
     pub async fn forget(&self, token: &str) {
         self.inner.verified.forget(token).await;
+        if self.inner.shared.is_some() {
+            // Other instances may hold the verdict even if this one never resolved its
+            // endpoints (the cache identity needs them).
+            let _ = self.inner.endpoints.resolve().await;
+        }
         if let Some(resolved) = self.inner.endpoints.get() {
-            self.inner.cache.invalidate(&token_key(&resolved.identity, token)).await;
+            self.inner.cache.invalidate(&self.inner.verdict_key(resolved, token)).await;
+            if let Some(shared) = &self.inner.shared {
+                shared.forget(&shared.names(&resolved.identity, token)).await;
+            }
         }
     }
 
@@ -226,7 +244,7 @@ impl Validator {
 
     /// Counters of the requests this validator made and the decisions it took.
     pub fn stats(&self) -> Stats {
-        Stats::of(self.inner.endpoints.get().map(|r| &**r), &self.inner.metrics)
+        Stats::of(self.inner.endpoints.get().map(|r| &**r), &self.inner.metrics, self.inner.shared.as_deref())
     }
 
     /// Counters for dashboards: decisions by outcome, source and cache tier, calls to the
@@ -288,7 +306,7 @@ impl Inner {
         let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
         if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0))) {
             let bound = this.binding.check(Ok(info), &presented, now());
-            return Decision::Ready(this.finish(token, Via::MEMO, this.scopes.require(bound, scopes), dpop));
+            return Inner::settle(this, token, Via::MEMO, bound, &presented, scopes, dpop);
         }
         let routed = this.router.route(token, &this.rules, this.clock.now());
         let route = match routed {
@@ -304,12 +322,7 @@ impl Inner {
                     (via, Ok(answer)) => {
                         let via = Metrics::settle(via, &answer);
                         let bound = this.binding.check(answer, &presented, now());
-                        return Decision::Ready(this.finish(
-                            token,
-                            via,
-                            this.scopes.require(bound, scopes),
-                            dpop,
-                        ));
+                        return Inner::settle(this, token, via, bound, &presented, scopes, dpop);
                     }
                     (_, Err(route)) => route,
                 }
@@ -322,8 +335,53 @@ impl Inner {
         Decision::Pending(Pending::new(async move {
             let answer = this.answer(route, &token, memo).await;
             let bound = this.binding.check(answer, &presented, this.clock.now().as_secs());
+            let bound = this.shared_proof(bound, &presented).await;
             this.finish(&token, via, this.scopes.require(bound, &scopes), dpop)
         }))
+    }
+
+    /// A decision whose token is known without I/O: ready, unless its DPoP proof must still be
+    /// recorded in the shared tier.
+    fn settle<S: AsRef<str>>(
+        this: &Arc<Inner>,
+        token: &str,
+        via: Via,
+        bound: Result<Arc<TokenInfo>>,
+        presented: &Presented,
+        scopes: &[S],
+        dpop: bool,
+    ) -> Decision {
+        if !(bound.is_ok() && presented.proof.is_some() && this.shared.as_ref().is_some_and(|s| s.replay)) {
+            return Decision::Ready(this.finish(token, via, this.scopes.require(bound, scopes), dpop));
+        }
+        let (this, token, presented) = (Arc::clone(this), token.to_owned(), presented.clone());
+        let scopes: Vec<String> = scopes.iter().map(|s| s.as_ref().to_owned()).collect();
+        Decision::Pending(Pending::new(async move {
+            let bound = this.shared_proof(bound, &presented).await;
+            this.finish(&token, via, this.scopes.require(bound, &scopes), dpop)
+        }))
+    }
+
+    /// `bound`, unless the shared tier says its DPoP proof was used on another instance. The
+    /// local store has recorded it already (`Binding::check`); when the shared tier cannot
+    /// answer, that record stands (docs/security.md SHARED-5).
+    async fn shared_proof(
+        &self,
+        bound: Result<Arc<TokenInfo>>,
+        presented: &Presented,
+    ) -> Result<Arc<TokenInfo>> {
+        let (Ok(_), Some(proof), Some(shared)) = (&bound, &presented.proof, &self.shared) else {
+            return bound;
+        };
+        if !shared.replay {
+            return bound;
+        }
+        let now = self.clock.now().as_secs();
+        let ttl = std::time::Duration::from_secs(proof.expires_at.saturating_sub(now).max(1));
+        match shared.record_proof(self.config.issuer.as_bytes(), &proof.replay, ttl).await {
+            ProofRecord::Replay => Err(crate::dpop::replayed()),
+            ProofRecord::Fresh | ProofRecord::Unknown => bound,
+        }
     }
 
     /// The one place every decision passes: it adds the `DPoP` challenge to a refusal when
@@ -388,7 +446,7 @@ impl Inner {
     fn cached(&self, resolved: &Resolved, token: &str) -> Option<Result<Arc<TokenInfo>>> {
         match &resolved.introspector {
             None => Some(Err(Error::invalid_token("this validator accepts only JWTs it can verify"))),
-            Some(_) => self.cache.get_now(&token_key(&resolved.identity, token)).map(|v| v.to_result()),
+            Some(_) => self.cache.get_now(&self.verdict_key(resolved, token)).map(|v| v.to_result()),
         }
     }
 
@@ -415,11 +473,50 @@ impl Inner {
         introspector: &Introspector,
         token: &str,
     ) -> Result<Arc<TokenInfo>> {
-        let key = token_key(&resolved.identity, token);
+        let key = self.verdict_key(resolved, token);
         let fetch = async {
-            let (answer, size) = introspector.introspect(token).await?;
-            self.policy.entry(&self.rules, answer, size, self.clock.now())
+            let Some(shared) = &self.shared else {
+                let (answer, size) = introspector.introspect(token).await?;
+                return self.policy.entry(&self.rules, answer, size, self.clock.now());
+            };
+            let names = shared.names(&resolved.identity, token);
+            let lock = match shared.lookup(&names, &self.cache).await {
+                Lookup::Hit(stored) => match self.policy.rebuild(&self.rules, stored, self.clock.now()) {
+                    Some(entry) => return Ok(entry),
+                    None => None,
+                },
+                Lookup::Owner(lock) => Some(lock),
+                Lookup::Skip => None,
+                Lookup::Down => {
+                    let (answer, size) = introspector.introspect(token).await?;
+                    return self.policy.entry(&self.rules, answer, size, self.clock.now());
+                }
+            };
+            // Whatever the answer, the lock is freed: waiting instances then ask themselves.
+            let (answer, size) = match introspector.introspect(token).await {
+                Ok(answered) => answered,
+                Err(e) => {
+                    shared.store(&names, lock, None).await;
+                    return Err(e);
+                }
+            };
+            let entry = self.policy.entry(&self.rules, answer.clone(), size, self.clock.now());
+            let stored = entry.as_ref().ok().map(|entry| {
+                let exp_ms = u64::try_from(entry.expires_at.as_millis()).unwrap_or(u64::MAX);
+                (crate::seal::Stored { exp_ms, answer }, entry.ttl)
+            });
+            shared.store(&names, lock, stored.as_ref().map(|(s, ttl)| (s, *ttl))).await;
+            entry
         };
         self.cache.get_or_fetch(key, fetch).await?.to_result()
+    }
+
+    /// The first-tier key of an introspection verdict: with a shared tier, the keyed digest
+    /// its `forget` announcements name; else SHA-256 of the identity and the token.
+    fn verdict_key(&self, resolved: &Resolved, token: &str) -> [u8; 32] {
+        match &self.shared {
+            Some(shared) => shared.first_tier_key(&resolved.identity, token),
+            None => token_key(&resolved.identity, token),
+        }
     }
 }

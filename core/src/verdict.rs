@@ -140,6 +140,16 @@ impl VerdictPolicy {
         })
     }
 
+    /// The entry for a verdict read from the shared tier: judged again at `now` like a fresh
+    /// answer, and reused no longer than the instance that stored it allowed (`exp_ms`).
+    pub fn rebuild(&self, rules: &ClaimRules, stored: crate::seal::Stored, now: Duration) -> Option<Entry> {
+        let until = Duration::from_millis(stored.exp_ms);
+        let mut entry = self.entry(rules, stored.answer, 0, now).ok()?;
+        entry.expires_at = entry.expires_at.min(until);
+        entry.ttl = entry.ttl.min(until.saturating_sub(now));
+        (entry.expires_at > now).then_some(entry)
+    }
+
     fn judge(
         &self,
         rules: &ClaimRules,
