@@ -25,6 +25,46 @@ export interface CacheOptions {
   maxTtlSecs?: number;
   /** Reuse of an `active: false` answer, in seconds; 0 disables. Default 5, at most 300. */
   negativeTtlSecs?: number;
+  /**
+   * A second tier every instance of the API shares (Redis or Valkey): introspection verdicts
+   * and DPoP proofs, so a fleet asks the authorization server about a token about once and
+   * `forget` reaches every instance. Off by default. docs/security.md SHARED.
+   */
+  shared?: SharedCacheOptions | null;
+}
+
+/** One key of the shared tier. */
+export interface SharedSecret {
+  /** 1 to 32 characters of `[A-Za-z0-9_-]`, named in every entry it makes. */
+  id: string;
+  /** At least 32 bytes. */
+  secret: string;
+}
+
+/** The shared tier (`cache.shared`). */
+export interface SharedCacheOptions {
+  /** `redis://[user:password@]host:port/db`, `rediss://` (TLS) or `redis+unix:///path`. */
+  url: string;
+  /** Prefix of every key and of the pub/sub channel. Default `"bearerguard"`. */
+  keyPrefix?: string;
+  /** Keys, newest first: entries are written under the first and read under any. */
+  secrets: SharedSecret[];
+  /** Longest wait for one command, in milliseconds. Default 50. */
+  timeoutMs?: number;
+  /** Longest wait to connect, in milliseconds. Default 1 000. */
+  connectTimeoutMs?: number;
+  /** Values authenticated but not encrypted (claims readable in the server). Default `false`. */
+  plaintext?: boolean;
+  /** How long the instance introspecting a new token holds the fleet-wide lock, in ms. Default 3 000. */
+  lockMs?: number;
+  /** How often a waiting instance looks for the answer, in milliseconds. Default 5. */
+  pollMs?: number;
+  /** Failed commands in a row that open the circuit breaker. Default 3. */
+  breakerFailures?: number;
+  /** How long the breaker stays open, in milliseconds. Default 2 000. */
+  breakerOpenMs?: number;
+  /** Record DPoP proofs in the shared tier too (a replay on another instance is refused). Default `true`. */
+  replay?: boolean;
 }
 
 /** HTTP behaviour towards the authorization server. */
@@ -278,6 +318,26 @@ export interface Stats {
   accepted: number;
   /** Decisions that refused a request, for any reason. */
   refused: number;
+  /** The shared tier's counters (`cache.shared`; zeros without it). */
+  shared: SharedStats;
+}
+
+/** Counters of the shared tier. */
+export interface SharedStats {
+  /** Verdicts found in the shared tier (served without a request). */
+  hits: number;
+  /** Lookups that found nothing. */
+  misses: number;
+  /** Commands that failed or timed out. */
+  errors: number;
+  /** Entries that failed to open (forged, altered, moved): treated as misses. */
+  rejected: number;
+  /** Calls that skipped the tier while its circuit breaker was open. */
+  skipped: number;
+  /** Lookups that waited for another instance's introspection. */
+  waits: number;
+  /** `forget` announcements received. */
+  forgetsReceived: number;
 }
 
 /** Validates bearer tokens for one issuer. Build once, share everywhere. */

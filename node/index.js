@@ -273,8 +273,8 @@ class Validator {
    * `{ introspectionRequests, jwksFetches, accepted, refused }`.
    */
   stats() {
-    const { introspectionRequests, jwksFetches, accepted, refused } = this.#native.stats();
-    return { introspectionRequests, jwksFetches, accepted, refused };
+    const { introspectionRequests, jwksFetches, accepted, refused, shared } = this.#native.stats();
+    return { introspectionRequests, jwksFetches, accepted, refused, shared: { ...shared } };
   }
 
   /**

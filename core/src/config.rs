@@ -745,16 +745,30 @@ impl Config {
     /// Every key path a config accepts, nested ones dotted (`"cache.max_ttl_secs"`), aliases
     /// included: what the bindings' typed options are checked against.
     pub fn field_paths() -> Vec<String> {
-        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        // The defaults, with the optional sections that hold fields of their own filled in.
+        let mut sample = Config::default();
+        sample.cache.shared = Some(SharedCacheConfig {
+            secrets: vec![SharedSecret { id: String::new(), secret: Secret::new("") }],
+            ..SharedCacheConfig::default()
+        });
         let mut paths = Vec::new();
-        if let serde_json::Value::Object(top) = defaults {
-            for (name, value) in top {
-                paths.push(name.clone());
-                if let serde_json::Value::Object(inner) = value {
-                    paths.extend(inner.keys().map(|k| format!("{name}.{k}")));
-                }
+        fn walk(prefix: &str, value: &serde_json::Value, paths: &mut Vec<String>) {
+            let object = match value {
+                serde_json::Value::Object(object) => object,
+                // A list of sections (`cache.shared.secrets`): the fields of one.
+                serde_json::Value::Array(items) => match items.first() {
+                    Some(serde_json::Value::Object(object)) => object,
+                    _ => return,
+                },
+                _ => return,
+            };
+            for (name, value) in object {
+                let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                paths.push(path.clone());
+                walk(&path, value, paths);
             }
         }
+        walk("", &serde_json::to_value(sample).unwrap_or_default(), &mut paths);
         paths.extend(Config::ALIASES.iter().map(|(alias, _)| (*alias).to_owned()));
         paths
     }

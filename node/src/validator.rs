@@ -100,6 +100,27 @@ pub struct NativeStats {
     pub accepted: f64,
     /// Decisions that refused a request, for any reason.
     pub refused: f64,
+    /// The shared tier's counters (`cache.shared`; zeros without it).
+    pub shared: NativeSharedStats,
+}
+
+/// Counters of the shared tier (`cache.shared`).
+#[napi(object)]
+pub struct NativeSharedStats {
+    /// Verdicts found in the shared tier.
+    pub hits: f64,
+    /// Lookups that found nothing.
+    pub misses: f64,
+    /// Commands that failed or timed out.
+    pub errors: f64,
+    /// Entries that failed to open (forged, altered, moved), treated as misses.
+    pub rejected: f64,
+    /// Calls that skipped the tier while its circuit breaker was open.
+    pub skipped: f64,
+    /// Lookups that waited for another instance's introspection.
+    pub waits: f64,
+    /// `forget` announcements received.
+    pub forgets_received: f64,
 }
 
 /// This API as a protected resource (RFC 8707, RFC 9728), when `resource` is configured.
@@ -226,6 +247,15 @@ impl NativeValidator {
             jwks_fetches: stats.jwks_fetches as f64,
             accepted: stats.accepted as f64,
             refused: stats.refused as f64,
+            shared: NativeSharedStats {
+                hits: stats.shared.hits as f64,
+                misses: stats.shared.misses as f64,
+                errors: stats.shared.errors as f64,
+                rejected: stats.shared.rejected as f64,
+                skipped: stats.shared.skipped as f64,
+                waits: stats.shared.waits as f64,
+                forgets_received: stats.shared.forgets_received as f64,
+            },
         }
     }
 }

@@ -141,6 +141,17 @@ export async function rejection(promise) {
   throw new Error('expected a rejection, got a result');
 }
 
+/** A validator's shared-tier counters when it has no shared tier (`stats().shared`). */
+export const NO_SHARED = Object.freeze({
+  hits: 0,
+  misses: 0,
+  errors: 0,
+  rejected: 0,
+  skipped: 0,
+  waits: 0,
+  forgetsReceived: 0,
+});
+
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An RSA signing key with its public JWKS, for tokens made by the tests themselves. */

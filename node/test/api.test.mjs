@@ -20,7 +20,7 @@ import {
   Validator,
   errorCodes,
 } from 'bearerguard';
-import { fakeAuthorizationServer, listen, makeSigner, nodeDir, rejection } from '../support/helpers.mjs';
+import { NO_SHARED, fakeAuthorizationServer, listen, makeSigner, nodeDir, rejection } from '../support/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { CLASSES, fromNative } = require('../errors.js');
@@ -278,7 +278,13 @@ describe('TokenInfo', () => {
     assert.equal(info.expiresAt, null);
     assert.deepEqual(info.scopes, ['read', 'write']);
     assert.deepEqual(info.claims, state.introspection.body);
-    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 0, accepted: 1, refused: 0 });
+    assert.deepEqual(v.stats(), {
+      introspectionRequests: 1,
+      jwksFetches: 0,
+      accepted: 1,
+      refused: 0,
+      shared: NO_SHARED,
+    });
   });
 
   test('a claim named __proto__ stays an own property and sets no prototype', async () => {
@@ -342,7 +348,13 @@ describe('one native call per decision', () => {
     assert.equal(thrown(() => v.decideRequest(['Bearer a', 'Bearer b'], null, null, [])).code, 'invalid_request');
     // Every decision counted once: the JWT accepted four times and the opaque token twice
     // (one each through the runtime); six refusals.
-    assert.deepEqual(v.stats(), { introspectionRequests: 1, jwksFetches: 1, accepted: 7, refused: 6 });
+    assert.deepEqual(v.stats(), {
+      introspectionRequests: 1,
+      jwksFetches: 1,
+      accepted: 7,
+      refused: 6,
+      shared: NO_SHARED,
+    });
   });
 });
 

@@ -10,7 +10,15 @@ import {
   TokenExpiredError,
   Validator,
 } from 'bearerguard';
-import { getToken, rejection, revoke, rsBasicOptions, sleep, startAuthorizationServer } from '../support/helpers.mjs';
+import {
+  NO_SHARED,
+  getToken,
+  rejection,
+  revoke,
+  rsBasicOptions,
+  sleep,
+  startAuthorizationServer,
+} from '../support/helpers.mjs';
 
 let as;
 before(async () => {
@@ -31,7 +39,13 @@ describe('introspection of opaque tokens', () => {
     assert.equal(info.claims.active, true);
     assert.equal(info.claims.client_id, 'svc-client');
     assert.equal(info.tokenType, 'Bearer');
-    assert.deepEqual(validator.stats(), { introspectionRequests: 1, jwksFetches: 0, accepted: 1, refused: 0 });
+    assert.deepEqual(validator.stats(), {
+      introspectionRequests: 1,
+      jwksFetches: 0,
+      accepted: 1,
+      refused: 0,
+      shared: NO_SHARED,
+    });
   });
 
   test('private_key_jwt from the ZITADEL key file (keyFile)', async () => {
@@ -158,7 +172,13 @@ describe('JWT access tokens, validated locally through discovery and the JWKS', 
       assert.equal(info.claims.client_id, 'svc-client');
       assert.equal(info.expiresAt - info.issuedAt, 600);
       await validator.validate(token);
-      assert.deepEqual(validator.stats(), { introspectionRequests: 0, jwksFetches: 1, accepted: 2, refused: 0 });
+      assert.deepEqual(validator.stats(), {
+        introspectionRequests: 0,
+        jwksFetches: 1,
+        accepted: 2,
+        refused: 0,
+        shared: NO_SHARED,
+      });
     });
   }
 

@@ -48,11 +48,21 @@ def reset_log_cache() -> None:
 def test_hooks_enabled() -> bool:
     """Whether this build has the test-only entry points (cargo feature `test-hooks`)."""
 
+class _SharedStats(TypedDict):
+    hits: int
+    misses: int
+    errors: int
+    rejected: int
+    skipped: int
+    waits: int
+    forgets_received: int
+
 class _Stats(TypedDict):
     introspection_requests: int
     jwks_fetches: int
     accepted: int
     refused: int
+    shared: _SharedStats
 
 @final
 class TokenInfo:

@@ -22,6 +22,8 @@ from typing import Literal, TypedDict
 
 __all__ = [
     "CacheConfig",
+    "SharedCacheConfig",
+    "SharedSecret",
     "ClientAuthConfig",
     "ClientAuthMethod",
     "DpopConfig",
@@ -61,6 +63,29 @@ class IntrospectionConfig(TypedDict, total=False):
     require_aud: bool | None
 
 
+class SharedSecret(TypedDict):
+    """One key of the shared tier: ``id`` (named in every entry) and ``secret`` (>= 32 bytes)."""
+
+    id: str
+    secret: str
+
+
+class SharedCacheConfig(TypedDict, total=False):
+    """The second tier every instance shares (Redis or Valkey); see docs/security.md SHARED."""
+
+    url: str
+    key_prefix: str
+    secrets: list[SharedSecret]
+    timeout_ms: int
+    connect_timeout_ms: int
+    plaintext: bool
+    lock_ms: int
+    poll_ms: int
+    breaker_failures: int
+    breaker_open_ms: int
+    replay: bool
+
+
 class CacheConfig(TypedDict, total=False):
     """The verdict caches: introspection answers and verified JWTs."""
 
@@ -69,6 +94,7 @@ class CacheConfig(TypedDict, total=False):
     jwt_max_entries: int
     max_ttl_secs: int
     negative_ttl_secs: int
+    shared: SharedCacheConfig | None
 
 
 class HttpConfig(TypedDict, total=False):

@@ -363,7 +363,7 @@ impl PyValidator {
     }
 
     /// Requests this validator made and decisions it took: `introspection_requests`,
-    /// `jwks_fetches`, `accepted`, `refused`.
+    /// `jwks_fetches`, `accepted`, `refused`, and `shared` (the shared tier's counters).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let stats = self.current()?.stats();
         let dict = PyDict::new(py);
@@ -371,6 +371,20 @@ impl PyValidator {
         dict.set_item("jwks_fetches", stats.jwks_fetches)?;
         dict.set_item("accepted", stats.accepted)?;
         dict.set_item("refused", stats.refused)?;
+        let s = stats.shared;
+        let shared = PyDict::new(py);
+        for (name, value) in [
+            ("hits", s.hits),
+            ("misses", s.misses),
+            ("errors", s.errors),
+            ("rejected", s.rejected),
+            ("skipped", s.skipped),
+            ("waits", s.waits),
+            ("forgets_received", s.forgets_received),
+        ] {
+            shared.set_item(name, value)?;
+        }
+        dict.set_item("shared", shared)?;
         Ok(dict)
     }
 
