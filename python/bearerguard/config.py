@@ -22,14 +22,14 @@ from typing import Literal, TypedDict
 
 __all__ = [
     "CacheConfig",
-    "SharedCacheConfig",
-    "SharedSecret",
     "ClientAuthConfig",
     "ClientAuthMethod",
     "DpopConfig",
     "HttpConfig",
     "IntrospectionConfig",
     "JwksConfig",
+    "SharedCacheConfig",
+    "SharedSecret",
     "ValidatorConfig",
 ]
 
