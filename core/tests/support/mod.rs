@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub mod real_as;
+pub mod redis;
 
 use axum::Router;
 use axum::body::Bytes;
