@@ -18,7 +18,27 @@ $(AS_DIR)/node_modules/.installed: $(AS_DIR)/package-lock.json
 	cd $(AS_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(AS_DIR)/node_modules/.installed ## install the test authorization server (npm, into the checkout)
+setup: $(AS_DIR)/node_modules/.installed redis-server ## install the test authorization server (npm, into the checkout) and redis-server when missing
+
+# The fleet tests (many validators sharing `cache.shared`) start their own redis-server on a free
+# 127.0.0.1 port; they need only the binary. The Debian package's postinst would start a system
+# service on port 6379: a policy-rc.d that exits 101 forbids that during the install (one already
+# there, as in Docker images, is left alone), and a service that started anyway is stopped by the
+# pid its package wrote. `apt-get update` only when the install fails without it.
+REDIS_APT := DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+.PHONY: redis-server
+redis-server: ## install redis-server (Debian package) when it is missing; no system service is left running
+	@if command -v redis-server >/dev/null; then exit 0; fi; \
+	set -e; policy=/usr/sbin/policy-rc.d; own=; \
+	if [ ! -e $$policy ]; then printf '#!/bin/sh\nexit 101\n' | $(SUDO) tee $$policy >/dev/null; \
+	  $(SUDO) chmod 755 $$policy; own=1; fi; \
+	trap 'if [ -n "$$own" ]; then $(SUDO) rm -f '"$$policy"'; fi' EXIT; \
+	$(SUDO) $(REDIS_APT) || { $(SUDO) apt-get update && $(SUDO) $(REDIS_APT); }; \
+	pid=$$(cat /run/redis/redis-server.pid 2>/dev/null || true); \
+	if [ -n "$$pid" ] && $(SUDO) kill "$$pid" 2>/dev/null; then \
+	  echo "stopped the system redis-server the package started (pid $$pid)"; fi; \
+	command -v redis-server >/dev/null
 
 test: lint test-rust test-python test-node test-dist ## every suite: Rust (lint + cargo deny + unit + fake AS + real AS + shared cases), Python, Node, installed packages
 	@echo "all suites passed"

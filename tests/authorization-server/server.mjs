@@ -4,6 +4,7 @@
 //
 //   node tests/authorization-server/server.mjs [--port N] [--short-ttl SECONDS]
 //
+// `GET /_test/counters` answers the requests made to each endpoint so far; see README.md.
 // When ready it prints exactly one line of JSON to stdout (see README.md); everything else
 // goes to stderr. It exits when stdin closes (if stdin is a pipe), when its parent process
 // goes away, or on SIGTERM/SIGINT.
@@ -320,7 +321,45 @@ if (process.env.AS_DEBUG) {
   }
 }
 
-httpServer.on('request', provider.callback());
+// Requests per endpoint, counted at the HTTP layer before oidc-provider sees them: every
+// request to the path whatever its method or outcome (a 401, a 400, a bad body all count), so
+// tests can assert how often a validator (or a fleet of them) called the server.
+// `GET /_test/counters` reads them (not counted itself), `POST /_test/counters/reset` zeroes them.
+const ENDPOINT_OF_PATH = new Map([
+  ['/.well-known/openid-configuration', 'discovery'],
+  ['/.well-known/oauth-authorization-server', 'discovery'],
+  ['/token', 'token'],
+  ['/token/introspection', 'introspection'],
+  ['/token/revocation', 'revocation'],
+  ['/jwks', 'jwks'],
+]);
+const zeroCounters = () => ({ introspection: 0, token: 0, jwks: 0, revocation: 0, discovery: 0 });
+let counters = zeroCounters();
+function answerJson(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(body === undefined ? undefined : JSON.stringify(body));
+}
+function testRoute(req, res, path) {
+  if (path === '/_test/counters' && req.method === 'GET') return answerJson(res, 200, counters);
+  if (path === '/_test/counters/reset' && req.method === 'POST') {
+    counters = zeroCounters();
+    // The request body (if any) is drained so the connection can be reused.
+    req.resume();
+    return answerJson(res, 200, counters);
+  }
+  if (path === '/_test/counters' || path === '/_test/counters/reset') {
+    return answerJson(res, 405, { error: 'method_not_allowed' });
+  }
+  return answerJson(res, 404, { error: 'not_found' });
+}
+const providerCallback = provider.callback();
+httpServer.on('request', (req, res) => {
+  const path = (req.url ?? '').split('?', 1)[0];
+  if (path.startsWith('/_test/')) return testRoute(req, res, path);
+  const endpoint = ENDPOINT_OF_PATH.get(path);
+  if (endpoint) counters[endpoint] += 1;
+  return providerCallback(req, res);
+});
 
 const url = (path) => `${issuer}${path}`;
 const ready = {
@@ -333,6 +372,7 @@ const ready = {
   introspection_endpoint: url('/token/introspection'),
   revocation_endpoint: url('/token/revocation'),
   jwks_uri: url('/jwks'),
+  counters_url: url('/_test/counters'),
   short_ttl: shortTtl,
   default_ttl: DEFAULT_TTL,
   scopes: SCOPE,

@@ -455,6 +455,127 @@ await check(10, 'introspecting a JWT access token -> 400 unsupported_token_type'
   return r.json.error_description;
 });
 
+await check(11, 'GET /_test/counters counts every request per endpoint, failed ones too; POST reset', async () => {
+  const counters = async () => {
+    const r = await fetch(ready.counters_url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    eq(r.status, 200, 'counters status');
+    return r.json();
+  };
+  const zero = { introspection: 0, token: 0, jwks: 0, revocation: 0, discovery: 0 };
+  const reset = await post(`${ready.counters_url}/reset`, {});
+  eq(reset.status, 200, 'reset status');
+  eq(JSON.stringify(reset.json), JSON.stringify(zero), 'reset answer');
+  eq(JSON.stringify(await counters()), JSON.stringify(zero), 'after reset (reading is not counted)');
+
+  const get = (url) => fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) }).then((r) => r.text());
+  await get(ready.openid_configuration);
+  await get(`${issuer}/.well-known/oauth-authorization-server`); // 404 at oidc-provider, counted
+  await get(ready.jwks_uri);
+  await get(`${ready.jwks_uri}?cache-buster=1`);
+  const t = await getToken(resources.opaque, 'read');
+  eq((await introspectBasic(t.access_token)).status, 200, 'introspection');
+  const wrong = await introspectBasic(t.access_token, { client_id: C.rs_basic.client_id, client_secret: 'wrong' });
+  eq(wrong.status, 401, 'introspection with a wrong secret');
+  eq((await post(ready.introspection_endpoint, { token: t.access_token })).status, 400, 'no client auth');
+  const rev = await post(
+    ready.revocation_endpoint,
+    { token: t.access_token },
+    { authorization: basic(C.svc.client_id, C.svc.client_secret) },
+  );
+  eq(rev.status, 200, 'revocation');
+  await get(`${issuer}/no-such-endpoint`); // counted nowhere
+  const expected = { introspection: 3, token: 1, jwks: 2, revocation: 1, discovery: 2 };
+  eq(JSON.stringify(await counters()), JSON.stringify(expected), 'counters');
+
+  eq((await fetch(ready.counters_url, { method: 'DELETE' })).status, 405, 'DELETE /_test/counters');
+  eq((await post(`${ready.counters_url}/reset`, {})).status, 200, 'second reset');
+  eq(JSON.stringify(await counters()), JSON.stringify(zero), 'after the second reset');
+  return JSON.stringify(expected);
+});
+
+// A server restarted on the port of one just stopped (the fleet tests' "AS restart"): same
+// issuer, fresh keys and counters. Node's listen sets SO_REUSEADDR, so the connections the
+// first one leaves in TIME_WAIT do not block the bind.
+function startServer(extraArgs) {
+  const proc = spawn(process.execPath, [join(here, 'server.mjs'), ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => {
+    log += d;
+  });
+  const exited = new Promise((ok) => proc.on('exit', (code, signal) => ok({ code, signal })));
+  const kill = () => proc.kill('SIGKILL');
+  process.on('exit', kill);
+  const readyLine = new Promise((ok, ko) => {
+    let buf = '';
+    const timer = setTimeout(() => ko(new Error(`no ready line within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) {
+        clearTimeout(timer);
+        ok(JSON.parse(buf.slice(0, buf.indexOf('\n'))));
+      }
+    });
+    exited.then(({ code }) => {
+      clearTimeout(timer);
+      ko(new Error(`server exited (code ${code}) before the ready line: ${log.trim()}`));
+    });
+  });
+  const stop = async () => {
+    proc.kill('SIGTERM');
+    const status = await exited;
+    process.off('exit', kill);
+    return status;
+  };
+  return { readyLine, stop, exited };
+}
+
+await check(
+  12,
+  'a restart with --port N right after a stop binds the same port (same issuer, fresh state)',
+  async () => {
+    const first = startServer([]);
+    const one = await first.readyLine;
+    let second;
+    try {
+      // A kept-alive connection and a token, so the stop leaves connections behind.
+      const t = await getTokenFrom(one, resources.opaque);
+      eq((await fetch(one.jwks_uri)).status, 200, 'first JWKS');
+      const { code } = await first.stop();
+      eq(code, 0, 'first exit code');
+      second = startServer(['--port', String(one.port)]);
+      const two = await second.readyLine;
+      eq(two.port, one.port, 'port');
+      eq(two.issuer, one.issuer, 'issuer');
+      const counters = await (await fetch(two.counters_url)).json();
+      eq(counters.token, 0, 'fresh counters');
+      const r = await post(
+        two.introspection_endpoint,
+        { token: t },
+        { authorization: basic(C.rs_basic.client_id, C.rs_basic.client_secret) },
+      );
+      eq(JSON.stringify(r.json), '{"active":false}', "the first server's token after the restart");
+      const { code: code2 } = await second.stop();
+      eq(code2, 0, 'second exit code');
+      return `port ${one.port}`;
+    } finally {
+      await first.stop();
+      if (second) await second.stop();
+    }
+  },
+);
+
+async function getTokenFrom(server, resource) {
+  const r = await post(
+    server.token_endpoint,
+    { grant_type: 'client_credentials', scope: 'read', resource },
+    { authorization: basic(C.svc.client_id, C.svc.client_secret) },
+  );
+  eq(r.status, 200, `token status (${r.text})`);
+  return r.json.access_token;
+}
+
 // ---------------------------------------------------------------------------------------------
 clearTimeout(watchdog);
 await stopServer();
