@@ -1,6 +1,6 @@
 //! The shared-cache tests' Redis fixture (`support::redis`) does what they rely on: a server of
 //! its own on a free port, commands, pause and resume, stop and restart on the same port.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code")]
 
 mod support;
 

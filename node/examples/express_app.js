@@ -8,14 +8,22 @@
 // any free port), prints {"ready":true,"port":N} and exits when its stdin (a pipe) closes.
 //
 //   BEARERGUARD_CONFIG='{"issuer":"...","audience":"..."}' node node/examples/express_app.js
+//
+// With a revocation hook secret (`createApp(config, { revocationHookSecret })`, or env
+// BEARERGUARD_REVOCATION_HOOK_SECRET when run as a script) it also serves POST /revocations: a
+// form body `token=<token>` as RFC 7009 sends it, from whoever learnt of a revocation or logout,
+// with the header `X-Hook-Secret: <secret>`. Wrong or missing secret: 403; no single `token`:
+// 400; otherwise the validator forgets the token (its cached verdict) and answers 204. Without
+// the secret the route does not exist (404). The token is never logged.
 
+const { createHash, timingSafeEqual } = require('node:crypto');
 const express = require('express');
 const { Registry } = require('prom-client');
 const { Validator } = require('bearerguard');
 const { requireToken } = require('bearerguard/express');
 const prometheus = require('bearerguard/prometheus');
 
-function createApp(config) {
+function createApp(config, { revocationHookSecret } = {}) {
   const validator = new Validator(config);
   const app = express();
   app.get('/orders', requireToken({ validator, scopes: ['write'] }), (req, res) => {
@@ -26,13 +34,46 @@ function createApp(config) {
   app.get('/metrics', async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
+  if (revocationHookSecret !== undefined) addRevocationHook(app, validator, revocationHookSecret);
   return app;
+}
+
+// Digests of equal length, so timingSafeEqual compares in constant time whatever was sent and
+// no length of the secret shows either.
+const sha256 = (value) => createHash('sha256').update(value, 'utf8').digest();
+
+function addRevocationHook(app, validator, secret) {
+  if (typeof secret !== 'string' || secret === '') throw new TypeError('the revocation hook secret is empty');
+  const expected = sha256(secret);
+  const checkSecret = (req, res, next) => {
+    const presented = req.get('x-hook-secret') ?? '';
+    if (!timingSafeEqual(sha256(presented), expected)) return res.status(403).json({ error: 'forbidden' });
+    next();
+  };
+  app.post(
+    '/revocations',
+    checkSecret,
+    express.urlencoded({ extended: false, limit: '16kb' }),
+    async (req, res, next) => {
+      const token = req.body?.token;
+      // One `token` (a repeated one parses to an array), not empty.
+      if (typeof token !== 'string' || token === '') return res.status(400).json({ error: 'invalid_request' });
+      try {
+        await validator.forget(token);
+        res.status(204).end();
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
 }
 
 module.exports = { createApp };
 
 if (require.main === module) {
-  const app = createApp(JSON.parse(process.env.BEARERGUARD_CONFIG ?? '{}'));
+  const app = createApp(JSON.parse(process.env.BEARERGUARD_CONFIG ?? '{}'), {
+    revocationHookSecret: process.env.BEARERGUARD_REVOCATION_HOOK_SECRET,
+  });
   const server = app.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
     process.stdout.write(`${JSON.stringify({ ready: true, port: server.address().port })}\n`);
   });

@@ -142,14 +142,16 @@ def demo_requests(auth_server: AuthServer, expired_jwt: str) -> list[tuple[dict[
 
 
 @contextmanager
-def example_app(config: dict[str, Any]) -> Iterator[str]:
+def example_app(config: dict[str, Any], env: dict[str, str] | None = None, stderr: Any = None) -> Iterator[str]:
     """python/examples/fastapi_app.py as `make demo` runs it (config from BEARERGUARD_CONFIG,
-    a ready line with its port); yields its base URL."""
-    env = {**os.environ, "BEARERGUARD_CONFIG": json.dumps(config)}
+    a ready line with its port), with `env` added to its environment and its stderr where
+    `stderr` says (a file, or inherited); yields its base URL."""
+    env = {**os.environ, "BEARERGUARD_CONFIG": json.dumps(config), **(env or {})}
     app = subprocess.Popen(
         [sys.executable, str(ROOT / "python" / "examples" / "fastapi_app.py")],
         env=env,
         stdout=subprocess.PIPE,
+        stderr=stderr,
         text=True,
     )
     try:

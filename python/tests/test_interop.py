@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import pytest
 
 from bearerguard import (
@@ -16,6 +17,7 @@ from bearerguard import (
     TokenInfo,
     Validator,
 )
+from conftest import example_app
 
 
 def run(v: Validator, token: str, scopes: Any, asynchronous: bool) -> TokenInfo:
@@ -115,3 +117,46 @@ def test_signed_introspection_response(auth_server: Any, asynchronous: bool) -> 
     info = run(v, auth_server.token("opaque", "read"), ["read"], asynchronous)
     assert info.source == "introspection" and info.claims["client_id"] == "svc-client"
     assert v.stats()["introspection_requests"] == 1 and v.stats()["jwks_fetches"] >= 1
+
+
+def test_the_example_apps_revocation_hook_against_the_real_server(auth_server: Any, tmp_path: Any) -> None:
+    """python/examples/fastapi_app.py run as the fleet tests run it: with
+    BEARERGUARD_REVOCATION_HOOK_SECRET set, POST /revocations (RFC 7009's form, the secret in
+    X-Hook-Secret) makes it forget a revoked token's cached verdict, so the next request asks
+    the server again and is refused; the token never reaches its output."""
+    secret = "fleet-hook-secret-0123456789abcdef"
+    counters_url = auth_server.ready["counters_url"]
+    token = auth_server.token("opaque", "read write")
+    log = tmp_path / "app.stderr"
+    with (
+        log.open("w") as stderr,
+        example_app(
+            auth_server.config(realm="orders"), env={"BEARERGUARD_REVOCATION_HOOK_SECRET": secret}, stderr=stderr
+        ) as base,
+    ):
+
+        def orders() -> int:
+            return httpx.get(f"{base}/orders", headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+
+        def hook(form: dict[str, str], headers: dict[str, str]) -> int:
+            return httpx.post(f"{base}/revocations", data=form, headers=headers, timeout=10).status_code
+
+        assert orders() == 200
+        auth_server.revoke(token)
+        assert orders() == 200  # the cached verdict
+        before = httpx.get(counters_url).json()["introspection"]
+        assert hook({"token": token}, {}) == 403
+        assert hook({"token": token}, {"X-Hook-Secret": secret[:-1]}) == 403
+        assert hook({}, {"X-Hook-Secret": secret}) == 400
+        assert orders() == 200  # nothing forgotten yet
+        assert hook({"token": token, "token_type_hint": "access_token"}, {"X-Hook-Secret": secret}) == 204
+        assert orders() == 401
+        assert httpx.get(counters_url).json()["introspection"] == before + 1
+    assert token not in log.read_text()
+
+    # Without the variable the route does not exist.
+    with example_app(auth_server.config()) as base:
+        assert (
+            httpx.post(f"{base}/revocations", data={"token": token}, headers={"X-Hook-Secret": secret}).status_code
+            == 404
+        )
