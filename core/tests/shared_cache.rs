@@ -182,24 +182,24 @@ async fn a_stopped_paused_or_flushed_server_never_changes_an_answer() {
     assert!(b.stats().shared.errors >= 1);
     assert!(b.stats().shared.skipped >= 1, "the breaker opened: {:?}", b.stats().shared);
 
-    // Back: sharing resumes once the breaker closes.
+    // Back: sharing resumes once the breakers close and the connections are made again: a
+    // token one instance asked about is served to the other without a request.
     redis.restart();
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let token = opaque(&server);
-    let mut resumed = false;
-    for _ in 0..50 {
-        let _ = a.validate(&token).await;
-        if !verdict_keys(&redis).is_empty() {
-            resumed = true;
+    let mut resumed = None;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let token = opaque(&server);
+        a.validate(&token).await.unwrap();
+        let asked = server.counts().introspection;
+        b.validate(&token).await.unwrap();
+        if server.counts().introspection == asked {
+            resumed = Some(started.elapsed());
             break;
         }
-        a.forget(&token).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(resumed, "sharing did not resume: {:?}", a.stats().shared);
-    let asked = server.counts().introspection;
-    assert!(b.validate(&token).await.is_ok());
-    assert_eq!(server.counts().introspection, asked, "served by the shared tier");
+    let resumed = resumed.unwrap_or_else(|| panic!("sharing did not resume: {:?}", b.stats().shared));
+    println!("Redis restarted: sharing resumed after {resumed:?}");
 
     // Paused (SIGSTOP): a call waits at most about the command timeout, then goes on without it.
     redis.pause();
