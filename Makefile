@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := token_parser jwks_parser introspection_parser header_parser
 
-.PHONY: help setup test test-rust test-python test-node test-dist lint lint-rust lint-deps lint-package lint-workflows lint-python lint-js fmt demo bench fuzz soak ci dist dist-python dist-node version
+.PHONY: help setup test test-rust test-python test-node test-fleet test-dist load lint lint-rust lint-deps lint-package lint-workflows lint-python lint-js fmt demo bench fuzz soak ci dist dist-python dist-node version
 
 help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ redis-server: ## install redis-server (Debian package) when it is missing; no sy
 	  echo "stopped the system redis-server the package started (pid $$pid)"; fi; \
 	command -v redis-server >/dev/null
 
-test: lint test-rust test-python test-node test-dist ## every suite: Rust (lint + cargo deny + unit + fake AS + real AS + shared cases), Python, Node, installed packages
+test: lint test-rust test-python test-node test-fleet test-dist ## every suite: Rust (lint + cargo deny + unit + fake AS + real AS + shared cases), Python, Node, the fleet (three apps, one Redis), installed packages
 	@echo "all suites passed"
 
 # Every step builds the workspace with the same features, so each reuses the first one's build
@@ -70,11 +70,23 @@ $(VENV)/.python-dev-installed: python/requirements-dev.txt
 # test-dist, the source build of `npm install <checkout>`) skip the link-time optimization: it
 # costs a long link per artifact and changes no behaviour. One setting for all of them, so they
 # share their dependencies' builds; `make dist` and `npm run build` alone build as released.
-test-node test-dist: export CARGO_PROFILE_RELEASE_LTO := false
+test-node test-fleet test-dist load: export CARGO_PROFILE_RELEASE_LTO := false
 
 test-node: setup node-build ## Node package: addon build, tsc --noEmit, node --test (real AS and shared cases included)
 	cd node && npx --no-install tsc --noEmit -p .
 	cd node && node --test
+
+# The fleet (tests/fleet): the FastAPI, Express and Rust example apps sharing one Redis in front of
+# the real authorization server; the correctness and fault tests plus a CI-sized load test
+# (16 s). `make load` runs the full load test (LOAD_SECONDS, default 120).
+LOAD_SECONDS ?= 120
+test-fleet: setup python-dev node-build ## three example apps sharing one Redis: single flight, shared verdicts, forget, DPoP replays, faults, CI-sized load
+	cargo build -q -p bearerguard --features axum,testing,metrics --example protected_api
+	$(PY) -m pytest tests/fleet -q -p no:cacheprovider
+
+load: setup python-dev node-build ## the fleet under load and faults for LOAD_SECONDS (Redis paused/stopped/flushed, the AS restarted with new keys); prints figures
+	cargo build -q -p bearerguard --features axum,testing,metrics --example protected_api
+	cd tests/fleet && ../../$(PY) load.py --seconds $(LOAD_SECONDS) --workers 8
 
 # The Node addon is built release, as `npm install` builds it for users: napi's build passes
 # --target, so it shares no artifacts with `cargo test` anyway, and the tests that time the

@@ -166,6 +166,24 @@ export interface NativeResource {
   requiredScopes: Array<string>
 }
 
+/** Counters of the shared tier (`cache.shared`). */
+export interface NativeSharedStats {
+  /** Verdicts found in the shared tier. */
+  hits: number
+  /** Lookups that found nothing. */
+  misses: number
+  /** Commands that failed or timed out. */
+  errors: number
+  /** Entries that failed to open (forged, altered, moved), treated as misses. */
+  rejected: number
+  /** Calls that skipped the tier while its circuit breaker was open. */
+  skipped: number
+  /** Lookups that waited for another instance's introspection. */
+  waits: number
+  /** `forget` announcements received. */
+  forgetsReceived: number
+}
+
 /** Counters of one validator (numbers, exact up to 2^53). */
 export interface NativeStats {
   /** HTTP requests to the introspection endpoint, retries included. */
@@ -176,6 +194,8 @@ export interface NativeStats {
   accepted: number
   /** Decisions that refused a request, for any reason. */
   refused: number
+  /** The shared tier's counters (`cache.shared`; zeros without it). */
+  shared: NativeSharedStats
 }
 
 /**
