@@ -65,6 +65,8 @@ export interface SharedCacheOptions {
   breakerOpenMs?: number;
   /** Record DPoP proofs in the shared tier too (a replay on another instance is refused). Default `true`. */
   replay?: boolean;
+  /** With `rediss://`: a PEM file of the CA certificates that sign the server's certificate (a private CA). */
+  tlsCaFile?: string | null;
 }
 
 /** HTTP behaviour towards the authorization server. */

@@ -151,6 +151,9 @@ fn shared(c: &Config) -> Result<()> {
     if !url.as_ref().is_some_and(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix")) {
         return Err(Error::config("`cache.shared.url` must be a redis://, rediss:// or redis+unix:// URL"));
     }
+    if s.tls_ca_file.is_some() && !url.as_ref().is_some_and(|u| u.scheme() == "rediss") {
+        return Err(Error::config("`cache.shared.tls_ca_file` needs a rediss:// `cache.shared.url`"));
+    }
     if s.key_prefix.is_empty()
         || s.key_prefix.len() > 64
         || !s.key_prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:{}".contains(&b))

@@ -179,6 +179,9 @@ pub struct SharedCacheConfig {
     /// Record DPoP proofs in the shared tier too, so a proof replayed against another
     /// instance is refused. Default `true`.
     pub replay: bool,
+    /// With `rediss://`: a PEM file of the CA certificates that sign the server's
+    /// certificate, instead of the system's trust store (a private CA).
+    pub tls_ca_file: Option<String>,
 }
 
 impl Default for SharedCacheConfig {
@@ -195,6 +198,7 @@ impl Default for SharedCacheConfig {
             breaker_failures: 3,
             breaker_open_ms: 2_000,
             replay: true,
+            tls_ca_file: None,
         }
     }
 }

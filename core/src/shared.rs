@@ -197,8 +197,18 @@ fn ms(d: Duration) -> u64 {
 impl SharedTier {
     /// The tier of `config` (checked by `check.rs`); connects at the first command.
     pub fn new(config: &SharedCacheConfig) -> Result<Arc<SharedTier>> {
-        let client = redis::Client::open(config.url.expose())
-            .map_err(|_| Error::config("`cache.shared.url` is not a Redis URL this client can use"))?;
+        let unusable = || Error::config("`cache.shared.url` is not a Redis URL this client can use");
+        let client = match &config.tls_ca_file {
+            None => redis::Client::open(config.url.expose()).map_err(|_| unusable())?,
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|_| Error::config("`cache.shared.tls_ca_file` cannot be read"))?;
+                let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
+                redis::Client::build_with_tls(config.url.expose(), certificates).map_err(|_| {
+                    Error::config("`cache.shared.tls_ca_file` holds no usable PEM certificate")
+                })?
+            }
+        };
         let keys =
             Keys::from_config(config).ok_or_else(|| Error::config("`cache.shared.secrets` is unusable"))?;
         Ok(Arc::new(SharedTier {

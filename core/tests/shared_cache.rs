@@ -323,3 +323,29 @@ fn bad_shared_configs_are_configuration_errors_naming_the_field() {
     let v = Validator::new(c).unwrap();
     assert!(!format!("{v:?}").contains("hunter2"));
 }
+
+#[tokio::test]
+async fn rediss_with_a_private_ca_shares_and_an_untrusted_server_is_only_skipped() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let redis = RedisServer::start_tls();
+    let tls_url = format!("rediss://127.0.0.1:{}/0", redis.tls_port.unwrap());
+    let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tls/redis-ca.crt.pem");
+    let trusted = config(&server, &redis, json!({"url": tls_url, "tls_ca_file": ca}));
+    let token = opaque(&server);
+    Validator::new(trusted.clone()).unwrap().validate(&token).await.unwrap();
+    assert_eq!(verdict_keys(&redis).len(), 1, "stored over TLS");
+    let reader = Validator::new(trusted).unwrap();
+    assert!(reader.validate(&token).await.is_ok());
+    assert_eq!((server.counts().introspection, reader.stats().shared.hits), (1, 1));
+    // The system's roots do not know the test CA: the handshake fails, the tier is skipped,
+    // the answer is the same.
+    let untrusted = Validator::new(config(&server, &redis, json!({"url": tls_url}))).unwrap();
+    assert!(untrusted.validate(&token).await.is_ok());
+    assert_eq!(server.counts().introspection, 2);
+    assert!(untrusted.stats().shared.errors >= 1);
+    // A CA file without a rediss:// URL, or one that cannot be read, is a configuration error.
+    for shared in [json!({"tls_ca_file": ca}), json!({"url": tls_url, "tls_ca_file": "/nonexistent.pem"})] {
+        let err = Validator::new(config(&server, &redis, shared)).unwrap_err();
+        assert!(err.to_string().contains("cache.shared.tls_ca_file"), "{err}");
+    }
+}

@@ -84,6 +84,7 @@ class SharedCacheConfig(TypedDict, total=False):
     breaker_failures: int
     breaker_open_ms: int
     replay: bool
+    tls_ca_file: str | None
 
 
 class CacheConfig(TypedDict, total=False):

@@ -1,7 +1,12 @@
 //! A throwaway `redis-server` for the shared-cache tests: its own process on a free
 //! 127.0.0.1 port, no config file, no persistence, its own temporary `--dir`; killed on drop.
 //! Commands go over a plain blocking `TcpStream` in RESP, so no Redis client crate is needed.
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "test support: a broken fixture should stop the test")]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a broken fixture should stop the test"
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -38,17 +43,33 @@ impl Reply {
 
 pub struct RedisServer {
     pub port: u16,
+    /// The TLS port, for a server started by [`RedisServer::start_tls`].
+    pub tls_port: Option<u16>,
     child: Option<Child>,
     dir: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl RedisServer {
     /// Starts a server on a free port; panics with a clear message when redis-server is missing.
     pub fn start() -> RedisServer {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Self::start_on(None)
+    }
+
+    /// Starts a server that also listens with TLS (tests/fixtures/tls/redis-server.*, signed by
+    /// redis-ca.crt.pem) on `tls_port`; the plain port stays for the test's own commands.
+    pub fn start_tls() -> RedisServer {
+        Self::start_on(Some(free_port()))
+    }
+
+    fn start_on(tls_port: Option<u16>) -> RedisServer {
+        let port = free_port();
         let dir = std::env::temp_dir().join(format!("bearerguard-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mut server = RedisServer { port, child: None, dir };
+        let mut server = RedisServer { port, tls_port, child: None, dir };
         server.restart();
         server
     }
@@ -64,14 +85,21 @@ impl RedisServer {
             return;
         }
         let port = self.port.to_string();
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--protected-mode", "yes", "--dir"])
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
+            .arg(&self.dir);
+        if let Some(tls_port) = self.tls_port {
+            let tls = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tls");
+            command
+                .args(["--tls-port", &tls_port.to_string(), "--tls-auth-clients", "no"])
+                .arg("--tls-cert-file")
+                .arg(tls.join("redis-server.crt.pem"))
+                .arg("--tls-key-file")
+                .arg(tls.join("redis-server.key.pem"));
+        }
+        let child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
         let child = match child {
             Ok(child) => child,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
