@@ -16,7 +16,7 @@ from bearerguard import ConfigurationError, InvalidTokenError, Validator
 from bearerguard.testing import AuthorizationServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "fleet"))
-from redis_server import RedisServer  # noqa: E402
+from redis_server import RedisServer
 
 SECRET = "python-shared-tier-test-secret-0123456789"
 
