@@ -34,6 +34,11 @@ DOWN_CONFIG: dict[str, Any] = {
     "http": {"connect_timeout_ms": 200, "retry": False},
 }
 
+# `Validator.stats()["shared"]` of a validator without a shared tier (`cache.shared`).
+NO_SHARED: dict[str, int] = dict.fromkeys(
+    ("hits", "misses", "errors", "rejected", "skipped", "waits", "forgets_received"), 0
+)
+
 # The fixed clock and the panic trigger exist only in builds with the cargo feature `test-hooks`
 # (`make python-dev`); a release wheel has neither, and tests needing them say so as a skip.
 needs_test_hooks = pytest.mark.skipif(

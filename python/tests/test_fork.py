@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bearerguard import InsufficientScopeError, Validator
+from conftest import NO_SHARED
 
 
 def child(v: Validator, jwt: str, opaque: str, queue: Any) -> None:
@@ -55,6 +56,12 @@ def test_validator_works_in_forked_children(auth_server: Any, warm: bool) -> Non
         assert (jwt_source, opaque_source, async_source) == ("jwt", "introspection", "introspection")
         assert isinstance(error, InsufficientScopeError) and error.required_scopes == ("admin",)
         # The child's own validator: its first decisions, nothing of the parent's.
-        assert stats == {"introspection_requests": 1, "jwks_fetches": 1, "accepted": 3, "refused": 1}
+        assert stats == {
+            "introspection_requests": 1,
+            "jwks_fetches": 1,
+            "accepted": 3,
+            "refused": 1,
+            "shared": NO_SHARED,
+        }
     # The parent is unaffected.
     assert v.validate(jwt, ["read"]).source == "jwt"
