@@ -43,7 +43,11 @@ export interface SharedSecret {
 
 /** The shared tier (`cache.shared`). */
 export interface SharedCacheOptions {
-  /** `redis://[user:password@]host:port/db`, `rediss://` (TLS) or `redis+unix:///path`. */
+  /**
+   * `redis://[user:password@]host:port/db`, `rediss://` (TLS), `redis+unix:///path`, or
+   * `redis+sentinel://[user:password@]host:port[,host:port…]/service[/db]` (the master the
+   * sentinels name; found again after a failover).
+   */
   url: string;
   /** Prefix of every key and of the pub/sub channel. Default `"bearerguard"`. */
   keyPrefix?: string;

@@ -148,10 +148,15 @@ fn shared(c: &Config) -> Result<()> {
         return Err(Error::config("`cache.shared` needs `cache.enabled`"));
     }
     let url = url::Url::parse(s.url.expose()).ok();
-    if !url.as_ref().is_some_and(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix")) {
-        return Err(Error::config("`cache.shared.url` must be a redis://, rediss:// or redis+unix:// URL"));
+    let plain =
+        url.as_ref().is_some_and(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"));
+    if !(plain || matches!(crate::shared::parse_sentinel(s.url.expose()), Some(Some(_)))) {
+        return Err(Error::config(
+            "`cache.shared.url` must be a redis://, rediss://, redis+unix:// or \
+             redis+sentinel://host:port[,host:port]/service[/db] URL",
+        ));
     }
-    if s.tls_ca_file.is_some() && !url.as_ref().is_some_and(|u| u.scheme() == "rediss") {
+    if s.tls_ca_file.is_some() && url.as_ref().is_none_or(|u| u.scheme() != "rediss") {
         return Err(Error::config("`cache.shared.tls_ca_file` needs a rediss:// `cache.shared.url`"));
     }
     if s.key_prefix.is_empty()

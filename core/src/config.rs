@@ -148,8 +148,11 @@ pub struct CacheConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SharedCacheConfig {
-    /// `redis://[user:password@]host:port/db`, `rediss://` (TLS) or `redis+unix:///path`.
-    /// Redacted in `Debug` (it may hold a password).
+    /// `redis://[user:password@]host:port/db`, `rediss://` (TLS), `redis+unix:///path`, or
+    /// `redis+sentinel://[user:password@]host:port[,host:port…]/service[/db]`: the master the
+    /// sentinels name for `service` (the login and `db` are the master's), asked again after
+    /// the circuit breaker opens, so a failover is followed. Redacted in `Debug` (it may hold
+    /// a password).
     pub url: Secret,
     /// Prefix of every key and of the pub/sub channel. Default `"bearerguard"`.
     pub key_prefix: String,

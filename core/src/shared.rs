@@ -155,20 +155,24 @@ impl Breaker {
         self.failures.store(0, Ordering::Relaxed);
     }
 
-    fn failure(&self) {
+    /// Counts a failure; whether the breaker opened.
+    fn failure(&self) -> bool {
         let n = self.failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-        if n >= self.threshold {
-            self.open_until_ms.store(self.now_ms().saturating_add(self.open_for_ms), Ordering::Relaxed);
-            // Half-open afterwards: the next failure opens it again at once.
-            self.failures.store(self.threshold.saturating_sub(1), Ordering::Relaxed);
+        if n < self.threshold {
+            return false;
         }
+        self.open_until_ms.store(self.now_ms().saturating_add(self.open_for_ms), Ordering::Relaxed);
+        // Half-open afterwards: the next failure opens it again at once.
+        self.failures.store(self.threshold.saturating_sub(1), Ordering::Relaxed);
+        true
     }
 }
 
 /// One validator's view of the shared tier.
 pub(crate) struct SharedTier {
-    client: redis::Client,
-    connection: Mutex<Option<ConnectionManager>>,
+    target: Target,
+    /// The connection, and the client (the master's, with Sentinel) it was made from.
+    connection: Mutex<Option<(ConnectionManager, redis::Client)>>,
     keys: Keys,
     timeout: Duration,
     connect_timeout: Duration,
@@ -197,22 +201,11 @@ fn ms(d: Duration) -> u64 {
 impl SharedTier {
     /// The tier of `config` (checked by `check.rs`); connects at the first command.
     pub fn new(config: &SharedCacheConfig) -> Result<Arc<SharedTier>> {
-        let unusable = || Error::config("`cache.shared.url` is not a Redis URL this client can use");
-        let client = match &config.tls_ca_file {
-            None => redis::Client::open(config.url.expose()).map_err(|_| unusable())?,
-            Some(path) => {
-                let pem = std::fs::read(path)
-                    .map_err(|_| Error::config("`cache.shared.tls_ca_file` cannot be read"))?;
-                let certificates = redis::TlsCertificates { client_tls: None, root_cert: Some(pem) };
-                redis::Client::build_with_tls(config.url.expose(), certificates).map_err(|_| {
-                    Error::config("`cache.shared.tls_ca_file` holds no usable PEM certificate")
-                })?
-            }
-        };
+        let target = Target::from_config(config)?;
         let keys =
             Keys::from_config(config).ok_or_else(|| Error::config("`cache.shared.secrets` is unusable"))?;
         Ok(Arc::new(SharedTier {
-            client,
+            target,
             connection: Mutex::new(None),
             keys,
             timeout: Duration::from_millis(config.timeout_ms),
@@ -265,20 +258,29 @@ impl SharedTier {
     }
 
     /// The connection, made (lazily: it connects at its first command) inside the runtime of
-    /// the first caller.
-    fn connection(&self) -> Option<ConnectionManager> {
-        let mut slot = self.connection.lock().ok()?;
-        if let Some(c) = slot.as_ref() {
+    /// the first caller; with Sentinel, to the master the sentinels name now.
+    async fn connection(&self) -> Option<ConnectionManager> {
+        if let Some((c, _)) = self.connection.lock().ok()?.as_ref() {
             return Some(c.clone());
         }
+        let client = self.target.client().await?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.connect_timeout))
             .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        let manager = ConnectionManager::new_lazy_with_config(self.client.clone(), config).ok()?;
-        *slot = Some(manager.clone());
-        Some(manager)
+        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config).ok()?;
+        let mut slot = self.connection.lock().ok()?;
+        Some(slot.get_or_insert((manager, client)).0.clone())
+    }
+
+    /// The client the subscriber connects with (the current connection's, else a new one).
+    async fn client(&self) -> Option<redis::Client> {
+        let made = self.connection.lock().ok()?.as_ref().map(|(_, client)| client.clone());
+        match made {
+            Some(client) => Some(client),
+            None => self.target.client().await,
+        }
     }
 
     /// Runs one command within the deadline; a failure counts toward the breaker.
@@ -290,8 +292,13 @@ impl SharedTier {
             self.counters.skipped.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let mut connection = self.connection()?;
-        match tokio::time::timeout(self.timeout, command(&mut connection)).await {
+        let attempt = async {
+            let Some(mut connection) = self.connection().await else {
+                return Err(redis::RedisError::from((redis::ErrorKind::Io, "no connection")));
+            };
+            command(&mut connection).await
+        };
+        match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(value)) => {
                 self.breaker.success();
                 Some(value)
@@ -309,7 +316,13 @@ impl SharedTier {
 
     fn fail(&self, what: &'static str) {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
-        self.breaker.failure();
+        if self.breaker.failure() {
+            // The breaker opened: make the connection again when it closes (with Sentinel,
+            // to whichever master the sentinels name then).
+            if let Ok(mut slot) = self.connection.lock() {
+                *slot = None;
+            }
+        }
         tracing::warn!(prefix = %self.keys.prefix, "shared cache command {what}; going on without it");
     }
 
@@ -469,10 +482,13 @@ async fn subscriber(tier: Weak<SharedTier>, cache: crate::cache::CacheHandle) {
     let mut lost = false;
     loop {
         let Some(t) = tier.upgrade() else { return };
-        let (client, channel, timeout, current) =
-            (t.client.clone(), t.keys.channel(), t.connect_timeout, t.keys.current().id.clone());
+        let (channel, timeout, current) = (t.keys.channel(), t.connect_timeout, t.keys.current().id.clone());
+        let client = tokio::time::timeout(timeout, t.client()).await.ok().flatten();
         drop(t);
         let connected = tokio::time::timeout(timeout, async {
+            let Some(client) = client else {
+                return Err(redis::RedisError::from((redis::ErrorKind::Io, "no client")));
+            };
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             redis::RedisResult::Ok(pubsub)
@@ -512,6 +528,105 @@ async fn subscriber(tier: Weak<SharedTier>, cache: crate::cache::CacheHandle) {
     }
 }
 
+/// Where the server is: one URL, or the master a set of sentinels names.
+enum Target {
+    Direct(redis::Client),
+    Sentinel(tokio::sync::Mutex<redis::sentinel::SentinelClient>),
+}
+
+impl Target {
+    fn from_config(config: &SharedCacheConfig) -> Result<Target> {
+        let unusable = || Error::config("`cache.shared.url` is not a Redis URL this client can use");
+        let url = config.url.expose();
+        let certificates = match &config.tls_ca_file {
+            None => None,
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .map_err(|_| Error::config("`cache.shared.tls_ca_file` cannot be read"))?;
+                Some(redis::TlsCertificates { client_tls: None, root_cert: Some(pem) })
+            }
+        };
+        if let Some(sentinel) = parse_sentinel(url) {
+            let sentinel = sentinel.ok_or_else(unusable)?;
+            let node = redis::sentinel::SentinelNodeConnectionInfo::default()
+                .set_redis_connection_info(sentinel.master);
+            let client = redis::sentinel::SentinelClient::build(
+                sentinel.nodes,
+                sentinel.service,
+                Some(node),
+                redis::sentinel::SentinelServerType::Master,
+            )
+            .map_err(|_| unusable())?;
+            return Ok(Target::Sentinel(tokio::sync::Mutex::new(client)));
+        }
+        let client = match certificates {
+            None => redis::Client::open(url).map_err(|_| unusable())?,
+            Some(certificates) => redis::Client::build_with_tls(url, certificates)
+                .map_err(|_| Error::config("`cache.shared.tls_ca_file` holds no usable PEM certificate"))?,
+        };
+        Ok(Target::Direct(client))
+    }
+
+    async fn client(&self) -> Option<redis::Client> {
+        match self {
+            Target::Direct(client) => Some(client.clone()),
+            Target::Sentinel(sentinel) => sentinel.lock().await.async_get_client().await.ok(),
+        }
+    }
+}
+
+/// A `redis+sentinel://[user:password@]host:port[,host:port…]/service[/db]` URL, taken apart:
+/// the sentinels' addresses, the service (master) name, and how to log in to the master.
+pub(crate) struct SentinelUrl {
+    nodes: Vec<String>,
+    service: String,
+    master: redis::RedisConnectionInfo,
+}
+
+/// `None`: not a Sentinel URL; `Some(None)`: a malformed one.
+pub(crate) fn parse_sentinel(url: &str) -> Option<Option<SentinelUrl>> {
+    let rest = url.strip_prefix("redis+sentinel://")?;
+    Some((|| {
+        let (authority, path) = rest.split_once('/')?;
+        let (login, hosts) = match authority.rsplit_once('@') {
+            Some((login, hosts)) => (Some(login), hosts),
+            None => (None, authority),
+        };
+        let nodes: Vec<String> = hosts
+            .split(',')
+            .map(|host| {
+                let (name, port) = host.rsplit_once(':')?;
+                (!name.is_empty() && port.parse::<u16>().is_ok()).then(|| format!("redis://{host}"))
+            })
+            .collect::<Option<_>>()?;
+        let mut parts = path.split('/');
+        let service = parts.next().filter(|s| !s.is_empty())?.to_owned();
+        let db = match parts.next() {
+            None | Some("") => 0,
+            Some(db) => db.parse::<i64>().ok()?,
+        };
+        if parts.next().is_some() || nodes.is_empty() {
+            return None;
+        }
+        let decode = |s: &str| percent_decode(s);
+        let mut master = redis::RedisConnectionInfo::default().set_db(db);
+        if let Some(login) = login {
+            let (user, password) = login.split_once(':').unwrap_or((login, ""));
+            if !user.is_empty() {
+                master = master.set_username(decode(user)?);
+            }
+            if !password.is_empty() {
+                master = master.set_password(decode(password)?);
+            }
+        }
+        Some(SentinelUrl { nodes, service, master })
+    })())
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(s).decode_utf8().ok().map(|s| s.into_owned())
+}
+
 enum Reply {
     Value(Vec<u8>, usize),
     Locked,
@@ -535,4 +650,32 @@ fn lock_owner() -> String {
     // A random owner; should the RNG fail, a fixed owner still excludes other instances'.
     let _ = aws_lc_rs::rand::fill(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentinel_urls_are_taken_apart_or_refused() {
+        assert!(parse_sentinel("redis://127.0.0.1:6379/0").is_none(), "not a Sentinel URL");
+        let url = parse_sentinel("redis+sentinel://app:p%40ss@10.0.0.1:26379,10.0.0.2:26380/orders/3");
+        let url = url.flatten().expect("valid");
+        assert_eq!(url.nodes, ["redis://10.0.0.1:26379", "redis://10.0.0.2:26380"]);
+        assert_eq!(url.service, "orders");
+        assert_eq!(
+            (url.master.db(), url.master.username(), url.master.password()),
+            (3, Some("app"), Some("p@ss"))
+        );
+        let bare = parse_sentinel("redis+sentinel://h:1/s").flatten().expect("valid");
+        assert_eq!((bare.master.db(), bare.master.password()), (0, None));
+        for bad in [
+            "redis+sentinel://h:1",
+            "redis+sentinel://h/s",
+            "redis+sentinel://h:x/s",
+            "redis+sentinel://:1/s",
+        ] {
+            assert!(matches!(parse_sentinel(bad), Some(None)), "{bad}");
+        }
+    }
 }

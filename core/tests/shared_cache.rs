@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use bearerguard::testing::{DpopKey, TestAuthorizationServer, TokenOptions};
 use bearerguard::{Config, Request, Validator};
 use serde_json::{Value, json};
-use support::redis::{RedisServer, Reply};
+use support::redis::{RedisServer, Reply, SentinelServer};
 
 const SECRET_1: &str = "shared-tier-test-secret-number-one-0123456789";
 const SECRET_2: &str = "shared-tier-test-secret-number-two-0123456789";
@@ -347,5 +347,63 @@ async fn rediss_with_a_private_ca_shares_and_an_untrusted_server_is_only_skipped
     for shared in [json!({"tls_ca_file": ca}), json!({"url": tls_url, "tls_ca_file": "/nonexistent.pem"})] {
         let err = Validator::new(config(&server, &redis, shared)).unwrap_err();
         assert!(err.to_string().contains("cache.shared.tls_ca_file"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn through_sentinel_the_fleet_follows_the_master_it_names() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let mut first = RedisServer::start();
+    let sentinel = SentinelServer::start(first.port);
+    let url = format!("redis+sentinel://127.0.0.1:{}/mymaster/0", sentinel.port);
+    let config = config(&server, &first, json!({"url": url, "breaker_open_ms": 200}));
+    let (a, b) = (Validator::new(config.clone()).unwrap(), Validator::new(config).unwrap());
+    let token = opaque(&server);
+    a.validate(&token).await.unwrap();
+    assert!(b.validate(&token).await.is_ok());
+    assert_eq!((server.counts().introspection, b.stats().shared.hits), (1, 1));
+    assert_eq!(verdict_keys(&first).len(), 1, "stored on the master the sentinel named");
+
+    // A failover: the sentinel names another master and the old one goes away. Each instance
+    // finds the new master once its breaker has opened and closed again.
+    let second = RedisServer::start();
+    sentinel.point_at(second.port);
+    first.stop();
+    let started = Instant::now();
+    loop {
+        let token = opaque(&server);
+        assert!(a.validate(&token).await.is_ok());
+        let asked = server.counts().introspection;
+        assert!(b.validate(&token).await.is_ok());
+        if server.counts().introspection == asked {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no sharing after the failover");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("after the failover, sharing resumed in {:?}", started.elapsed());
+    assert!(!second.keys("bgtest:v:*").is_empty());
+}
+
+#[test]
+fn malformed_sentinel_urls_are_configuration_errors() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let redis = RedisServer::start();
+    for url in [
+        "redis+sentinel://127.0.0.1:26379",
+        "redis+sentinel://127.0.0.1:26379/",
+        "redis+sentinel://127.0.0.1/mymaster",
+        "redis+sentinel://127.0.0.1:26379,/mymaster",
+        "redis+sentinel://127.0.0.1:26379/mymaster/x",
+        "redis+sentinel://127.0.0.1:26379/mymaster/0/extra",
+    ] {
+        let err = Validator::new(config(&server, &redis, json!({"url": url}))).unwrap_err();
+        assert!(err.to_string().contains("cache.shared.url"), "{url}: {err}");
+    }
+    for url in [
+        "redis+sentinel://127.0.0.1:26379,127.0.0.2:26380/mymaster/2",
+        "redis+sentinel://user:p%40ss@127.0.0.1:26379/mymaster",
+    ] {
+        assert!(Validator::new(config(&server, &redis, json!({"url": url}))).is_ok(), "{url}");
     }
 }

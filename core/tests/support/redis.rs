@@ -223,3 +223,60 @@ fn read_reply(reader: &mut impl BufRead) -> std::io::Result<Reply> {
         _ => return Err(bad()),
     })
 }
+
+/// A Redis Sentinel of its own (`redis-server <conf> --sentinel`) on a free 127.0.0.1 port,
+/// monitoring the service `mymaster` at `master_port` (quorum 1); killed on drop.
+pub struct SentinelServer {
+    pub port: u16,
+    child: Child,
+    control: RedisServer,
+}
+
+impl SentinelServer {
+    pub fn start(master_port: u16) -> SentinelServer {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("bearerguard-sentinel-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {master_port} 1\n\
+                 sentinel down-after-milliseconds mymaster 60000\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("redis-server")
+            .arg(&conf)
+            .arg("--sentinel")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server --sentinel (run `make setup`)");
+        // The sentinel speaks RESP on its port: the same client does for its commands.
+        let control = RedisServer { port, tls_port: None, child: None, dir };
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !matches!(control.try_command(&["PING"]), Ok(Reply::Simple(_))) {
+            assert!(Instant::now() < deadline, "the sentinel did not answer PING");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        SentinelServer { port, child, control }
+    }
+
+    /// Makes the sentinel name the master at `port` from now on (as a failover would).
+    pub fn point_at(&self, port: u16) {
+        assert_eq!(self.control.command(&["SENTINEL", "REMOVE", "mymaster"]), Reply::Simple("OK".into()));
+        let reply =
+            self.control.command(&["SENTINEL", "MONITOR", "mymaster", "127.0.0.1", &port.to_string(), "1"]);
+        assert_eq!(reply, Reply::Simple("OK".into()));
+    }
+}
+
+impl Drop for SentinelServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
