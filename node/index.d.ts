@@ -28,7 +28,7 @@ export interface CacheOptions {
   /**
    * A second tier every instance of the API shares (Redis or Valkey): introspection verdicts
    * and DPoP proofs, so a fleet asks the authorization server about a token about once and
-   * `forget` reaches every instance. Off by default. docs/security.md SHARED.
+   * `forget` reaches every instance. Off by default. docs/security.md SCACHE.
    */
   shared?: SharedCacheOptions | null;
 }

@@ -261,11 +261,13 @@ class Validator {
    * Forgets what this validator remembers about `token` (a cached introspection verdict, a
    * remembered JWT), so that its next use is decided afresh: an opaque token by asking the
    * authorization server again. For apps told of a revocation or logout; a JWT verified again
-   * stays valid until `exp` unless it is introspected (`strategy: 'introspect_all'`).
+   * stays valid until `exp` unless it is introspected (`strategy: 'introspect_all'`). With a
+   * shared tier (`cache.shared`) every instance forgets it; rejects with an `UnavailableError`
+   * when the shared tier could not be told (this instance has forgotten: call again).
    */
   async forget(token) {
     if (typeof token !== 'string') throw new TypeError('forget(token): token must be a string');
-    await this.#native.forget(token);
+    await this.#native.forget(token).catch(rethrow);
   }
 
   /**

@@ -38,7 +38,7 @@ struct RevocationHook {
     secret_digest: Vec<u8>,
 }
 
-/// `POST /revocations`: `token=<token>` with `X-Hook-Secret`; 403, 400 or 204.
+/// `POST /revocations`: `token=<token>` with `X-Hook-Secret`; 403, 400, 503 or 204.
 async fn revocations(State(hook): State<Arc<RevocationHook>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let presented = headers.get("x-hook-secret").map(|v| v.as_bytes()).unwrap_or_default();
     // Digests of equal length compared in constant time: neither how much of the secret a guess
@@ -49,10 +49,11 @@ async fn revocations(State(hook): State<Arc<RevocationHook>>, headers: HeaderMap
     let mut tokens =
         form_urlencoded::parse(&body).filter(|(name, _)| name == "token").map(|(_, value)| value);
     match (tokens.next(), tokens.next()) {
-        (Some(token), None) if !token.is_empty() => {
-            hook.validator.forget(&token).await;
-            StatusCode::NO_CONTENT
-        }
+        (Some(token), None) if !token.is_empty() => match hook.validator.forget(&token).await {
+            Ok(()) => StatusCode::NO_CONTENT,
+            // The shared tier could not be told: 503, so the sender retries.
+            Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+        },
         _ => StatusCode::BAD_REQUEST,
     }
 }

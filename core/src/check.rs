@@ -148,8 +148,10 @@ fn shared(c: &Config) -> Result<()> {
         return Err(Error::config("`cache.shared` needs `cache.enabled`"));
     }
     let url = url::Url::parse(s.url.expose()).ok();
-    let plain =
-        url.as_ref().is_some_and(|u| matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix"));
+    // No fragment: redis-rs reads `#insecure` as "skip the certificate checks".
+    let plain = url.as_ref().is_some_and(|u| {
+        matches!(u.scheme(), "redis" | "rediss" | "redis+unix" | "unix") && u.fragment().is_none()
+    });
     if !(plain || matches!(crate::shared::parse_sentinel(s.url.expose()), Some(Some(_)))) {
         return Err(Error::config(
             "`cache.shared.url` must be a redis://, rediss://, redis+unix:// or \

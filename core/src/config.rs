@@ -141,9 +141,9 @@ pub struct CacheConfig {
 }
 
 /// The shared cache tier (Redis or Valkey), `cache.shared`. Entries are keyed by an HMAC of
-/// the token under `secrets` and sealed (AES-256-GCM) so that whoever reads or writes the
+/// the token under `secrets` and sealed (AES-256-GCM-SIV) so that whoever reads or writes the
 /// server can neither read claims, nor forge a verdict, nor confirm a guessed token
-/// (docs/security.md SHARED). A failing server is skipped, never trusted: the validator goes
+/// (docs/security.md SCACHE). A failing server is skipped, never trusted: the validator goes
 /// on with its own cache and the authorization server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -156,16 +156,17 @@ pub struct SharedCacheConfig {
     pub url: Secret,
     /// Prefix of every key and of the pub/sub channel. Default `"bearerguard"`.
     pub key_prefix: String,
-    /// Keys for the HMAC of entry names and for sealing values, newest first: entries are
-    /// written under the first and read under any (a rotation adds a new first and keeps the
-    /// old one for as long as its entries may live). Each `secret` has at least 32 bytes.
+    /// Keys for the HMAC of entry names and for sealing values, the writing key first: entries
+    /// are written under the first and read, forgotten and looked for under any. Rotate in two
+    /// steps (docs/security.md SCACHE-8): the new key second on every instance, then first.
+    /// Each `secret` has at least 32 bytes.
     pub secrets: Vec<SharedSecret>,
     /// Longest wait for one command, in milliseconds (1 to 10 000). Default 50.
     pub timeout_ms: u64,
     /// Longest wait to connect, in milliseconds (1 to 30 000). Default 1 000.
     pub connect_timeout_ms: u64,
     /// Values authenticated (HMAC) but not encrypted, so claims are readable in the server.
-    /// Default `false`: sealed with AES-256-GCM.
+    /// Default `false`: sealed with AES-256-GCM-SIV.
     pub plaintext: bool,
     /// How long an instance introspecting a new token holds the fleet-wide lock, and the
     /// longest another instance waits for its answer before asking itself, in milliseconds

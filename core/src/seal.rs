@@ -1,13 +1,13 @@
-//! The shared tier's format (docs/security.md SHARED): entry names and sealed values, the one
+//! The shared tier's format (docs/security.md SCACHE): entry names and sealed values, the one
 //! definition every instance uses, whatever its language.
 //!
 //! Each configured key (`cache.shared.secrets[]`) yields three 256-bit keys by HKDF-SHA256:
-//! one for HMAC-SHA256 names, one for AES-256-GCM values, one for the HMAC tag of a plaintext
+//! one for HMAC-SHA256 names, one for AES-256-GCM-SIV values, one for the HMAC tag of a plaintext
 //! value. A name is `<prefix>:<kind>:<key id>:<base64url(HMAC(name key, domain ‖ input))>`, so
 //! without the secret nobody can compute the name of a guessed token. A value is
 //!
 //! ```text
-//! 0x01 'E' nonce[12] AES-256-GCM(payload)‖tag[16]     (AAD: the entry's name)
+//! 0x01 'E' nonce[12] AES-256-GCM-SIV(payload)‖tag[16]     (AAD: the entry's name)
 //! 0x01 'P' payload tag[32]                            (tag: HMAC(auth key, name ‖ payload))
 //! ```
 //!
@@ -15,7 +15,7 @@
 //! answer (`null` for `active: false`) and when its verdict stops being reusable. A value
 //! copied onto another name, altered, truncated or written without the key fails to open.
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use aws_lc_rs::aead::{AES_256_GCM_SIV, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use aws_lc_rs::{hkdf, hmac};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -62,7 +62,7 @@ impl TierKey {
         Some(TierKey {
             id: id.to_owned(),
             names: hmac::Key::new(hmac::HMAC_SHA256, &derive(secret, b"names")),
-            seal: RandomizedNonceKey::new(&AES_256_GCM, &derive(secret, b"seal")).ok()?,
+            seal: RandomizedNonceKey::new(&AES_256_GCM_SIV, &derive(secret, b"seal")).ok()?,
             auth: hmac::Key::new(hmac::HMAC_SHA256, &derive(secret, b"auth")),
         })
     }
@@ -88,12 +88,19 @@ pub(crate) struct Keys {
     plaintext: bool,
 }
 
-/// What an entry holds once opened.
-#[derive(Debug, Clone, PartialEq)]
+/// What an entry holds once opened. (`Debug` shows no claim.)
+#[derive(Clone, PartialEq)]
 pub(crate) struct Stored {
     /// When the verdict stops being reusable, in milliseconds since the epoch.
     pub exp_ms: u64,
     pub answer: Answer,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let active = matches!(self.answer, Answer::Active(_));
+        f.debug_struct("Stored").field("exp_ms", &self.exp_ms).field("active", &active).finish()
+    }
 }
 
 #[derive(Serialize, Deserialize)]

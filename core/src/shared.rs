@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Script, Value};
 
@@ -31,28 +31,46 @@ use crate::config::SharedCacheConfig;
 use crate::error::{Error, Result};
 use crate::seal::{Keys, PROOF, Stored, TierKey, VERDICT};
 
-/// Reads the entry under each key but the last (newest key first); when none is there, takes
-/// the lock (the last key) for ARGV[2] ms with owner ARGV[1]. {1, value, i} | {2} (the lock is
-/// ours) | {3} (another instance holds it).
+/// KEYS: the entry under every key (newest first), the lock, the token's generation (bumped by
+/// `forget`). ARGV: owner, lock ms, the largest value accepted. Reads the first entry there is;
+/// else takes the lock for this owner. Every reply is {code, generation, …}: 1 a value (then
+/// the value and its key's index) | 2 the lock is ours | 3 another instance holds it (with a TTL
+/// it may hold) | 4 ask without waiting (the owner gave up, or a lock with no or a longer TTL:
+/// not one of ours) | 5 a value too large to be ours.
 const LOOKUP: &str = r"
-for i = 1, #KEYS - 1 do
+local lock = KEYS[#KEYS - 1]
+local gen = redis.call('GET', KEYS[#KEYS]) or ''
+for i = 1, #KEYS - 2 do
+  if redis.call('STRLEN', KEYS[i]) > tonumber(ARGV[3]) then return {5, gen} end
   local v = redis.call('GET', KEYS[i])
-  if v then return {1, v, i} end
+  if v then return {1, gen, v, i} end
 end
-if redis.call('SET', KEYS[#KEYS], ARGV[1], 'NX', 'PX', ARGV[2]) then return {2} end
-return {3}
+if redis.call('SET', lock, ARGV[1], 'NX', 'PX', ARGV[2]) then return {2, gen} end
+if redis.call('GET', lock) == '!' then return {4, gen} end
+local ttl = redis.call('PTTL', lock)
+if ttl < 0 or ttl > tonumber(ARGV[2]) then return {4, gen} end
+return {3, gen}
 ";
 
-/// Writes ARGV[1] under KEYS[1] for ARGV[2] ms (when ARGV[2] > 0), then frees the lock
-/// KEYS[2] if ARGV[3] still owns it.
+/// KEYS: the entry, the lock, the token's generation. ARGV: value, TTL ms (0: nothing to
+/// store), owner, how long a given-up lock tells waiters to ask themselves (ms), the generation
+/// the lookup saw. Writes the value unless a `forget` came since that lookup; frees the lock if
+/// this owner still holds it: with a value, by deleting it, else by marking it given up so
+/// waiters ask at once.
 const STORE: &str = r"
-if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
-if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
-return 1
+local stored = 0
+if tonumber(ARGV[2]) > 0 and (redis.call('GET', KEYS[3]) or '') == ARGV[5] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  stored = 1
+end
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then
+  if stored == 1 then redis.call('DEL', KEYS[2]) else redis.call('SET', KEYS[2], '!', 'PX', ARGV[4]) end
+end
+return stored
 ";
 
-/// Records a proof under KEYS[1] for ARGV[1] ms unless it, or its name under an older key
-/// (KEYS[2..]), is there: 1 fresh, 0 replay.
+/// KEYS: the proof's name under every key, the current first. ARGV: TTL ms. Records it unless
+/// it is there under any key: 1 fresh, 0 replay.
 const RECORD: &str = r"
 for i = 2, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
@@ -61,25 +79,55 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
 return 0
 ";
 
-/// What the tier knows about a token.
-#[derive(Debug)]
+/// What the tier knows about a token. (No `Debug`: a hit holds claims.)
 pub(crate) enum Lookup {
     /// A verdict another instance (or this one) stored.
-    Hit(Stored),
-    /// No verdict; this instance holds the lock and should introspect, then [`store`].
-    Owner(Lock),
-    /// The tier cannot help (an entry that failed to open, or the wait ran out): introspect
-    /// without the lock, then store.
-    Skip,
+    Hit(Stored, Ticket),
+    /// No verdict: introspect, then [`store`](SharedTier::store) with the ticket (which holds
+    /// the lock when this instance took it).
+    Ask(Ticket),
     /// The tier is failing (a command failed or timed out, or the breaker is open):
     /// introspect and do not try to store, so a call waits for it at most once.
     Down,
 }
 
-/// The fleet-wide lock of one token, held while this instance introspects it.
-#[derive(Debug)]
+/// What a lookup that found no verdict hands to [`SharedTier::store`]: the lock, when this
+/// instance holds it, and the token's generation then (an answer is stored only if no
+/// `forget` came since).
+pub(crate) struct Ticket {
+    lock: Option<Lock>,
+    generation: String,
+}
+
+/// The fleet-wide lock of one token, held while this instance introspects it. Released by
+/// [`SharedTier::store`]; a lock dropped unreleased (its caller's future was cancelled) is
+/// given up in a task of its own, so the other instances ask at once instead of waiting out
+/// `lock_ms`.
 pub(crate) struct Lock {
+    tier: Weak<SharedTier>,
     owner: String,
+    entry: String,
+    name: String,
+    generation: String,
+    released: bool,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let (Some(tier), Ok(runtime)) = (self.tier.upgrade(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        let names = [
+            std::mem::take(&mut self.entry),
+            std::mem::take(&mut self.name),
+            std::mem::take(&mut self.generation),
+        ];
+        let owner = std::mem::take(&mut self.owner);
+        runtime.spawn(async move { tier.release(&names, &owner, None).await });
+    }
 }
 
 /// What a DPoP proof's record says.
@@ -96,6 +144,8 @@ pub(crate) struct Names {
     /// The entry under every key, newest first.
     entries: Vec<String>,
     lock: String,
+    /// The token's generation, bumped by `forget`: an answer looked up before is not stored.
+    generation: String,
     /// Every key's digest (for `forget`'s announcement).
     digests: Vec<[u8; 32]>,
 }
@@ -151,6 +201,11 @@ impl Breaker {
         self.now_ms() >= self.open_until_ms.load(Ordering::Relaxed)
     }
 
+    /// Whether the last command failed.
+    fn failing(&self) -> bool {
+        self.failures.load(Ordering::Relaxed) > 0 || !self.closed()
+    }
+
     fn success(&self) {
         self.failures.store(0, Ordering::Relaxed);
     }
@@ -168,11 +223,32 @@ impl Breaker {
     }
 }
 
+/// At most one log record a second.
+#[derive(Debug)]
+struct LogLimit {
+    epoch: Instant,
+    next_ms: AtomicU64,
+}
+
+impl LogLimit {
+    fn allow(&self) -> bool {
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let next = self.next_ms.load(Ordering::Relaxed);
+        now >= next
+            && self
+                .next_ms
+                .compare_exchange(next, now.saturating_add(1_000), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+}
+
 /// One validator's view of the shared tier.
 pub(crate) struct SharedTier {
     target: Target,
     /// The connection, and the client (the master's, with Sentinel) it was made from.
     connection: Mutex<Option<(ConnectionManager, redis::Client)>>,
+    /// The attempt to connect under way, if any.
+    connecting: Mutex<Option<futures_util::future::Shared<futures_util::future::BoxFuture<'static, ()>>>>,
     keys: Keys,
     timeout: Duration,
     connect_timeout: Duration,
@@ -181,6 +257,7 @@ pub(crate) struct SharedTier {
     pub replay: bool,
     breaker: Breaker,
     pub counters: Counters,
+    log_limit: LogLimit,
     lookup: Script,
     store: Script,
     record: Script,
@@ -207,6 +284,7 @@ impl SharedTier {
         Ok(Arc::new(SharedTier {
             target,
             connection: Mutex::new(None),
+            connecting: Mutex::new(None),
             keys,
             timeout: Duration::from_millis(config.timeout_ms),
             connect_timeout: Duration::from_millis(config.connect_timeout_ms),
@@ -221,6 +299,7 @@ impl SharedTier {
                 epoch: Instant::now(),
             },
             counters: Counters::default(),
+            log_limit: LogLimit { epoch: Instant::now(), next_ms: AtomicU64::new(0) },
             lookup: Script::new(LOOKUP),
             store: Script::new(STORE),
             record: Script::new(RECORD),
@@ -234,7 +313,8 @@ impl SharedTier {
             self.keys.keys.iter().map(|k| k.digest(VERDICT, &[identity, token.as_bytes()])).collect();
         let entries = self.keys.keys.iter().zip(&digests).map(|(k, d)| self.keys.name('v', k, d)).collect();
         let lock = self.keys.name('l', self.keys.current(), &digests[0]);
-        Names { entries, lock, digests }
+        let generation = self.keys.name('g', self.keys.current(), &digests[0]);
+        Names { entries, lock, generation, digests }
     }
 
     /// The first-tier key of `token`: the digest under the current key (so a `forget`
@@ -257,21 +337,54 @@ impl SharedTier {
         }
     }
 
-    /// The connection, made (lazily: it connects at its first command) inside the runtime of
-    /// the first caller; with Sentinel, to the master the sentinels name now.
-    async fn connection(&self) -> Option<ConnectionManager> {
-        if let Some((c, _)) = self.connection.lock().ok()?.as_ref() {
-            return Some(c.clone());
+    /// The connection; without one, the attempt to make one (with Sentinel, to the master the
+    /// sentinels name now) is started or joined and awaited until `deadline`. The attempt runs
+    /// in its own task for up to `connect_timeout_ms`, so a call never waits for a connection
+    /// longer than its own command deadline, and a slow handshake still completes for the
+    /// calls after it.
+    async fn connection(self: &Arc<Self>, deadline: tokio::time::Instant) -> Option<ConnectionManager> {
+        let current = || self.connection.lock().ok().and_then(|s| s.as_ref().map(|(c, _)| c.clone()));
+        if let Some(c) = current() {
+            return Some(c);
         }
-        let client = self.target.client().await?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.connect_timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config).ok()?;
-        let mut slot = self.connection.lock().ok()?;
-        Some(slot.get_or_insert((manager, client)).0.clone())
+        let attempt = {
+            let mut connecting = self.connecting.lock().ok()?;
+            match connecting.as_ref() {
+                Some(attempt) => attempt.clone(),
+                None => {
+                    let attempt = Self::connect(Arc::downgrade(self)).boxed().shared();
+                    tokio::runtime::Handle::try_current().ok()?.spawn(attempt.clone());
+                    *connecting = Some(attempt.clone());
+                    attempt
+                }
+            }
+        };
+        tokio::time::timeout_at(deadline, attempt).await.ok()?;
+        current()
+    }
+
+    /// One attempt to connect; stores the connection it made and clears itself.
+    async fn connect(tier: Weak<SharedTier>) {
+        let Some(t) = tier.upgrade() else { return };
+        let made = tokio::time::timeout(t.connect_timeout, async {
+            let client = t.target.client().await?;
+            let config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(t.connect_timeout))
+                .set_response_timeout(Some(t.timeout))
+                .set_number_of_retries(1)
+                .set_max_delay(Duration::from_millis(200));
+            let manager = ConnectionManager::new_with_config(client.clone(), config).await.ok()?;
+            Some((manager, client))
+        })
+        .await
+        .ok()
+        .flatten();
+        if let (Some(made), Ok(mut slot)) = (made, t.connection.lock()) {
+            *slot = Some(made);
+        }
+        if let Ok(mut connecting) = t.connecting.lock() {
+            *connecting = None;
+        }
     }
 
     /// The client the subscriber connects with (the current connection's, else a new one).
@@ -285,20 +398,20 @@ impl SharedTier {
 
     /// Runs one command within the deadline; a failure counts toward the breaker.
     async fn run<T>(
-        &self,
+        self: &Arc<Self>,
         command: impl AsyncFnOnce(&mut ConnectionManager) -> redis::RedisResult<T>,
     ) -> Option<T> {
         if !self.breaker.closed() {
             self.counters.skipped.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        let attempt = async {
-            let Some(mut connection) = self.connection().await else {
-                return Err(redis::RedisError::from((redis::ErrorKind::Io, "no connection")));
-            };
-            command(&mut connection).await
+        // One deadline for the connection (when there is none yet) and the command.
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let Some(mut connection) = self.connection(deadline).await else {
+            self.fail("could not connect in time");
+            return None;
         };
-        match tokio::time::timeout(self.timeout, attempt).await {
+        match tokio::time::timeout_at(deadline, command(&mut connection)).await {
             Ok(Ok(value)) => {
                 self.breaker.success();
                 Some(value)
@@ -323,7 +436,9 @@ impl SharedTier {
                 *slot = None;
             }
         }
-        tracing::warn!(prefix = %self.keys.prefix, "shared cache command {what}; going on without it");
+        if self.log_limit.allow() {
+            tracing::warn!(prefix = %self.keys.prefix, "shared cache command {what}; going on without it");
+        }
     }
 
     /// The verdict for `names`, or this instance's turn to ask (see the module docs).
@@ -332,6 +447,7 @@ impl SharedTier {
         let owner = lock_owner();
         let deadline = Instant::now() + Duration::from_millis(self.lock_ms);
         let mut waited = false;
+        let mut poll = self.poll;
         loop {
             let reply = self
                 .run(async |c| {
@@ -339,13 +455,19 @@ impl SharedTier {
                     for name in &names.entries {
                         call.key(name);
                     }
-                    call.key(&names.lock).arg(&owner).arg(self.lock_ms);
+                    call.key(&names.lock).key(&names.generation);
+                    call.arg(&owner).arg(self.lock_ms).arg(crate::seal::MAX_VALUE_BYTES);
                     call.invoke_async::<Value>(c).await
                 })
                 .await;
             let Some(reply) = reply else { return Lookup::Down };
-            match parse_lookup(reply) {
-                Some(Reply::Value(value, index)) => {
+            let Some((reply, generation)) = parse_lookup(reply) else {
+                self.fail("answered garbage");
+                return Lookup::Down;
+            };
+            let ask = |lock| Lookup::Ask(Ticket { lock, generation: generation.clone() });
+            match reply {
+                Reply::Value(value, index) => {
                     let (Some(key), Some(name)) = (self.keys.keys.get(index), names.entries.get(index))
                     else {
                         self.fail("answered garbage");
@@ -354,29 +476,42 @@ impl SharedTier {
                     return match self.open(key, name, &value) {
                         Some(stored) => {
                             self.counters.hits.fetch_add(1, Ordering::Relaxed);
-                            Lookup::Hit(stored)
+                            Lookup::Hit(stored, Ticket { lock: None, generation: generation.clone() })
                         }
-                        None => Lookup::Skip,
+                        None => ask(None),
                     };
                 }
-                Some(Reply::Locked) => {
-                    self.counters.misses.fetch_add(1, Ordering::Relaxed);
-                    return Lookup::Owner(Lock { owner });
+                Reply::TooLarge => {
+                    self.reject();
+                    return ask(None);
                 }
-                Some(Reply::Busy) => {
+                Reply::Locked => {
+                    self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                    return ask(Some(Lock {
+                        tier: Arc::downgrade(self),
+                        owner,
+                        entry: names.entries[0].clone(),
+                        name: names.lock.clone(),
+                        generation: names.generation.clone(),
+                        released: false,
+                    }));
+                }
+                Reply::AskNow => {
+                    self.counters.misses.fetch_add(1, Ordering::Relaxed);
+                    return ask(None);
+                }
+                Reply::Busy => {
                     if !waited {
                         waited = true;
                         self.counters.waits.fetch_add(1, Ordering::Relaxed);
                     }
-                    if Instant::now() + self.poll >= deadline {
+                    if Instant::now() + poll >= deadline {
                         self.counters.misses.fetch_add(1, Ordering::Relaxed);
-                        return Lookup::Skip;
+                        return ask(None);
                     }
-                    tokio::time::sleep(self.poll).await;
-                }
-                None => {
-                    self.fail("answered garbage");
-                    return Lookup::Down;
+                    tokio::time::sleep(poll).await;
+                    // Backs off to 50 ms: an introspection that is slow is slow for a while.
+                    poll = (poll * 2).min(Duration::from_millis(50)).max(self.poll);
                 }
             }
         }
@@ -385,27 +520,55 @@ impl SharedTier {
     fn open(&self, key: &TierKey, name: &str, value: &[u8]) -> Option<Stored> {
         let opened = self.keys.open(key, name, value);
         if opened.is_none() {
-            self.counters.rejected.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(prefix = %self.keys.prefix, "a shared cache entry failed authentication; ignored");
+            self.reject();
         }
         opened
     }
 
-    /// Stores `stored` for `ttl` (nothing when zero) and frees `lock` if this instance holds it.
-    pub async fn store(&self, names: &Names, lock: Option<Lock>, stored: Option<(&Stored, Duration)>) {
-        let value = stored.and_then(|(s, ttl)| Some((self.keys.seal(&names.entries[0], s)?, ms(ttl))));
-        if value.is_none() && lock.is_none() {
-            return;
+    /// Counts an entry that is not ours; logs it at most once a second (anyone who can write
+    /// the server could otherwise flood the log).
+    fn reject(&self) {
+        self.counters.rejected.fetch_add(1, Ordering::Relaxed);
+        if self.log_limit.allow() {
+            tracing::warn!(prefix = %self.keys.prefix, "a shared cache entry failed authentication; ignored");
         }
-        let (value, ttl) = value.unwrap_or_default();
-        let owner = lock.map(|l| l.owner).unwrap_or_default();
+    }
+
+    /// Stores `stored` for `ttl` (nothing when zero, or when a `forget` came since the lookup
+    /// that gave `ticket`) and releases the ticket's lock.
+    pub async fn store(self: &Arc<Self>, names: &Names, ticket: Ticket, stored: Option<(&Stored, Duration)>) {
+        let value = stored.and_then(|(s, ttl)| Some((self.keys.seal(&names.entries[0], s)?, ms(ttl))));
+        let owner = match ticket.lock {
+            Some(mut lock) => {
+                lock.released = true;
+                std::mem::take(&mut lock.owner)
+            }
+            None if value.is_none() => return,
+            None => String::new(),
+        };
+        let names = [names.entries[0].clone(), names.lock.clone(), names.generation.clone()];
+        self.release(&names, &owner, value.map(|(v, ttl)| (v, ttl, ticket.generation))).await;
+    }
+
+    /// The STORE script: `names` are the entry, the lock and the generation.
+    async fn release(
+        self: &Arc<Self>,
+        names: &[String; 3],
+        owner: &str,
+        value: Option<(Vec<u8>, u64, String)>,
+    ) {
+        let (value, ttl, generation) = value.unwrap_or_default();
+        let given_up = self.lock_ms.min(1_000);
         self.run(async |c| {
             self.store
-                .key(&names.entries[0])
-                .key(&names.lock)
+                .key(&names[0])
+                .key(&names[1])
+                .key(&names[2])
                 .arg(value.as_slice())
                 .arg(ttl)
-                .arg(owner.as_str())
+                .arg(owner)
+                .arg(given_up)
+                .arg(generation.as_str())
                 .invoke_async::<Value>(c)
                 .await
         })
@@ -413,7 +576,17 @@ impl SharedTier {
     }
 
     /// Records a DPoP proof (its replay key) until `expires_at`; see [`ProofRecord`].
-    pub async fn record_proof(&self, identity: &[u8], replay: &[u8; 16], ttl: Duration) -> ProofRecord {
+    pub async fn record_proof(
+        self: &Arc<Self>,
+        identity: &[u8],
+        replay: &[u8; 16],
+        ttl: Duration,
+    ) -> ProofRecord {
+        // The last command failed (this call's lookup, say): do not wait for the tier twice.
+        if self.breaker.failing() {
+            self.counters.skipped.fetch_add(1, Ordering::Relaxed);
+            return ProofRecord::Unknown;
+        }
         let names: Vec<String> = self
             .keys
             .keys
@@ -437,8 +610,11 @@ impl SharedTier {
         }
     }
 
-    /// Deletes `names`' entries and announces their first-tier key to every instance.
-    pub async fn forget(&self, names: &Names) {
+    /// Deletes `names`' entries, bumps the token's generation (so an answer being stored by an
+    /// introspection that looked before is not; the generation lives longer than any
+    /// introspection may take), and announces the digests under every key to every instance.
+    /// `false`: the tier could not be told.
+    pub async fn forget(self: &Arc<Self>, names: &Names) -> bool {
         let message: Vec<String> = self
             .keys
             .keys
@@ -448,21 +624,29 @@ impl SharedTier {
             .collect();
         let message = message.join(" ");
         let channel = self.keys.channel();
+        // Above the longest introspection (`http.timeout_ms` ≤ 300 s) plus the longest wait.
+        let generation_ms: i64 = 600_000;
         self.run(async |c| {
             redis::pipe()
                 .del(&names.entries)
+                .ignore()
+                .incr(&names.generation, 1)
+                .ignore()
+                .pexpire(&names.generation, generation_ms)
                 .ignore()
                 .publish(&channel, &message)
                 .ignore()
                 .query_async::<()>(c)
                 .await
         })
-        .await;
+        .await
+        .is_some()
     }
 
-    /// Starts, once, the task that applies other instances' `forget` announcements to the
-    /// first tier. It ends when the validator is dropped; after a lost subscription it clears
-    /// the first tier (announcements may have been missed) and subscribes again.
+    /// Starts the task that applies the `forget` announcements to the first tier, unless it
+    /// runs. It ends when the validator is dropped, or with the runtime it was spawned on
+    /// (then the next lookup starts it on its own runtime); after a lost subscription it
+    /// subscribes again.
     fn subscribe(self: &Arc<Self>, cache: &VerdictCache) {
         if self.subscribed.swap(true, Ordering::AcqRel) {
             return;
@@ -473,13 +657,29 @@ impl SharedTier {
         };
         let tier = Arc::downgrade(self);
         let cache = cache.handle();
-        runtime.spawn(subscriber(tier, cache));
+        // The guard belongs to the future: dropped unpolled, it still clears the flag.
+        runtime.spawn(subscriber(tier.clone(), cache, Running(tier)));
     }
 }
 
-/// The subscriber loop (see [`SharedTier::subscribe`]).
-async fn subscriber(tier: Weak<SharedTier>, cache: crate::cache::CacheHandle) {
-    let mut lost = false;
+/// Marks the subscriber stopped when its task ends for any reason (the validator dropped, or
+/// the runtime it ran on shut down), so the next lookup starts it again.
+struct Running(Weak<SharedTier>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tier) = self.0.upgrade() {
+            tier.subscribed.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// How long the subscription may be silent before it is checked with a PING.
+const KEEPALIVE: Duration = Duration::from_secs(5);
+
+/// The subscriber loop (see [`SharedTier::subscribe`]). Whenever it subscribes (the first time
+/// too: announcements made before were missed) it clears the first tier.
+async fn subscriber(tier: Weak<SharedTier>, cache: crate::cache::CacheHandle, _running: Running) {
     loop {
         let Some(t) = tier.upgrade() else { return };
         let (channel, timeout, current) = (t.keys.channel(), t.connect_timeout, t.keys.current().id.clone());
@@ -495,20 +695,22 @@ async fn subscriber(tier: Weak<SharedTier>, cache: crate::cache::CacheHandle) {
         })
         .await;
         let Ok(Ok(pubsub)) = connected else {
-            lost = true;
             tokio::time::sleep(Duration::from_millis(250)).await;
             continue;
         };
-        if lost {
-            // Announcements may have been missed while the subscription was down.
-            cache.clear();
-        }
-        let mut messages = pubsub.into_on_message();
+        cache.clear();
+        let (mut sink, mut messages) = pubsub.split();
         loop {
-            let next = tokio::time::timeout(Duration::from_secs(1), messages.next()).await;
+            let next = tokio::time::timeout(KEEPALIVE, messages.next()).await;
             let Some(t) = tier.upgrade() else { return };
             match next {
-                Err(_) => continue,
+                // Silent for a while: a PING tells a quiet channel from a dead connection.
+                Err(_) => {
+                    let ping = tokio::time::timeout(timeout, sink.ping::<Value>()).await;
+                    if !matches!(ping, Ok(Ok(_))) {
+                        break;
+                    }
+                }
                 Ok(None) => break,
                 Ok(Some(message)) => {
                     let Ok(payload) = message.get_payload::<String>() else { continue };
@@ -524,7 +726,6 @@ async fn subscriber(tier: Weak<SharedTier>, cache: crate::cache::CacheHandle) {
                 }
             }
         }
-        lost = true;
     }
 }
 
@@ -631,18 +832,29 @@ enum Reply {
     Value(Vec<u8>, usize),
     Locked,
     Busy,
+    AskNow,
+    TooLarge,
 }
 
-fn parse_lookup(reply: Value) -> Option<Reply> {
+/// The LOOKUP script's reply and the generation it read.
+fn parse_lookup(reply: Value) -> Option<(Reply, String)> {
     let Value::Array(items) = reply else { return None };
-    match items.as_slice() {
-        [Value::Int(1), Value::BulkString(v), Value::Int(i)] => {
-            Some(Reply::Value(v.clone(), usize::try_from(*i).ok()?.checked_sub(1)?))
+    let (code, generation, rest) = match items.as_slice() {
+        [Value::Int(code), Value::BulkString(generation), rest @ ..] => (*code, generation, rest),
+        _ => return None,
+    };
+    let generation = String::from_utf8(generation.clone()).ok()?;
+    let reply = match (code, rest) {
+        (1, [Value::BulkString(v), Value::Int(i)]) => {
+            Reply::Value(v.clone(), usize::try_from(*i).ok()?.checked_sub(1)?)
         }
-        [Value::Int(2)] => Some(Reply::Locked),
-        [Value::Int(3)] => Some(Reply::Busy),
-        _ => None,
-    }
+        (2, []) => Reply::Locked,
+        (3, []) => Reply::Busy,
+        (4, []) => Reply::AskNow,
+        (5, []) => Reply::TooLarge,
+        _ => return None,
+    };
+    Some((reply, generation))
 }
 
 fn lock_owner() -> String {

@@ -222,18 +222,27 @@ impl Validator {
     /// instance subscribed to it drops its own copy (within milliseconds while the server is
     /// reachable; an instance that lost its subscription clears its first tier when it is
     /// back).
-    pub async fn forget(&self, token: &str) {
+    ///
+    /// `Err(unavailable)` when a shared tier is configured but could not be told (it is down,
+    /// or the endpoints that make the cache identity could not be discovered): this
+    /// instance has forgotten, the others may not have; call again (a revocation webhook
+    /// answers 503 so its sender retries).
+    pub async fn forget(&self, token: &str) -> Result<()> {
         self.inner.verified.forget(token).await;
-        if self.inner.shared.is_some() {
+        let resolved = match (&self.inner.shared, self.inner.endpoints.get()) {
+            (_, Some(resolved)) => Some(Arc::clone(resolved)),
             // Other instances may hold the verdict even if this one never resolved its
             // endpoints (the cache identity needs them).
-            let _ = self.inner.endpoints.resolve().await;
-        }
-        if let Some(resolved) = self.inner.endpoints.get() {
-            self.inner.cache.invalidate(&self.inner.verdict_key(resolved, token)).await;
-            if let Some(shared) = &self.inner.shared {
-                shared.forget(&shared.names(&resolved.identity, token)).await;
+            (Some(_), None) => Some(self.inner.endpoints.resolve().await?),
+            (None, None) => None,
+        };
+        let Some(resolved) = resolved else { return Ok(()) };
+        self.inner.cache.invalidate(&self.inner.verdict_key(&resolved, token)).await;
+        match &self.inner.shared {
+            Some(shared) if !shared.forget(&shared.names(&resolved.identity, token)).await => {
+                Err(Error::unavailable("the shared cache could not be told to forget the token"))
             }
+            _ => Ok(()),
         }
     }
 
@@ -364,7 +373,7 @@ impl Inner {
 
     /// `bound`, unless the shared tier says its DPoP proof was used on another instance. The
     /// local store has recorded it already (`Binding::check`); when the shared tier cannot
-    /// answer, that record stands (docs/security.md SHARED-5).
+    /// answer, that record stands (docs/security.md SCACHE-6).
     async fn shared_proof(
         &self,
         bound: Result<Arc<TokenInfo>>,
@@ -475,28 +484,33 @@ impl Inner {
     ) -> Result<Arc<TokenInfo>> {
         let key = self.verdict_key(resolved, token);
         let fetch = async {
-            let Some(shared) = &self.shared else {
+            // The shared tier, unless there is none or it is failing (then it is not tried
+            // again in this call).
+            let tier = match &self.shared {
+                Some(shared) => {
+                    let names = shared.names(&resolved.identity, token);
+                    match shared.lookup(&names, &self.cache).await {
+                        Lookup::Hit(stored, ticket) => {
+                            match self.policy.rebuild(&self.rules, stored, self.clock.now()) {
+                                Some(entry) => return Ok(entry),
+                                None => Some((shared, names, ticket)),
+                            }
+                        }
+                        Lookup::Ask(ticket) => Some((shared, names, ticket)),
+                        Lookup::Down => None,
+                    }
+                }
+                None => None,
+            };
+            let Some((shared, names, ticket)) = tier else {
                 let (answer, size) = introspector.introspect(token).await?;
                 return self.policy.entry(&self.rules, answer, size, self.clock.now());
-            };
-            let names = shared.names(&resolved.identity, token);
-            let lock = match shared.lookup(&names, &self.cache).await {
-                Lookup::Hit(stored) => match self.policy.rebuild(&self.rules, stored, self.clock.now()) {
-                    Some(entry) => return Ok(entry),
-                    None => None,
-                },
-                Lookup::Owner(lock) => Some(lock),
-                Lookup::Skip => None,
-                Lookup::Down => {
-                    let (answer, size) = introspector.introspect(token).await?;
-                    return self.policy.entry(&self.rules, answer, size, self.clock.now());
-                }
             };
             // Whatever the answer, the lock is freed: waiting instances then ask themselves.
             let (answer, size) = match introspector.introspect(token).await {
                 Ok(answered) => answered,
                 Err(e) => {
-                    shared.store(&names, lock, None).await;
+                    shared.store(&names, ticket, None).await;
                     return Err(e);
                 }
             };
@@ -505,7 +519,7 @@ impl Inner {
                 let exp_ms = u64::try_from(entry.expires_at.as_millis()).unwrap_or(u64::MAX);
                 (crate::seal::Stored { exp_ms, answer }, entry.ttl)
             });
-            shared.store(&names, lock, stored.as_ref().map(|(s, ttl)| (s, *ttl))).await;
+            shared.store(&names, ticket, stored.as_ref().map(|(s, ttl)| (s, *ttl))).await;
             entry
         };
         self.cache.get_or_fetch(key, fetch).await?.to_result()

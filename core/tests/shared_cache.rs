@@ -95,7 +95,7 @@ async fn a_refusal_is_shared_too_and_forget_reaches_every_instance_within_a_seco
     }
     // ... until one forgets it: the others drop their copy on the announcement.
     let started = Instant::now();
-    fleet[0].forget(&token).await;
+    fleet[0].forget(&token).await.unwrap();
     assert!(verdict_keys(&redis).is_empty());
     for v in &fleet[1..] {
         loop {
@@ -311,6 +311,7 @@ fn bad_shared_configs_are_configuration_errors_naming_the_field() {
         ),
         (json!({"timeout_ms": 0}), "cache.shared.timeout_ms"),
         (json!({"key_prefix": "a b"}), "cache.shared.key_prefix"),
+        (json!({"url": "rediss://127.0.0.1:6379/0#insecure"}), "cache.shared.url"),
     ] {
         let err = Validator::new(config(&server, &redis, shared.clone())).unwrap_err();
         assert_eq!(err.code(), "configuration", "{shared}");
@@ -332,8 +333,9 @@ async fn rediss_with_a_private_ca_shares_and_an_untrusted_server_is_only_skipped
     let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/tls/redis-ca.crt.pem");
     let trusted = config(&server, &redis, json!({"url": tls_url, "tls_ca_file": ca}));
     let token = opaque(&server);
-    Validator::new(trusted.clone()).unwrap().validate(&token).await.unwrap();
-    assert_eq!(verdict_keys(&redis).len(), 1, "stored over TLS");
+    let writer = Validator::new(trusted.clone()).unwrap();
+    writer.validate(&token).await.unwrap();
+    assert_eq!(verdict_keys(&redis).len(), 1, "stored over TLS: {:?}", writer.stats().shared);
     let reader = Validator::new(trusted).unwrap();
     assert!(reader.validate(&token).await.is_ok());
     assert_eq!((server.counts().introspection, reader.stats().shared.hits), (1, 1));
@@ -406,4 +408,168 @@ fn malformed_sentinel_urls_are_configuration_errors() {
     ] {
         assert!(Validator::new(config(&server, &redis, json!({"url": url}))).is_ok(), "{url}");
     }
+}
+
+/// `cache.shared` on `redis` added to `config`.
+fn with_tier(mut config: Config, redis: &RedisServer, shared: Value) -> Config {
+    let mut tier =
+        json!({"url": redis.url(), "key_prefix": "bgtest", "secrets": [{"id": "k1", "secret": SECRET_1}]});
+    for (k, v) in shared.as_object().unwrap() {
+        tier[k] = v.clone();
+    }
+    config.cache.shared = Some(serde_json::from_value(tier).unwrap());
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_owner_gives_its_lock_up_so_no_instance_waits_it_out() {
+    let fake = support::FakeAs::start().await;
+    let redis = RedisServer::start();
+    fake.add_token("slow-token-0123456789", fake.active(json!({})));
+    fake.state.delay_ms.store(300, std::sync::atomic::Ordering::SeqCst);
+    let config = with_tier(fake.config("api"), &redis, json!({"lock_ms": 5000}));
+    let (a, b) = (Validator::new(config.clone()).unwrap(), Validator::new(config).unwrap());
+    let owner = tokio::spawn(async move { a.validate("slow-token-0123456789").await });
+    // The owner holds the lock and waits for the slow server; its caller goes away.
+    let started = Instant::now();
+    while redis.keys("bgtest:l:*").is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(2), "the owner never took the lock");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    owner.abort();
+    assert!(owner.await.unwrap_err().is_cancelled());
+    // Given up ('!'), not left for lock_ms: the other instance asks at once.
+    let started = Instant::now();
+    assert_eq!(b.validate("slow-token-0123456789").await.unwrap().subject.as_deref(), Some("user-1"));
+    let waited = started.elapsed();
+    println!("after the owner was cancelled, the next instance answered in {waited:?} (server delay 300 ms)");
+    assert!(waited < Duration::from_millis(2_000), "{waited:?}: the lock was waited out");
+    assert_eq!(b.stats().shared.waits, 0, "{:?}", b.stats().shared);
+}
+
+#[tokio::test]
+async fn a_dpop_request_waits_for_a_paused_redis_at_most_once() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let redis = RedisServer::start();
+    let timeout_ms = 300;
+    let mut config = config(&server, &redis, json!({"timeout_ms": timeout_ms}));
+    config.sender_constraint = bearerguard::SenderConstraint::Allow;
+    let v = Validator::new(config).unwrap();
+    let key = DpopKey::generate().unwrap();
+    let url = "https://api.example.test/orders";
+    let request = |token: &str| {
+        let proof = key.proof("GET", url, token).unwrap();
+        Request::new().method("GET").url(url).authorization(format!("DPoP {token}")).dpop(proof)
+    };
+    // Connected first.
+    let warm = server.opaque(&TokenOptions::new().dpop_jkt(key.thumbprint())).unwrap();
+    assert!(v.decide(&request(&warm)).await.is_ok());
+    redis.pause();
+    let mut slowest = Duration::ZERO;
+    for token in [
+        server.opaque(&TokenOptions::new().dpop_jkt(key.thumbprint())).unwrap(),
+        server.jwt(&TokenOptions::new().dpop_jkt(key.thumbprint())).unwrap(),
+    ] {
+        let started = Instant::now();
+        assert!(v.decide(&request(&token)).await.is_ok());
+        slowest = slowest.max(started.elapsed());
+    }
+    redis.resume();
+    println!("DPoP with Redis paused: slowest call {slowest:?} (timeout {timeout_ms} ms)");
+    assert!(slowest < Duration::from_millis(timeout_ms * 2 - 50), "{slowest:?}: waited for Redis twice");
+}
+
+#[test]
+fn a_subscriber_whose_runtime_shut_down_is_started_again() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let redis = RedisServer::start();
+    let config = config(&server, &redis, json!({}));
+    let v = Validator::new(config.clone()).unwrap();
+    // First used on a runtime that then shuts down (a per-request runtime, a test's own).
+    let first = tokio::runtime::Runtime::new().unwrap();
+    first.block_on(async { v.validate(&opaque(&server)).await.unwrap() });
+    drop(first);
+    let main = tokio::runtime::Runtime::new().unwrap();
+    main.block_on(async {
+        let w = Validator::new(config).unwrap();
+        let token = opaque(&server);
+        v.validate(&token).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        v.validate(&token).await.unwrap();
+        server.revoke(&token);
+        assert!(v.validate(&token).await.is_ok(), "cached by v");
+        w.forget(&token).await.unwrap();
+        let started = Instant::now();
+        while v.validate(&token).await.is_ok() {
+            assert!(started.elapsed() < Duration::from_secs(1), "v still accepts: its subscriber is gone");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(v.stats().shared.forgets_received >= 1);
+    });
+}
+
+#[tokio::test]
+async fn during_a_two_phase_key_rotation_forget_reaches_every_instance() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let redis = RedisServer::start();
+    let k1 = json!({"id": "k1", "secret": SECRET_1});
+    let k2 = json!({"id": "k2", "secret": SECRET_2});
+    // Phase 2 under way: some instances write with k1 (k2 second), some with k2 (k1 second).
+    let old = Validator::new(config(&server, &redis, json!({"secrets": [k1, k2]}))).unwrap();
+    let new = Validator::new(config(&server, &redis, json!({"secrets": [k2, k1]}))).unwrap();
+    for (first, second) in [(&old, &new), (&new, &old)] {
+        let token = opaque(&server);
+        first.validate(&token).await.unwrap();
+        let asked = server.counts().introspection;
+        second.validate(&token).await.unwrap();
+        assert_eq!(server.counts().introspection, asked, "read under the other instance's key");
+        server.revoke(&token);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        first.forget(&token).await.unwrap();
+        let started = Instant::now();
+        while second.validate(&token).await.is_ok() {
+            assert!(started.elapsed() < Duration::from_secs(1), "the announcement was not applied");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    assert!(redis.keys("bgtest:v:*").iter().all(|k| !k.is_empty()));
+}
+
+#[tokio::test]
+async fn forget_says_so_when_the_shared_tier_cannot_be_told() {
+    let server = TestAuthorizationServer::start().unwrap();
+    let mut redis = RedisServer::start();
+    let v = Validator::new(config(&server, &redis, json!({}))).unwrap();
+    let token = opaque(&server);
+    v.validate(&token).await.unwrap();
+    redis.stop();
+    let err = v.forget(&token).await.unwrap_err();
+    assert_eq!(err.code(), "unavailable", "{err}");
+    // This instance forgot all the same: the revoked token is asked about again.
+    server.revoke(&token);
+    assert_eq!(v.validate(&token).await.unwrap_err().code(), "invalid_token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_looked_up_before_a_forget_is_not_shared_after_it() {
+    let fake = support::FakeAs::start().await;
+    let redis = RedisServer::start();
+    fake.add_token("racing-token-0123456789", fake.active(json!({})));
+    fake.state.delay_ms.store(300, std::sync::atomic::Ordering::SeqCst);
+    let config = with_tier(fake.config("api"), &redis, json!({}));
+    let (a, b) = (Validator::new(config.clone()).unwrap(), Validator::new(config.clone()).unwrap());
+    let in_flight = tokio::spawn(async move { a.validate("racing-token-0123456789").await });
+    while redis.keys("bgtest:l:*").is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Revoked while the owner's introspection is under way: its answer is not stored.
+    b.forget("racing-token-0123456789").await.unwrap();
+    assert!(in_flight.await.unwrap().is_ok(), "the owner's own answer stands (it started first)");
+    assert!(verdict_keys(&redis).is_empty(), "the stale answer was shared");
+    assert!(redis.keys("bgtest:g:*").len() == 1);
+    // A later answer is shared again.
+    fake.state.delay_ms.store(0, std::sync::atomic::Ordering::SeqCst);
+    let c = Validator::new(config).unwrap();
+    assert!(c.validate("racing-token-0123456789").await.is_ok());
+    assert_eq!(verdict_keys(&redis).len(), 1);
 }

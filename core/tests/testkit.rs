@@ -347,14 +347,14 @@ async fn forget_makes_the_next_use_of_a_revoked_token_ask_the_server_again() {
     assert!(server.revoke(&opaque));
     assert!(validator.validate(&opaque).await.is_ok(), "served from the cache");
     assert_eq!(server.counts().introspection, 2);
-    validator.forget(&opaque).await;
+    validator.forget(&opaque).await.unwrap();
     assert_eq!(validator.validate(&opaque).await.unwrap_err().code(), "invalid_token");
     assert_eq!(server.counts().introspection, 3, "asked again");
     // Only that token was forgotten; a token never seen, and forgetting twice, are no-ops.
     assert!(validator.validate(&other).await.is_ok());
     assert_eq!(server.counts().introspection, 3);
-    validator.forget("never-seen").await;
-    validator.forget(&opaque).await;
+    validator.forget("never-seen").await.unwrap();
+    validator.forget(&opaque).await.unwrap();
     // A negative verdict is forgotten too: the next use asks again (and is refused again).
     assert_eq!(validator.validate(&opaque).await.unwrap_err().code(), "invalid_token");
     assert_eq!(server.counts().introspection, 4);
@@ -363,7 +363,7 @@ async fn forget_makes_the_next_use_of_a_revoked_token_ask_the_server_again() {
     let jwt = server.jwt(&TokenOptions::new()).unwrap();
     assert!(validator.validate(&jwt).await.is_ok());
     assert_eq!(validator.remembered_jwts().await, 1);
-    validator.forget(&jwt).await;
+    validator.forget(&jwt).await.unwrap();
     assert_eq!(validator.remembered_jwts().await, 0);
     assert!(validator.validate(&jwt).await.is_ok());
 }

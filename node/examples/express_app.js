@@ -19,7 +19,7 @@
 const { createHash, timingSafeEqual } = require('node:crypto');
 const express = require('express');
 const { Registry } = require('prom-client');
-const { Validator } = require('bearerguard');
+const { UnavailableError, Validator } = require('bearerguard');
 const { requireToken } = require('bearerguard/express');
 const prometheus = require('bearerguard/prometheus');
 
@@ -62,6 +62,8 @@ function addRevocationHook(app, validator, secret) {
         await validator.forget(token);
         res.status(204).end();
       } catch (err) {
+        // The shared tier could not be told: 503, so the sender retries.
+        if (err instanceof UnavailableError) return res.status(503).json({ error: 'unavailable' });
         next(err);
       }
     },

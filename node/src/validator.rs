@@ -205,14 +205,21 @@ impl NativeValidator {
     }
 
     /// Forgets what this validator remembers about `token` (its cached introspection verdict,
-    /// a remembered JWT verdict), so that its next use is decided afresh.
+    /// a remembered JWT verdict), so that its next use is decided afresh. Rejects with an
+    /// `UnavailableError` when a shared tier is configured but could not be told.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn forget<'env>(&self, env: &'env Env, token: String) -> Result<PromiseRaw<'env, ()>> {
         let validator = self.inner.clone();
-        env.spawn_future(async move {
-            validator.forget(&token).await;
-            Ok(())
-        })
+        env.spawn_future_with_callback(
+            async move {
+                Ok(match AssertUnwindSafe(validator.forget(&token)).catch_unwind().await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(refusal(&validator, &e)),
+                    Err(_) => Err(Refusal::internal()),
+                })
+            },
+            |env, settled: std::result::Result<(), Refusal>| settled.map_err(|r| r.into_js(env)),
+        )
     }
 
     /// The request header a trusted proxy puts the client certificate in

@@ -173,7 +173,12 @@ class Validator:
         """Forgets what this validator remembers about ``token`` (a cached introspection verdict,
         a remembered JWT), so that its next use is decided afresh: an opaque token by asking the
         authorization server again. For apps told of a revocation or logout; a JWT verified again
-        stays valid until ``exp`` unless it is introspected (``introspect_all``)."""
+        stays valid until ``exp`` unless it is introspected (``introspect_all``).
+
+        With a shared tier (``cache.shared``) the token is dropped there and by every instance;
+        raises ``UnavailableError`` when the shared tier could not be told (this instance has
+        forgotten, the others may not have: call again).
+        """
 
 # The test kit (bearerguard.testing wraps it).
 @final

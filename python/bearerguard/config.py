@@ -71,7 +71,7 @@ class SharedSecret(TypedDict):
 
 
 class SharedCacheConfig(TypedDict, total=False):
-    """The second tier every instance shares (Redis or Valkey); see docs/security.md SHARED."""
+    """The second tier every instance shares (Redis or Valkey); see docs/security.md SCACHE."""
 
     url: str
     key_prefix: str

@@ -14,6 +14,7 @@ from BEARERGUARD_CONFIG, listens on 127.0.0.1 on a free port and prints
 {"ready": true, "port": N} once it accepts connections.
 """
 
+import hashlib
 import hmac
 import json
 import os
@@ -28,7 +29,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from bearerguard import TokenInfo, Validator, ValidatorConfig
+from bearerguard import TokenInfo, UnavailableError, Validator, ValidatorConfig
 from bearerguard.fastapi import BearerAuth, install
 from bearerguard.prometheus import register
 
@@ -60,12 +61,13 @@ def add_revocation_hook(app: FastAPI, validator: Validator, secret: str) -> None
     """POST /revocations: `token=<token>` (RFC 7009's form) with `X-Hook-Secret: <secret>`."""
     if not secret:
         raise ValueError("the revocation hook secret is empty")
-    expected = secret.encode()
+    expected = hashlib.sha256(secret.encode()).digest()
 
     @app.post("/revocations", status_code=204)
     async def revocations(request: Request) -> Response:
-        presented = request.headers.get("x-hook-secret", "").encode()
-        # Constant time: how much of the secret a guess got right must not show in the timing.
+        presented = hashlib.sha256(request.headers.get("x-hook-secret", "").encode()).digest()
+        # Digests compared in constant time: neither how much of the secret a guess got right
+        # nor the secret's length shows in the timing.
         if not hmac.compare_digest(presented, expected):
             return JSONResponse({"error": "forbidden"}, status_code=403)
         form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
@@ -74,7 +76,10 @@ def add_revocation_hook(app: FastAPI, validator: Validator, secret: str) -> None
             return JSONResponse({"error": "invalid_request"}, status_code=400)
         # forget() blocks (the GIL released) until the validator's tiers have dropped the token:
         # off the event loop.
-        await run_in_threadpool(validator.forget, tokens[0])
+        try:
+            await run_in_threadpool(validator.forget, tokens[0])
+        except UnavailableError:  # the shared tier could not be told: the sender retries
+            return JSONResponse({"error": "unavailable"}, status_code=503)
         return Response(status_code=204)
 
 

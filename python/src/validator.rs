@@ -307,11 +307,14 @@ impl PyValidator {
 
     /// Forgets what this validator remembers about `token` (its cached introspection verdict,
     /// a remembered JWT verdict), so that its next use is decided afresh; the GIL is released.
+    /// Raises `UnavailableError` when a shared tier is configured but could not be told.
     fn forget(&self, py: Python<'_>, token: String) -> PyResult<()> {
         let core = self.current()?;
         let handle = runtime::handle()?;
-        py.detach(|| handle.block_on(core.forget(&token)));
-        Ok(())
+        let forgotten = py.detach(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.block_on(core.forget(&token))))
+        });
+        Ok(flatten(forgotten, |_| None)?)
     }
 
     /// Validates `token`, requiring `scopes`; blocks this thread with the GIL released.
