@@ -1,7 +1,12 @@
 //! A throwaway `redis-server` for the shared-cache tests: its own process on a free
 //! 127.0.0.1 port, no config file, no persistence, its own temporary `--dir`; killed on drop.
 //! Commands go over a plain blocking `TcpStream` in RESP, so no Redis client crate is needed.
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, reason = "test support: a broken fixture should stop the test")]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test support: a broken fixture should stop the test"
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
