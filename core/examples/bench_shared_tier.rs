@@ -13,8 +13,8 @@
 //! - introspection requests per token with 1, 2 and 3 instances (validators of one config)
 //!   each validating the same new tokens at once, with the shared tier and without it;
 //! - bytes per entry in Redis for a typical verdict (the test kit's 8 claims), sealed and
-//!   plaintext: the name's and the value's length, `MEMORY USAGE` of the key, and the growth
-//!   of `used_memory` over many entries.
+//!   plaintext: the name's and the value's length, `MEMORY USAGE` of the key, and the marginal
+//!   growth of `used_memory` per entry between 4,500 and 8,000 of them.
 //!
 //! Prints one JSON object on stdout; figures only (the checks above stop it with a message on
 //! stderr instead of printing a figure that is not what it says).
@@ -43,8 +43,9 @@ const ROUNDS: usize = 5;
 /// New tokens per fleet size in the requests-per-token figure, and how many are in flight.
 const FLEET_TOKENS: usize = 300;
 const FLEET_IN_FLIGHT: usize = 16;
-/// Entries whose `used_memory` growth is divided by them.
-const ENTRIES: usize = 10_000;
+/// Entries between which the growth of `used_memory` is taken: both between 4,097 and 8,192,
+/// where Redis's hash tables keep 8,192 buckets (no resize in between).
+const MARGIN: (usize, usize) = (4_500, 8_000);
 const SECRET: &str = "bench-shared-tier-secret-0123456789abcdef";
 
 fn config(
@@ -220,13 +221,8 @@ fn used_memory(redis: &RedisServer) -> i64 {
     info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
 }
 
-/// One typical verdict's entry, then `many` more: what Redis holds per verdict.
-async fn entry_size(
-    server: &TestAuthorizationServer,
-    redis: &RedisServer,
-    plaintext: bool,
-    many: usize,
-) -> Value {
+/// One typical verdict's entry, then more: what Redis holds per verdict.
+async fn entry_size(server: &TestAuthorizationServer, redis: &RedisServer, plaintext: bool) -> Value {
     redis.flushall();
     // One prefix for both, so the names are alike.
     let prefix = "bench-entry";
@@ -237,13 +233,27 @@ async fn entry_size(
     let name = &keys[0];
     let value_bytes = integer(redis.command(&["STRLEN", name]));
     let memory_usage = integer(redis.command(&["MEMORY", "USAGE", name, "SAMPLES", "0"]));
-    // Growth of the server's allocation over `many` more (the entry's share of the hash
-    // table, the expiry index and the allocator's rounding included).
+    // The marginal growth of the server's allocation from MARGIN.0 to MARGIN.1 entries: the
+    // key's and the value's allocations, the dict and expiry entries, the allocator's
+    // rounding; not the bucket arrays (no resize in between) nor whatever connections that
+    // closed meanwhile had held (the baseline is taken well after the start).
+    let fill = |to: usize| {
+        let v = &v;
+        async move {
+            loop {
+                let missing = to as i64 - integer(redis.command(&["DBSIZE"]));
+                if missing <= 0 {
+                    break;
+                }
+                for _ in 0..missing {
+                    v.validate(&opaque(server)).await.unwrap();
+                }
+            }
+        }
+    };
+    fill(MARGIN.0).await;
     let before = used_memory(redis);
-    for _ in 0..many {
-        v.validate(&opaque(server)).await.unwrap();
-    }
-    let stored = redis.keys(&format!("{prefix}:v:*")).len() - 1;
+    fill(MARGIN.1).await;
     let after = used_memory(redis);
     json!({
         "plaintext": plaintext,
@@ -251,10 +261,11 @@ async fn entry_size(
         "name_bytes": name.len(),
         "value_bytes": value_bytes,
         "memory_usage_bytes": memory_usage,
-        "entries_added": stored,
+        "entries_from": MARGIN.0,
+        "entries_to": MARGIN.1,
         "used_memory_before": before,
         "used_memory_after": after,
-        "used_memory_per_entry": (after - before) / stored.max(1) as i64,
+        "used_memory_per_entry": (after - before) / (MARGIN.1 - MARGIN.0) as i64,
     })
 }
 
@@ -273,8 +284,8 @@ fn main() {
                 fleets.push(fleet(&server, &redis, instances, shared).await);
             }
         }
-        let sealed = entry_size(&server, &redis, false, ENTRIES).await;
-        let plaintext = entry_size(&server, &redis, true, ENTRIES).await;
+        let sealed = entry_size(&server, &redis, false).await;
+        let plaintext = entry_size(&server, &redis, true).await;
         json!({
             "redis_version": version,
             "latency": latency,
