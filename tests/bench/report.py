@@ -289,6 +289,14 @@ def shared_section(rust: dict[str, Any], py: dict[str, Any], node: dict[str, Any
             *rows,
             "",
         ]
+        if latency and latency.get("server_lookup_us") is not None:
+            lines += [
+                (
+                    f"Redis's own time per lookup (its `commandstats` over the Rust timed calls: the script that "
+                    f"reads the entry or takes the lock): {latency['server_lookup_us']:.1f} µs."
+                ),
+                "",
+            ]
     fleet = rust.get("fleet")
     if fleet:
         by = {(f["instances"], f["shared"]): f for f in fleet}
