@@ -236,14 +236,15 @@ fuzz: ## run every cargo-fuzz target for FUZZ_SECONDS each (not in CI; installs 
 
 # Figures only, never in CI. Each run rewrites BENCHMARKS.md: the core's criterion benches,
 # memory and 2-thread scaling, then the Python and Node bindings against their peers (pinned in
-# python/bench/requirements.txt and node/bench/package.json) on one loopback RFC 7662 server.
+# python/bench/requirements.txt and node/bench/package.json) on one loopback RFC 7662 server,
+# and the shared tier (cache.shared) from all three against a redis-server of its own.
 BENCH_SERVER := target/release/examples/introspection_server
 # Rounds per figure (medians) for the Python and Node comparisons.
 BENCH_RUNS ?= 7
 # Metrics cost: the counted and uncounted builds run alternately this many times (medians):
 # the cost is a few nanoseconds, one run of each is within the other's noise.
 METRICS_COST_ROUNDS ?= 5
-bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs their peers (first-seen and repeated tokens; BENCH_RUNS rounds, default 7); writes BENCHMARKS.md
+bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs their peers (first-seen and repeated tokens; BENCH_RUNS rounds, default 7), the shared tier against a local redis-server; writes BENCHMARKS.md
 	cargo bench -p bearerguard --bench validate -- --warm-up-time 1 --measurement-time 3
 	rm -rf target/bench/metrics_cost
 	for round in $$(seq $(METRICS_COST_ROUNDS)); do \
@@ -256,14 +257,18 @@ bench: setup ## measure: criterion benches, memory, scaling, Python and Node vs 
 	cargo build --release -p bearerguard --example introspection_server --example bench_memory_scaling
 	mkdir -p target/bench
 	target/release/examples/bench_memory_scaling > target/bench/rust.json
+	cargo build --release -p bearerguard --features testing --example bench_shared_tier
+	target/release/examples/bench_shared_tier > target/bench/shared_rust.json
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r python/requirements-dev.txt -r python/bench/requirements.txt
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --release --quiet -m python/Cargo.toml
 	BENCH_RUNS=$(BENCH_RUNS) $(PY) -W ignore python/bench/compare.py --server $(BENCH_SERVER) --out target/bench/python.json
+	BENCH_RUNS=$(BENCH_RUNS) $(PY) python/bench/shared_tier.py --out target/bench/shared_python.json
 	rm -f node/.built-*
 	cd node && npm install --ignore-scripts --no-audit --no-fund --loglevel=error && npm run --silent build
 	cd node/bench && npm ci --no-audit --no-fund --loglevel=error
 	cd node && BENCH_RUNS=$(BENCH_RUNS) node bench/compare.mjs --server ../$(BENCH_SERVER) --out ../target/bench/node.json
+	cd node && BENCH_RUNS=$(BENCH_RUNS) node bench/shared_tier.mjs --out ../target/bench/shared_node.json
 	python3 tests/bench/report.py --root . > BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
 

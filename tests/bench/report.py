@@ -1,5 +1,7 @@
 """Writes BENCHMARKS.md from one `make bench` run: criterion's medians for the Rust core,
-target/bench/rust.json (memory, scaling), python.json and node.json (the comparisons).
+target/bench/rust.json (memory, scaling), python.json and node.json (the comparisons), and
+shared_rust.json, shared_python.json and shared_node.json (the shared tier; its section is left
+out when none of them exists).
 
     python3 tests/bench/report.py --root . > BENCHMARKS.md
 
@@ -233,6 +235,118 @@ def dpop_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
     return lines
 
 
+def shared_section(rust: dict[str, Any], py: dict[str, Any], node: dict[str, Any]) -> list[str]:
+    """The shared second tier (`cache.shared`): shared_rust.json (core/examples/bench_shared_tier.rs),
+    shared_python.json and shared_node.json (python/bench/shared_tier.py, node/bench/shared_tier.mjs).
+    Nothing when none of them exists (a run from before the shared tier)."""
+    if not (rust or py or node):
+        return []
+    version = f" {rust['redis_version']}" if rust.get("redis_version") else ""
+    tokens = rust.get("latency", {}).get("tokens") or py.get("tokens") or node.get("tokens") or 0
+    lines = [
+        "## Shared second tier (`cache.shared`, a local redis-server on 127.0.0.1)",
+        "",
+        (
+            f"Against a redis-server{version} of the run's own on a loopback port and the test kit's "
+            f"authorization server. Second-tier hit: a writer validator introspected {tokens:,} opaque tokens into "
+            "Redis; a reader with `cache.max_entries = 1` cycles through them, so every call misses its first "
+            "tier and finds the verdict in Redis (one round trip, the value opened and judged again). "
+            "Sequential calls, each timed, median over every call; each run checked that the reader's "
+            "`stats().shared.hits` grew by exactly the number of timed calls and that the authorization "
+            "server answered no request meanwhile. First-tier hit: one cached token, mean over a batch, "
+            "median over the rounds."
+        ),
+        "",
+    ]
+    rows = []
+    latency = rust.get("latency")
+    if latency:
+        rows.append(
+            f"| Rust | `validate(...).await` | {latency['second_tier_hit_us']:.1f} | "
+            f"{latency['second_tier_hit_p90_us']:.1f} | {latency['first_tier_hit_us']:.2f} | {latency['calls']:,} |"
+        )
+        if "redis_get_us" in latency:
+            rows.append(
+                f"| Rust, the floor | a bare `GET` of one entry (redis-rs `ConnectionManager`) | "
+                f"{latency['redis_get_us']:.1f} | {latency['redis_get_p90_us']:.1f} | | |"
+            )
+    calls = {"sync": "`validate`", "asyncio": "`await validate_async`", "promise": "`await validate`"}
+    for language, data in (("Python", py), ("Node", node)):
+        second, first = data.get("second_tier_hit", {}), data.get("first_tier_hit", {})
+        for kind, figure in second.items():
+            hit = first.get(kind, {}).get("us")
+            rows.append(
+                f"| {language} | {calls.get(kind, kind)} | {figure['us']:.1f} | {figure['p90_us']:.1f} | "
+                f"{'—' if hit is None else f'{hit:.2f}'} | {figure['calls']:,} |"
+            )
+    if rows:
+        lines += [
+            (
+                "| language | call | second-tier hit µs (median) | p90 | first-tier hit µs "
+                "| timed calls, all second-tier hits |"
+            ),
+            "|---|---|---:|---:|---:|---:|",
+            *rows,
+            "",
+        ]
+        if latency and latency.get("server_lookup_us") is not None:
+            lines += [
+                (
+                    f"Redis's own time per lookup (its `commandstats` over the Rust timed calls: the script that "
+                    f"reads the entry or takes the lock): {latency['server_lookup_us']:.1f} µs."
+                ),
+                "",
+            ]
+    fleet = rust.get("fleet")
+    if fleet:
+        by = {(f["instances"], f["shared"]): f for f in fleet}
+        sizes = sorted({f["instances"] for f in fleet})
+        tokens = fleet[0]["tokens"]
+        lines += [
+            (
+                f"Introspection requests per token: {tokens} new opaque tokens, each validated by every instance "
+                "at once (validators of one config sharing one Redis; 16 tokens in flight), requests counted "
+                "at the authorization server:"
+            ),
+            "",
+            "| instances | with the shared tier | calls that waited for another instance's answer | without it |",
+            "|---:|---:|---:|---:|",
+        ]
+
+        def per_token(f: dict[str, Any] | None) -> str:
+            return "—" if f is None else f"{f['per_token']:.2f}"
+
+        for n in sizes:
+            on, off = by.get((n, True)), by.get((n, False))
+            waits = "—" if on is None else f"{on['shared_waits']:,}"
+            lines.append(f"| {n} | {per_token(on)} | {waits} | {per_token(off)} |")
+        lines.append("")
+    entry = rust.get("entry")
+    if entry:
+        first = next(iter(entry.values()))
+        lines += [
+            (
+                "Bytes per entry in Redis, a typical introspection verdict (the test kit's 8 claims: `iss`, `sub`, "
+                "`aud`, `client_id`, `iat`, `exp`, `jti`, `scope`): the entry's name and value, `MEMORY USAGE` "
+                f"of its key, and the growth of `used_memory` from {first['entries_from']:,} to "
+                f"{first['entries_to']:,} entries divided by them (no hash-table resize in between, so the "
+                "bucket arrays of the keys' and the expiry tables, 8 bytes per bucket each, are not in it):"
+            ),
+            "",
+            "| value | name bytes | value bytes | `MEMORY USAGE` bytes | `used_memory` per entry |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for kind, label in (("sealed", "sealed (AES-256-GCM, default)"), ("plaintext", "plaintext (HMAC-tagged)")):
+            e = entry.get(kind)
+            if e:
+                lines.append(
+                    f"| {label} | {e['name_bytes']} | {e['value_bytes']} | {e['memory_usage_bytes']} | "
+                    f"{e['used_memory_per_entry']} |"
+                )
+        lines.append("")
+    return lines
+
+
 def jwt_table(title: str, jwt: dict[str, Any], goals: dict[str, float], scaling: bool, key: str) -> list[str]:
     """One row per algorithm, `key` ("first_seen_us" or "repeated_us") of each library."""
     peers = [p for p in next(iter(jwt.values())) if p != "bearerguard"]
@@ -449,6 +563,7 @@ def main() -> None:
         return json.loads(path.read_text()) if path.exists() else {}
 
     rust, py, node = load("rust.json"), load("python.json"), load("node.json")
+    shared = load("shared_rust.json"), load("shared_python.json"), load("shared_node.json")
     lines = [
         "# Benchmarks",
         "",
@@ -471,6 +586,7 @@ def main() -> None:
     lines += goal_rows(crit, rust, py, node)
     lines += rust_section(crit, rust)
     lines += dpop_section(crit, rust)
+    lines += shared_section(*shared)
     if py:
         lines += jwt_table(
             "## Python: JWT, first-seen tokens, key cached, full checks (µs per validation)",
