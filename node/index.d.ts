@@ -363,6 +363,8 @@ export class Validator {
   /**
    * Forgets what this validator remembers about `token` (a cached introspection verdict, a
    * remembered JWT): its next use is decided afresh, an opaque token by asking the server again.
+   * With a shared tier every instance forgets it; rejects with an `UnavailableError` when the
+   * shared tier could not be told (this instance has forgotten: call again).
    */
   forget(token: string): Promise<void>;
   /** What this validator counted (the core's snapshot, camelCase keys). */

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 import { inspect } from 'node:util';
 
-import { ConfigurationError, InvalidTokenError, Validator } from 'bearerguard';
+import { ConfigurationError, InvalidTokenError, UnavailableError, Validator } from 'bearerguard';
 import { startAuthorizationServer } from 'bearerguard/testing';
 import { sleep } from '../support/helpers.mjs';
 
@@ -97,10 +97,15 @@ test('a bad shared config names its field; the URL password and secrets never sh
   assert.ok(!shown.includes('hunter2') && !shown.includes(SECRET), shown);
 });
 
-test('Redis down is a miss, never a refusal', async () => {
+test('Redis down is a miss, never a refusal; forget says it could not tell the others', async () => {
   const v = new Validator(options({ timeoutMs: 100 }));
+  const token = as.opaqueToken();
+  await v.validate(token);
   await redis.stop();
   for (let i = 0; i < 5; i++) assert.equal((await v.validate(as.opaqueToken())).subject, 'test-user');
   assert.ok(v.stats().shared.errors >= 1);
   assert.equal(v.stats().shared.hits, 0);
+  await assert.rejects(v.forget(token), UnavailableError);
+  as.revoke(token);
+  await assert.rejects(v.validate(token), InvalidTokenError);
 });

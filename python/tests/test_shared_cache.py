@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bearerguard import ConfigurationError, InvalidTokenError, Validator
+from bearerguard import ConfigurationError, InvalidTokenError, UnavailableError, Validator
 from bearerguard.testing import AuthorizationServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "fleet"))
@@ -54,14 +54,22 @@ def test_two_instances_share_a_verdict_and_forget_reaches_both(redis: RedisServe
         assert b.stats()["shared"]["forgets_received"] >= 1
 
 
-def test_redis_down_is_a_miss_never_a_refusal(redis: RedisServer) -> None:
+def test_redis_down_is_a_miss_never_a_refusal_and_forget_says_so(redis: RedisServer) -> None:
     with AuthorizationServer() as server:
         v = Validator.from_config(shared_config(server, redis, timeout_ms=100))
+        token = server.opaque_token()
+        v.validate(token)
         redis.stop()
         for _ in range(5):
             assert v.validate(server.opaque_token()).subject == "test-user"
         shared = v.stats()["shared"]
         assert shared["errors"] >= 1 and shared["hits"] == 0
+        # The other instances cannot be told: forget raises, having forgotten here.
+        with pytest.raises(UnavailableError):
+            v.forget(token)
+        server.revoke(token)
+        with pytest.raises(InvalidTokenError):
+            v.validate(token)
 
 
 def test_bad_shared_config_names_the_field_and_secrets_never_show(redis: RedisServer) -> None:
