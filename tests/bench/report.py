@@ -336,7 +336,7 @@ def shared_section(rust: dict[str, Any], py: dict[str, Any], node: dict[str, Any
             "| value | name bytes | value bytes | `MEMORY USAGE` bytes | `used_memory` per entry |",
             "|---|---:|---:|---:|---:|",
         ]
-        for kind, label in (("sealed", "sealed (AES-256-GCM, default)"), ("plaintext", "plaintext (HMAC-tagged)")):
+        for kind, label in (("sealed", "sealed (AES-256-GCM-SIV, default)"), ("plaintext", "plaintext (HMAC-tagged)")):
             e = entry.get(kind)
             if e:
                 lines.append(
