@@ -79,7 +79,8 @@ export declare class NativeValidator {
   decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>, dpop?: string | Array<string> | undefined | null, clientCertificate?: Buffer | undefined | null, certificateHeader?: string | Array<string> | undefined | null): object | Promise<object>
   /**
    * Forgets what this validator remembers about `token` (its cached introspection verdict,
-   * a remembered JWT verdict), so that its next use is decided afresh.
+   * a remembered JWT verdict), so that its next use is decided afresh. Rejects with an
+   * `UnavailableError` when a shared tier is configured but could not be told.
    */
   forget(token: string): Promise<void>
   /**
