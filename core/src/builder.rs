@@ -13,6 +13,17 @@ pub struct ValidatorBuilder {
     pub(crate) config: Config,
     pub(crate) clock: Option<SharedClock>,
     pub(crate) replay_store: Option<std::sync::Arc<dyn crate::replay::ReplayStore>>,
+    pub(crate) resolver: Option<Resolver>,
+}
+
+/// An [`IssuerResolver`](crate::IssuerResolver) held by a builder (its `Debug` names it only).
+#[derive(Clone)]
+pub(crate) struct Resolver(pub std::sync::Arc<dyn crate::issuers::IssuerResolver>);
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IssuerResolver")
+    }
 }
 
 impl ValidatorBuilder {
@@ -111,6 +122,25 @@ impl ValidatorBuilder {
         self.replay_store = Some(store);
         self
     }
+    /// Adds an entry to `issuers` (one issuer's whole config): the validator then serves
+    /// every issuer listed, routing each JWT by its `iss` (docs/security.md ISS).
+    pub fn issuer(mut self, entry: Config) -> Self {
+        self.config.issuers.push(entry);
+        self
+    }
+
+    /// What an opaque token without a tenant key gets when many issuers are served.
+    pub fn opaque_routing(mut self, routing: crate::config::OpaqueRouting) -> Self {
+        self.config.opaque_routing = routing;
+        self
+    }
+
+    /// Asks `resolver` about issuers no entry names (see [`IssuerResolver`](crate::IssuerResolver)).
+    pub fn resolver(mut self, resolver: std::sync::Arc<dyn crate::issuers::IssuerResolver>) -> Self {
+        self.resolver = Some(Resolver(resolver));
+        self
+    }
+
     /// Changes any other field.
     pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(&mut self.config);
@@ -119,6 +149,6 @@ impl ValidatorBuilder {
     /// Checks the config and builds the validator.
     pub fn build(self) -> Result<Validator> {
         let clock = self.clock.unwrap_or_else(|| std::sync::Arc::new(crate::clock::SystemClock));
-        Validator::with_parts(self.config, clock, self.replay_store)
+        Validator::with_resolver(self.config, clock, self.replay_store, self.resolver.map(|r| r.0))
     }
 }

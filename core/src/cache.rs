@@ -130,6 +130,12 @@ impl VerdictCache {
         VerdictCache { inner, clock, joins: AtomicU64::new(0) }
     }
 
+    /// A cache holding its entries in this one's (one budget for many issuers; keys carry
+    /// each issuer's identity), with its own join counter.
+    pub fn sharing(&self) -> Self {
+        VerdictCache { inner: self.inner.clone(), clock: Arc::clone(&self.clock), joins: AtomicU64::new(0) }
+    }
+
     /// A live cached verdict, without I/O.
     pub async fn get(&self, key: &[u8; 32]) -> Option<Arc<Verdict>> {
         let entry = self.inner.get(key).await?;

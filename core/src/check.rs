@@ -7,6 +7,7 @@ use crate::algorithms::{self, Alg};
 use crate::client_auth::ClientAuth;
 use crate::config::{Config, IntrospectionResponseFormat, SenderConstraint, Strategy};
 use crate::error::{Error, Result};
+use crate::issuers::SHARED_FIELDS;
 
 /// What checking a config yields: the parts built from it.
 pub(crate) struct Checked {
@@ -25,6 +26,61 @@ pub(crate) fn check(config: &Config) -> Result<Checked> {
         ));
     }
     Ok(Checked { algorithms, auth })
+}
+
+/// The top-level fields of `c` that differ from their defaults.
+fn set_fields(c: &Config) -> Vec<&'static str> {
+    let (given, default) = (serde_json::to_value(c), serde_json::to_value(Config::default()));
+    let (Ok(given), Ok(default)) = (given, default) else { return Vec::new() };
+    Config::FIELDS.iter().copied().filter(|f| given.get(f) != default.get(f)).collect()
+}
+
+/// A config with `issuers` (docs/security.md ISS): its top level holds only what the issuers
+/// share, each entry is one issuer's, no issuer twice, no tenant key twice.
+pub(crate) fn many(c: &Config) -> Result<()> {
+    if let Some(field) = set_fields(c).into_iter().find(|f| !SHARED_FIELDS.contains(f)) {
+        return Err(Error::config(format!(
+            "with `issuers`, `{field}` belongs in each entry: the top level holds only `cache`, \
+             `http`, `opaque_routing` and `resolver`"
+        )));
+    }
+    // The shared sections' own rules, as a one-issuer config would have them checked.
+    let probe = Config {
+        cache: c.cache.clone(),
+        http: c.http.clone(),
+        ..Config::new("https://issuers.invalid", "-")
+    };
+    fields(&probe)?;
+    fields(&Config { resolver: c.resolver.clone(), ..probe })?;
+    let mut seen: Vec<&str> = Vec::new();
+    let mut keys: Vec<&str> = Vec::new();
+    for (i, entry_config) in c.issuers.iter().enumerate() {
+        entry(entry_config, &format!("issuers[{i}]"))?;
+        if seen.contains(&entry_config.issuer.as_str()) {
+            return Err(Error::config(format!("`issuers[{i}].issuer` is listed twice")));
+        }
+        seen.push(&entry_config.issuer);
+        for key in &entry_config.tenant.0 {
+            if key.is_empty() || keys.contains(&key.as_str()) {
+                return Err(Error::config(format!(
+                    "`issuers[{i}].tenant`: each tenant key is non-empty and selects one issuer"
+                )));
+            }
+            keys.push(key);
+        }
+    }
+    Ok(())
+}
+
+/// One issuer's config among many (an entry of `issuers`, or a resolver's answer, named by
+/// `at`): it sets none of the fields the issuers share.
+pub(crate) fn entry(c: &Config, at: &str) -> Result<()> {
+    match set_fields(c).into_iter().find(|f| SHARED_FIELDS.contains(f)) {
+        Some(field) => Err(Error::config(format!(
+            "`{at}.{field}`: set `{field}` once, at the top level (the issuers share it)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The field rules: what can be checked of each field, and of fields together, without I/O.
@@ -122,6 +178,10 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
             3_600,
         ),
         ("introspection.max_new_tokens_per_sec", c.introspection.max_new_tokens_per_sec, 0, 1_000_000),
+        ("resolver.max_issuers", c.resolver.max_issuers, 1, 100_000),
+        ("resolver.max_declined", c.resolver.max_declined, 1, 10_000_000),
+        ("resolver.declined_ttl_secs", c.resolver.declined_ttl_secs, 1, 86_400),
+        ("resolver.max_issuer_bytes", c.resolver.max_issuer_bytes as u64, 1, 8_192),
     ] {
         if value < min || value > max {
             return Err(Error::config(format!("`{field}` must be between {min} and {max}")));

@@ -178,6 +178,12 @@ pub(crate) struct Demands {
 }
 
 impl ClaimRules {
+    /// Whether a token's unverified `iss` belongs to this validator (routing among many
+    /// issuers, before any check): the configured issuer, byte for byte.
+    pub(crate) fn routes_issuer(&self, iss: &str) -> bool {
+        iss == self.issuer
+    }
+
     /// The rules `config` sets (checked by `check.rs` first).
     pub fn from_config(config: &crate::config::Config) -> Self {
         ClaimRules {

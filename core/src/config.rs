@@ -569,6 +569,73 @@ pub struct Config {
     /// sets this header and strips it from client requests; otherwise the certificate is
     /// taken from the connection only. Default none.
     pub client_certificate_header: Option<String>,
+    /// Keys that select this issuer when the app passes one with a request
+    /// ([`Request::tenant`](crate::Request::tenant)): a host name, a path prefix, a header
+    /// value the app reads — whatever it routes tenants by. Only in an entry of `issuers`.
+    /// Default none.
+    pub tenant: OneOrMany,
+    /// Many issuers served by one validator (docs/security.md ISS), each entry a whole
+    /// config of its own (`issuer`, `audience`, `strategy`, `client_auth`, endpoints, JWKS
+    /// rules, ...; nothing is inherited, so no setting meant for one issuer reaches another).
+    /// The top level then holds only what they share: `cache` (one budget), `http` (one
+    /// client and connection pool), `opaque_routing` and `resolver`. A JWT goes to the entry
+    /// whose issuer its unverified `iss` names exactly, and no other issuer ever sees it; an
+    /// opaque token to the entry its request's tenant key selects. Default none: one issuer.
+    #[serde(deserialize_with = "entries")]
+    pub issuers: Vec<Config>,
+    /// With `issuers`: what an opaque token with no tenant key gets. `tenant` (default):
+    /// refused with no request. `in_order`: introspected by each introspecting issuer in
+    /// turn until one calls it active (each of them sees the token; see docs/security.md
+    /// ISS-5).
+    pub opaque_routing: OpaqueRouting,
+    /// With an issuer resolver (issuers added at run time): how many resolved issuers are kept
+    /// and how long an issuer the resolver declined is remembered.
+    pub resolver: ResolverConfig,
+}
+
+/// What an opaque token without a tenant key gets when a validator serves many issuers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpaqueRouting {
+    /// Refused (`invalid_token`) with no request: opaque tokens need a tenant key. Default.
+    #[default]
+    Tenant,
+    /// Introspected by each issuer that introspects, in the configured order, until one
+    /// answers active.
+    InOrder,
+}
+
+/// The bounds of an issuer resolver's answers (docs/security.md ISS-3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResolverConfig {
+    /// Most resolved issuers kept (least recently used dropped first), 1 to 100 000.
+    /// Default 100.
+    pub max_issuers: u64,
+    /// Most declined issuers remembered (as SHA-256 digests), 1 to 10 000 000. Default 10 000.
+    pub max_declined: u64,
+    /// How long a declined issuer is remembered, in seconds (1 to 86 400). Default 300.
+    pub declined_ttl_secs: u64,
+    /// Longest `iss` handed to the resolver, in bytes (1 to 8 192); a longer one is refused
+    /// unasked. Default 512.
+    pub max_issuer_bytes: usize,
+}
+
+impl Default for ResolverConfig {
+    fn default() -> Self {
+        ResolverConfig {
+            max_issuers: 100,
+            max_declined: 10_000,
+            declined_ttl_secs: 300,
+            max_issuer_bytes: 512,
+        }
+    }
+}
+
+/// `issuers`: each entry through the derived, alias-free deserialization (aliases and the
+/// top level's defaults were folded in by [`prepare`], so errors keep their paths).
+fn entries<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Config>, D::Error> {
+    Ok(Vec::<Canonical>::deserialize(d)?.into_iter().map(|Canonical(c)| c).collect())
 }
 
 /// A config error that names the field but never echoes the value given (it may be a
@@ -607,7 +674,7 @@ impl<'de> Deserialize<'de> for Canonical {
 impl<'de> Deserialize<'de> for Config {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(d)?;
-        let (value, _) = fold_aliases(value).map_err(|e| serde::de::Error::custom(e.detail().to_owned()))?;
+        let (value, _) = prepare(value).map_err(|e| serde::de::Error::custom(e.detail().to_owned()))?;
         Config::deserialize(value).map_err(serde::de::Error::custom)
     }
 }
@@ -616,6 +683,17 @@ impl Serialize for Config {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         Config::serialize(self, s)
     }
+}
+
+/// [`fold_aliases`] at the top level and in every entry of `issuers`.
+fn prepare(value: serde_json::Value) -> Result<(serde_json::Value, Vec<(&'static str, &'static str)>)> {
+    let (mut value, moved) = fold_aliases(value)?;
+    if let Some(serde_json::Value::Array(entries)) = value.get_mut("issuers") {
+        for entry in entries.iter_mut() {
+            *entry = fold_aliases(std::mem::take(entry))?.0;
+        }
+    }
+    Ok((value, moved))
 }
 
 /// Folds the flat client-authentication keys of earlier versions, and a bare `client_auth`
@@ -691,6 +769,10 @@ impl Default for Config {
             sender_constraint: SenderConstraint::default(),
             dpop: DpopConfig::default(),
             client_certificate_header: None,
+            tenant: OneOrMany::default(),
+            issuers: Vec::new(),
+            opaque_routing: OpaqueRouting::default(),
+            resolver: ResolverConfig::default(),
         }
     }
 }
@@ -728,6 +810,10 @@ impl Config {
         "sender_constraint",
         "dpop",
         "client_certificate_header",
+        "tenant",
+        "issuers",
+        "opaque_routing",
+        "resolver",
     ];
 
     /// A config for `issuer` and one `audience`, everything else default.
@@ -791,7 +877,7 @@ impl Config {
     /// Parses a config from a JSON value; errors name the field (as the user wrote it, alias
     /// or not) and never echo a value.
     pub fn from_value(value: serde_json::Value) -> Result<Self> {
-        let (value, moved) = fold_aliases(value)?;
+        let (value, moved) = prepare(value)?;
         serde_path_to_error::deserialize(value).map(|Canonical(c)| c).map_err(|e| {
             let mut path = e.path().to_string();
             if let Some(field) = path.strip_prefix("client_auth.")

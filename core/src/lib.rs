@@ -49,6 +49,7 @@ mod error;
 mod header;
 mod http;
 pub mod introspection;
+mod issuers;
 mod json;
 pub mod jwks;
 pub mod jwt;
@@ -74,11 +75,12 @@ pub use claims::{TokenInfo, TokenSource};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
     CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
-    IntrospectionResponseFormat, JwksConfig, OneOrMany, ScopeClaim, Secret, SenderConstraint,
-    SharedCacheConfig, SharedSecret, Strategy,
+    IntrospectionResponseFormat, JwksConfig, OneOrMany, OpaqueRouting, ResolverConfig, ScopeClaim, Secret,
+    SenderConstraint, SharedCacheConfig, SharedSecret, Strategy,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};
+pub use issuers::{IssuerResolver, ResolverFuture};
 pub use metrics::{Health, MetricsSnapshot};
 pub use request::{ClientCertificate, Decision, Pending, Request};
 pub use shared::SharedStats;

@@ -62,6 +62,10 @@ pub struct Request {
     /// Other header fields the core may read, as `(name, value)`: today only the trusted
     /// proxy's client-certificate header (`client_certificate_header`); others are ignored.
     pub headers: Vec<(String, String)>,
+    /// With many issuers: the tenant key the app routes this request by (its host, a path
+    /// prefix, a header it names), selecting the entry of `issuers` whose `tenant` lists it.
+    /// A token of any other issuer is then refused. `None`: a JWT is routed by its `iss`.
+    pub tenant: Option<String>,
 }
 
 impl fmt::Debug for Request {
@@ -73,6 +77,7 @@ impl fmt::Debug for Request {
             .field("client_certificate", &self.client_certificate)
             .field("scopes", &self.scopes)
             .field("headers", &format_args!("[{} header(s)]", self.headers.len()))
+            .field("tenant", &self.tenant)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +113,13 @@ impl Request {
     #[must_use]
     pub fn dpop(mut self, value: impl Into<String>) -> Self {
         self.dpop.push(value.into());
+        self
+    }
+
+    /// Sets the tenant key (many issuers).
+    #[must_use]
+    pub fn tenant(mut self, key: impl Into<String>) -> Self {
+        self.tenant = Some(key.into());
         self
     }
 

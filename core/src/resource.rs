@@ -130,12 +130,17 @@ pub(crate) struct ResourceMetadata {
 impl ResourceMetadata {
     /// The metadata of `config`, or `None` when no `resource` is configured.
     pub fn from_config(config: &Config) -> Result<Option<Self>> {
+        ResourceMetadata::for_issuers(config, vec![config.issuer.clone()])
+    }
+
+    /// The metadata of `config`'s resource, naming `issuers` as its authorization servers.
+    pub fn for_issuers(config: &Config, issuers: Vec<String>) -> Result<Option<Self>> {
         let Some(resource) = &config.resource else { return Ok(None) };
         let url = metadata_url(resource)?;
         let parsed = Url::parse(resource).map_err(|_| Error::config("`resource` is not an absolute URL"))?;
         let mut doc = Map::new();
         doc.insert("resource".into(), json!(resource));
-        doc.insert("authorization_servers".into(), json!([config.issuer]));
+        doc.insert("authorization_servers".into(), json!(issuers));
         // `offline_access` is refused in `scopes_supported` by the config check; it is never
         // listed (MCP: it is a client's affair with the authorization server).
         let scopes: Vec<&String> =

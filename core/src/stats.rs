@@ -15,6 +15,10 @@ pub struct Stats {
     pub refused: u64,
     /// The shared tier's counters (`cache.shared`; zero without it).
     pub shared: crate::SharedStats,
+    /// With many issuers: requests refused before any issuer was chosen (an unlisted or
+    /// declined `iss`, an unknown tenant key, an opaque token without one), each without a
+    /// request to any server. Counted in `refused` too.
+    pub unrouted: u64,
 }
 
 impl Stats {
@@ -32,6 +36,7 @@ impl Stats {
             accepted: decisions.accepted(),
             refused: decisions.refused(),
             shared: shared.map(crate::shared::SharedTier::snapshot).unwrap_or_default(),
+            unrouted: 0,
         }
     }
 }

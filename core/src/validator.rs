@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::header::Scheme;
 use crate::http::HttpClient;
 use crate::introspection::Introspector;
+use crate::issuers::{Common, IssuerResolver, Issuers};
 use crate::jwks::{KeySet, Selection};
 use crate::metrics::{Metrics, Via};
 use crate::request::{Decision, Pending, Request};
@@ -45,10 +46,17 @@ use crate::verified::VerifiedJwts;
 #[derive(Clone)]
 pub struct Validator {
     inner: Arc<Inner>,
+    /// With many issuers (`issuers`, or a resolver): the routing; `inner` is then the first
+    /// entry's.
+    issuers: Option<Arc<Issuers>>,
 }
 
 impl std::fmt::Debug for Validator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(issuers) = &self.issuers {
+            let listed: Vec<&str> = issuers.config.issuers.iter().map(|c| c.issuer.as_str()).collect();
+            return f.debug_struct("Validator").field("issuers", &listed).finish_non_exhaustive();
+        }
         f.debug_struct("Validator")
             .field("issuer", &self.inner.config.issuer)
             .field("strategy", &self.inner.config.strategy)
@@ -95,10 +103,42 @@ impl Validator {
         clock: SharedClock,
         replay_store: Option<Arc<dyn crate::replay::ReplayStore>>,
     ) -> Result<Self> {
+        Validator::with_resolver(config, clock, replay_store, None)
+    }
+
+    /// Like [`Validator::with_parts`], with a `resolver` for issuers added at run time (see
+    /// [`IssuerResolver`]): a token whose `iss` no configured issuer names is decided by the
+    /// config the resolver returns for it, or refused when it declines.
+    pub fn with_resolver(
+        config: Config,
+        clock: SharedClock,
+        replay_store: Option<Arc<dyn crate::replay::ReplayStore>>,
+        resolver: Option<Arc<dyn IssuerResolver>>,
+    ) -> Result<Self> {
+        if !config.issuers.is_empty() || resolver.is_some() {
+            return Issuers::validator(config, clock, replay_store, resolver);
+        }
+        if !config.tenant.0.is_empty() {
+            return Err(Error::config("`tenant` selects an entry of `issuers`: set it in one"));
+        }
+        Validator::build(config, clock, replay_store, None)
+    }
+
+    /// One issuer's validator; with `common`, one of many sharing its parts.
+    pub(crate) fn build(
+        config: Config,
+        clock: SharedClock,
+        replay_store: Option<Arc<dyn crate::replay::ReplayStore>>,
+        common: Option<&Common>,
+    ) -> Result<Self> {
         let crate::check::Checked { algorithms, auth } = crate::check::check(&config)?;
         let auth = Arc::new(auth);
         let metrics = Arc::new(Metrics::new(&config.issuer, Arc::clone(&clock)));
-        let http = HttpClient::new(&config.http)?.with_metrics(Arc::clone(&metrics));
+        let http = match common {
+            Some(common) => common.http.clone(),
+            None => HttpClient::new(&config.http)?,
+        }
+        .with_metrics(Arc::clone(&metrics));
         let rules = ClaimRules::from_config(&config);
         let metadata = ResourceMetadata::from_config(&config)?;
         let policy = VerdictPolicy::from_config(&config);
@@ -112,11 +152,20 @@ impl Validator {
             rules.clone(),
             policy.clone(),
         )?;
-        let cache = VerdictCache::new(config.cache.max_entries, Arc::clone(&clock));
-        let verified = VerifiedJwts::new(&config, Arc::clone(&clock));
+        let (cache, verified, shared) = match common {
+            Some(common) => (
+                common.cache.sharing(),
+                VerifiedJwts::new(&config, Arc::clone(&clock), Some(common.jwts.as_ref())),
+                common.shared.clone(),
+            ),
+            None => (
+                VerdictCache::new(config.cache.max_entries, Arc::clone(&clock)),
+                VerifiedJwts::new(&config, Arc::clone(&clock), None),
+                config.cache.shared.as_ref().map(SharedTier::new).transpose()?,
+            ),
+        };
         let scopes = ScopeRules::from_config(&config);
         let binding = Binding::from_config(&config, replay_store)?;
-        let shared = config.cache.shared.as_ref().map(SharedTier::new).transpose()?;
         let inner = Inner {
             config,
             metadata,
@@ -133,23 +182,75 @@ impl Validator {
             metrics,
             shared,
         };
-        Ok(Validator { inner: Arc::new(inner) })
+        Ok(Validator { inner: Arc::new(inner), issuers: None })
+    }
+
+    /// This validator (the first entry's) routing for many issuers.
+    pub(crate) fn with_issuers(self, issuers: Arc<Issuers>) -> Self {
+        Validator { inner: self.inner, issuers: Some(issuers) }
+    }
+
+    /// Whether a token's unverified `iss` belongs to this (one issuer's) validator.
+    pub(crate) fn routes_issuer(&self, iss: &str) -> bool {
+        self.inner.rules.routes_issuer(iss)
+    }
+
+    /// A refusal of a request no issuer was chosen for (counted by the caller): with this
+    /// validator's challenge, logged without the token.
+    pub(crate) fn refuse_unrouted(&self, request: &Request, e: Error) -> Result<Arc<TokenInfo>> {
+        let e = self.inner.scopes.annotate(e, &request.scopes);
+        let e = match self.inner.binding.active() {
+            true => {
+                self.inner.binding.challenge(e, uses_dpop_scheme(request), self.inner.clock.now().as_secs())
+            }
+            false => e,
+        };
+        tracing::debug!(code = e.code(), detail = e.detail(), "request refused before an issuer was chosen");
+        Err(e)
     }
 
     /// Starts a builder for `issuer` and one `audience`.
     pub fn builder(issuer: impl Into<String>, audience: impl Into<String>) -> ValidatorBuilder {
-        ValidatorBuilder { config: Config::new(issuer, audience), clock: None, replay_store: None }
+        ValidatorBuilder {
+            config: Config::new(issuer, audience),
+            clock: None,
+            replay_store: None,
+            resolver: None,
+        }
+    }
+
+    /// Starts a builder for many issuers: add each with [`issuer`](ValidatorBuilder::issuer)
+    /// (one issuer's whole [`Config`]); the top level then sets only what they share (`cache`,
+    /// `http`, `opaque_routing`, `resolver`).
+    ///
+    /// ```
+    /// use bearerguard::{Config, Validator};
+    /// let validator = Validator::builder_for_issuers()
+    ///     .issuer(Config::new("https://tenant-a.example.com", "https://api.example.com"))
+    ///     .issuer(Config::new("https://tenant-b.example.com", "https://api.example.com"))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(validator.stats_by_issuer().len(), 2);
+    /// ```
+    pub fn builder_for_issuers() -> ValidatorBuilder {
+        ValidatorBuilder { config: Config::default(), clock: None, replay_store: None, resolver: None }
     }
 
     /// The configuration this validator was built from (secrets redacted in `Debug`).
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        match &self.issuers {
+            Some(issuers) => &issuers.config,
+            None => &self.inner.config,
+        }
     }
 
     /// Decides about a whole request: its one `Authorization` header (two are
     /// `invalid_request`), the scopes it requires, and, when `sender_constraint` allows bound
     /// tokens, its `DPoP` proof and client certificate. The one entry framework adapters call.
     pub fn decide(&self, request: &Request) -> Decision {
+        if let Some(issuers) = &self.issuers {
+            return Issuers::decide(issuers, request);
+        }
         let now = self.inner.clock.now().as_secs();
         match self.inner.binding.presented(request, now) {
             Ok((token, presented)) => Inner::decide(&self.inner, token, &request.scopes, presented),
@@ -168,6 +269,12 @@ impl Validator {
     /// A bare token is a `Bearer` presentation: a token bound to a key or certificate is
     /// refused here (use [`decide`](Self::decide) with the whole request).
     pub fn decide_token<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Decision {
+        if let Some(issuers) = &self.issuers {
+            let request = Request::new()
+                .authorization(format!("Bearer {token}"))
+                .scopes(scopes.iter().map(|s| s.as_ref().to_owned()));
+            return Issuers::decide(issuers, &request);
+        }
         Inner::decide(&self.inner, token, scopes, Presented::default())
     }
 
@@ -198,6 +305,11 @@ impl Validator {
         authorization: Option<&str>,
         scopes: &[S],
     ) -> Result<Arc<TokenInfo>> {
+        if self.issuers.is_some() {
+            let mut request = Request::new().scopes(scopes.iter().map(|s| s.as_ref().to_owned()));
+            request.authorization.extend(authorization.map(str::to_owned));
+            return self.decide(&request).await;
+        }
         match crate::header::bearer_token(authorization) {
             Ok(token) => self.decide_token(token, scopes).await,
             Err(e) => {
@@ -228,6 +340,14 @@ impl Validator {
     /// instance has forgotten, the others may not have; call again (a revocation webhook
     /// answers 503 so its sender retries).
     pub async fn forget(&self, token: &str) -> Result<()> {
+        match &self.issuers {
+            Some(issuers) => issuers.forget(token).await,
+            None => self.forget_one(token).await,
+        }
+    }
+
+    /// [`forget`](Self::forget) at this one issuer.
+    pub(crate) async fn forget_one(&self, token: &str) -> Result<()> {
         self.inner.verified.forget(token).await;
         let resolved = match (&self.inner.shared, self.inner.endpoints.get()) {
             (_, Some(resolved)) => Some(Arc::clone(resolved)),
@@ -248,12 +368,35 @@ impl Validator {
 
     /// This API's RFC 9728 metadata, when `resource` is set (accessors in `resource.rs`).
     pub(crate) fn metadata(&self) -> Option<&ResourceMetadata> {
-        self.inner.metadata.as_ref()
+        match self.issuers.as_ref().and_then(|i| i.metadata.as_ref()) {
+            Some(metadata) => Some(metadata),
+            None => self.inner.metadata.as_ref(),
+        }
     }
 
-    /// Counters of the requests this validator made and the decisions it took.
+    /// Counters of the requests this validator made and the decisions it took. With many
+    /// issuers, the sum over them (the shared tier's counters once), refusals before any
+    /// issuer was chosen included (`unrouted`).
     pub fn stats(&self) -> Stats {
+        if let Some(issuers) = &self.issuers {
+            return issuers.stats();
+        }
         Stats::of(self.inner.endpoints.get().map(|r| &**r), &self.inner.metrics, self.inner.shared.as_deref())
+    }
+
+    /// Each issuer's counters, by issuer: the configured ones in order, then those a resolver
+    /// added (still kept). One issuer's validator lists itself.
+    pub fn stats_by_issuer(&self) -> Vec<(String, Stats)> {
+        match &self.issuers {
+            Some(issuers) => issuers.by_issuer(),
+            None => vec![(self.inner.config.issuer.clone(), self.stats())],
+        }
+    }
+
+    /// With a resolver: how many issuers it approved that are kept, and how many issuers it
+    /// declined are remembered (both bounded by `resolver`). `(0, 0)` without one.
+    pub fn resolver_entries(&self) -> (u64, u64) {
+        self.issuers.as_ref().map_or((0, 0), |i| i.resolver_entries())
     }
 
     /// Counters for dashboards: decisions by outcome, source and cache tier, calls to the

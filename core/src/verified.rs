@@ -40,7 +40,9 @@ pub(crate) struct VerifiedJwts {
 
 impl VerifiedJwts {
     /// The cache for `config` (off when it says so, or when the server must decide).
-    pub fn new(config: &Config, clock: SharedClock) -> Self {
+    /// The cache for `config` (off when it says so, or when the server must decide); with
+    /// `shared`, the entries live in that cache (one budget for many issuers).
+    pub fn new(config: &Config, clock: SharedClock, shared: Option<Option<&VerdictCache>>) -> Self {
         let used = matches!(config.strategy, Strategy::Auto | Strategy::Jwt);
         let on = used && config.cache.enabled && config.cache.jwt_max_entries > 0;
         // Everything that shapes a local verdict. The cache is per validator today; a shared
@@ -60,7 +62,10 @@ impl VerifiedJwts {
             &lifetime,
             &shape,
         ]);
-        let cache = on.then(|| VerdictCache::new(config.cache.jwt_max_entries, Arc::clone(&clock)));
+        let cache = match shared {
+            Some(shared) => shared.filter(|_| on).map(VerdictCache::sharing),
+            None => on.then(|| VerdictCache::new(config.cache.jwt_max_entries, Arc::clone(&clock))),
+        };
         VerifiedJwts { cache, identity, leeway: config.leeway_secs, clock }
     }
 
