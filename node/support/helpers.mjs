@@ -17,13 +17,16 @@ const READY_TIMEOUT_MS = 20_000;
 /**
  * Starts `tests/authorization-server/server.mjs` and resolves with its ready line plus
  * `stop()`. The server also exits on its own when this process dies (its stdin closes).
+ * With `tenant` (`[a-z0-9-]{1,20}`), a second server for tests of many issuers: besides its own
+ * issuer and signing keys (same kids), its secret-based clients are its own (`<tenant>-<id>`,
+ * secret `<tenant>-<secret>`; rs_pkjwt and rs_pkjwt_ed keep their ids): take them from
+ * `clients`, as the helpers below do. The ready line's `tenant` says which (`null`: none).
  */
-export async function startAuthorizationServer({ shortTtl = 2 } = {}) {
-  const child = spawn(
-    process.execPath,
-    [join(repoRoot, 'tests', 'authorization-server', 'server.mjs'), '--short-ttl', String(shortTtl)],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  );
+export async function startAuthorizationServer({ shortTtl = 2, tenant } = {}) {
+  const args = ['--short-ttl', String(shortTtl), ...(tenant === undefined ? [] : ['--tenant', tenant])];
+  const child = spawn(process.execPath, [join(repoRoot, 'tests', 'authorization-server', 'server.mjs'), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (d) => {
     log += d;

@@ -56,6 +56,8 @@ class AuthServer:
         self.resources: dict[str, str] = ready["resources"]
         self.clients: dict[str, dict[str, Any]] = ready["clients"]
         self.short_ttl: int = ready["short_ttl"]
+        # `--tenant` of server.mjs (None: the default clients); see `auth_server_b`.
+        self.tenant: str | None = ready.get("tenant")
 
     def token(self, resource: str | None = "opaque", scope: str = "read write") -> str:
         svc = self.clients["svc"]
@@ -84,10 +86,12 @@ class AuthServer:
 
 
 @contextmanager
-def running_auth_server() -> Iterator[tuple[AuthServer, Callable[[], None]]]:
-    """A fresh authorization server, and a function that stops it (for outage tests)."""
+def running_auth_server(tenant: str | None = None) -> Iterator[tuple[AuthServer, Callable[[], None]]]:
+    """A fresh authorization server, and a function that stops it (for outage tests). With
+    `tenant`, server.mjs runs with `--tenant`: its secret-based clients are its own (read them
+    from `AuthServer.clients`)."""
     proc = subprocess.Popen(
-        ["node", str(SERVER), "--short-ttl", str(SHORT_TTL)],
+        ["node", str(SERVER), "--short-ttl", str(SHORT_TTL), *(["--tenant", tenant] if tenant else [])],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -113,6 +117,16 @@ def running_auth_server() -> Iterator[tuple[AuthServer, Callable[[], None]]]:
 @pytest.fixture(scope="session")
 def auth_server() -> Iterator[AuthServer]:
     with running_auth_server() as (server, _):
+        yield server
+
+
+@pytest.fixture(scope="session")
+def auth_server_b() -> Iterator[AuthServer]:
+    """A second authorization server, for tests of many issuers: started with `--tenant b`, so
+    besides its own issuer and signing keys (same kids) its secret-based clients are its own
+    (`b-<id>`, secret `b-<secret>`; `rs_pkjwt`, `rs_pkjwt_ed` keep their ids). Same lifecycle as
+    `auth_server`."""
+    with running_auth_server(tenant="b") as (server, _):
         yield server
 
 

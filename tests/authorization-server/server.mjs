@@ -2,7 +2,10 @@
 // A real OAuth 2.0 authorization server for bearerguard's tests: panva/oidc-provider on
 // 127.0.0.1 over plain http, in-memory storage, fresh signing keys at every start.
 //
-//   node tests/authorization-server/server.mjs [--port N] [--short-ttl SECONDS]
+//   node tests/authorization-server/server.mjs [--port N] [--short-ttl SECONDS] [--tenant NAME]
+//
+// `--tenant NAME` registers the secret-based clients under other ids and secrets (`NAME-<id>`,
+// `NAME-<secret>`), so a test can run two instances, two issuers, each with its own clients.
 //
 // `GET /_test/counters` answers the requests made to each endpoint so far; see README.md.
 // When ready it prints exactly one line of JSON to stdout (see README.md); everything else
@@ -37,16 +40,21 @@ try {
     options: {
       port: { type: 'string', default: '0' },
       'short-ttl': { type: 'string', default: '2' },
+      tenant: { type: 'string' },
     },
     strict: true,
   }));
 } catch (err) {
-  fail(`${err.message}\nusage: node server.mjs [--port N] [--short-ttl SECONDS]`);
+  fail(`${err.message}\nusage: node server.mjs [--port N] [--short-ttl SECONDS] [--tenant NAME]`);
 }
 const port = Number(args.port);
 const shortTtl = Number(args['short-ttl']);
 if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid --port ${args.port}`);
 if (!Number.isInteger(shortTtl) || shortTtl < 1) fail(`invalid --short-ttl ${args['short-ttl']}`);
+// A tenant is part of client ids and secrets: a short, plain name keeps them valid everywhere.
+const tenant = args.tenant ?? null;
+if (tenant !== null && !/^[a-z0-9-]{1,20}$/.test(tenant))
+  fail(`invalid --tenant ${args.tenant} (want [a-z0-9-]{1,20})`);
 
 const DEFAULT_TTL = 600;
 const SCOPE = 'read write admin';
@@ -168,8 +176,16 @@ function loopbackResource(resourceIndicator, client) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Clients.
-const CLIENTS = {
+// Clients. With a tenant, each secret-based client is registered as `<tenant>-<client_id>` with
+// the secret `<tenant>-<client_secret>`: a prefix keeps every secret as long as it was (or
+// longer, so rs-secretjwt's stays >= 32 bytes for HS256) and keeps rs_special's characters.
+// The private_key_jwt clients keep their ids (their key files name them): at a tenant's issuer
+// they are still separate registrations. Without a tenant the clients are exactly these.
+const tenantClient = ({ client_id, client_secret }) =>
+  tenant === null
+    ? { client_id, client_secret }
+    : { client_id: `${tenant}-${client_id}`, client_secret: `${tenant}-${client_secret}` };
+const SECRET_CLIENTS = {
   svc: { client_id: 'svc-client', client_secret: 'svc-secret' },
   // Gets opaque tokens for loopback resources (svc-client gets JWTs for them).
   svc_opaque: { client_id: 'svc-opaque-client', client_secret: 'svc-opaque-secret' },
@@ -183,6 +199,7 @@ const CLIENTS = {
   // Gets certificate-bound tokens (RFC 8705): it must present its certificate (MTLS_HEADER).
   svc_mtls: { client_id: 'svc-mtls-client', client_secret: 'svc-mtls-secret' },
 };
+const CLIENTS = Object.fromEntries(Object.entries(SECRET_CLIENTS).map(([name, c]) => [name, tenantClient(c)]));
 // Plain http, so a client certificate comes as a TLS-terminating proxy would pass it: the PEM,
 // URL-encoded (nginx's $ssl_client_escaped_cert), in this request header.
 const MTLS_HEADER = 'x-client-cert';
@@ -366,6 +383,7 @@ const ready = {
   ready: true,
   pid: process.pid,
   issuer,
+  tenant,
   port: actualPort,
   openid_configuration: url('/.well-known/openid-configuration'),
   token_endpoint: url('/token'),

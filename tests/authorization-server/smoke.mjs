@@ -576,6 +576,129 @@ async function getTokenFrom(server, resource) {
   return r.json.access_token;
 }
 
+// Two instances at once, the second with `--tenant b` (tests of many issuers): separate
+// issuers, separate signing keys (same kids, other key material), separate client
+// registrations; each instance refuses the other's secret-based credentials.
+await check(
+  13,
+  "two instances, one with --tenant b: own issuer, keys and clients; each refuses the other's credentials",
+  async () => {
+    const first = startServer([]);
+    const second = startServer(['--tenant', 'b']);
+    try {
+      const [a, b] = await Promise.all([first.readyLine, second.readyLine]);
+      eq(a.tenant, null, 'default tenant');
+      eq(b.tenant, 'b', 'tenant');
+      assert(a.issuer !== b.issuer, `issuers differ (${a.issuer})`);
+      eq(JSON.stringify(b.resources), JSON.stringify(a.resources), 'resources');
+      eq(JSON.stringify(b.signing_keys), JSON.stringify(a.signing_keys), 'signing key ids');
+      for (const [name, c] of Object.entries(a.clients)) {
+        const t = b.clients[name];
+        if (c.client_secret === undefined) {
+          eq(t.client_id, c.client_id, `${name} (private_key_jwt) keeps its id`);
+          eq(t.client_secret, undefined, `${name} has no secret`);
+        } else {
+          eq(t.client_id, `b-${c.client_id}`, `${name} client_id`);
+          eq(t.client_secret, `b-${c.client_secret}`, `${name} client_secret`);
+        }
+        eq(t.token_endpoint_auth_method, c.token_endpoint_auth_method, `${name} auth method`);
+      }
+
+      // Key material: every kid is in both sets, no public key is.
+      const jwksOf = async (s) => (await (await fetch(s.jwks_uri)).json()).keys;
+      const [keysA, keysB] = await Promise.all([jwksOf(a), jwksOf(b)]);
+      const material = (k) => k.n ?? k.x;
+      eq(keysA.map((k) => k.kid).join(), keysB.map((k) => k.kid).join(), 'kids');
+      for (const k of keysB) {
+        assert(!keysA.some((o) => material(o) === material(k)), `${k.kid}: same key material at both issuers`);
+      }
+
+      const tokenAt = (s, client, resource, scope = 'read') =>
+        post(
+          s.token_endpoint,
+          { grant_type: 'client_credentials', scope, resource },
+          { authorization: basic(client.client_id, client.client_secret) },
+        );
+      const introspectAt = (s, client, token) =>
+        post(s.introspection_endpoint, { token }, { authorization: basic(client.client_id, client.client_secret) });
+      for (const [s, label] of [
+        [a, 'default'],
+        [b, 'tenant b'],
+      ]) {
+        const opaqueRes = await tokenAt(s, s.clients.svc, s.resources.opaque);
+        eq(opaqueRes.status, 200, `${label} opaque token (${opaqueRes.text})`);
+        const r = await introspectAt(s, s.clients.rs_basic, opaqueRes.json.access_token);
+        eq(r.status, 200, `${label} introspection status (${r.text})`);
+        eq(r.json.active, true, `${label} active`);
+        eq(r.json.iss, s.issuer, `${label} iss`);
+        eq(r.json.client_id, s.clients.svc.client_id, `${label} client_id`);
+        eq(r.json.aud, s.resources.opaque, `${label} aud`);
+        const jwtRes = await tokenAt(s, s.clients.svc, s.resources.jwt);
+        eq(jwtRes.status, 200, `${label} JWT (${jwtRes.text})`);
+        const other = s === a ? b : a;
+        const { payload } = await jwtVerify(jwtRes.json.access_token, createRemoteJWKSet(new URL(s.jwks_uri)), {
+          issuer: s.issuer,
+          audience: s.resources.jwt,
+        });
+        eq(payload.client_id, s.clients.svc.client_id, `${label} JWT client_id`);
+        let otherVerified = true;
+        try {
+          await jwtVerify(jwtRes.json.access_token, createRemoteJWKSet(new URL(other.jwks_uri)));
+        } catch (err) {
+          otherVerified = err.code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED';
+        }
+        assert(!otherVerified, `${label} JWT: the other issuer's key of the same kid must not verify it`);
+        // The other instance's credentials: unknown client here.
+        const foreign = await tokenAt(s, other.clients.svc, s.resources.opaque);
+        eq(foreign.status, 401, `${label}: the other instance's svc credentials (${foreign.text})`);
+        eq(foreign.json.error, 'invalid_client', `${label}: foreign credentials error`);
+        const foreignRs = await introspectAt(s, other.clients.rs_basic, opaqueRes.json.access_token);
+        eq(foreignRs.status, 401, `${label}: the other instance's rs-basic credentials`);
+      }
+
+      // Tenant b's special-character client and its HS256 client_secret_jwt secret (>= 32 bytes).
+      const bToken = (await tokenAt(b, b.clients.svc, b.resources.opaque)).json.access_token;
+      const special = await introspectAt(b, b.clients.rs_special, bToken);
+      eq(special.status, 200, `tenant b rs_special (${special.text})`);
+      eq(special.json.active, true, 'tenant b rs_special active');
+      const now = Math.floor(Date.now() / 1000);
+      const signed = (clientId, key, alg, kid) =>
+        new SignJWT({ jti: randomUUID() })
+          .setProtectedHeader({ alg, ...(kid ? { kid } : {}) })
+          .setIssuer(clientId)
+          .setSubject(clientId)
+          .setAudience(b.issuer)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 60)
+          .sign(key);
+      const viaAssertion = async (clientAssertion) =>
+        post(b.introspection_endpoint, {
+          token: bToken,
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: clientAssertion,
+        });
+      const hs = b.clients.rs_secretjwt;
+      assert(Buffer.byteLength(hs.client_secret) >= 32, 'tenant b rs_secretjwt secret >= 32 bytes');
+      const hsRes = await viaAssertion(
+        await signed(hs.client_id, createSecretKey(Buffer.from(hs.client_secret)), 'HS256'),
+      );
+      eq(hsRes.status, 200, `tenant b rs_secretjwt (${hsRes.text})`);
+      eq(hsRes.json.active, true, 'tenant b rs_secretjwt active');
+      // rs-pkjwt: the same id and key file, registered at tenant b's issuer too.
+      const keyFile = JSON.parse(readFileSync(b.clients.rs_pkjwt.key_file, 'utf8'));
+      const pk = await viaAssertion(
+        await signed(b.clients.rs_pkjwt.client_id, createPrivateKey(keyFile.key), 'RS256', keyFile.keyId),
+      );
+      eq(pk.status, 200, `tenant b rs-pkjwt (${pk.text})`);
+      eq(pk.json.active, true, 'tenant b rs-pkjwt active');
+      return `${a.issuer} and ${b.issuer} (tenant b)`;
+    } finally {
+      await first.stop();
+      await second.stop();
+    }
+  },
+);
+
 // ---------------------------------------------------------------------------------------------
 clearTimeout(watchdog);
 await stopServer();

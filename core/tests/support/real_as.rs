@@ -1,5 +1,6 @@
 //! Runs the real authorization server (panva oidc-provider, `tests/authorization-server`) as
-//! a child process and talks to it like a client would.
+//! a child process and talks to it like a client would. Several may run at once: each is its
+//! own issuer with its own signing keys, and one started with a tenant has its own clients too.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -16,6 +17,19 @@ pub struct RealAs {
 impl RealAs {
     /// Starts the server; panics with a clear message when it is not installed.
     pub fn start() -> RealAs {
+        RealAs::spawn(&[])
+    }
+
+    /// Starts a second (third...) authorization server for tests of many issuers:
+    /// `server.mjs --tenant <tenant>` (`[a-z0-9-]{1,20}`). Besides its own issuer and signing
+    /// keys (same kids, other keys), its secret-based clients are its own: `<tenant>-<id>` with
+    /// secret `<tenant>-<secret>`; `rs_pkjwt` and `rs_pkjwt_ed` keep their ids. Read them with
+    /// [`RealAs::client`], never hard-code them.
+    pub fn start_tenant(tenant: &str) -> RealAs {
+        RealAs::spawn(&["--tenant", tenant])
+    }
+
+    fn spawn(args: &[&str]) -> RealAs {
         let dir = super::repo_root().join("tests/authorization-server");
         assert!(
             dir.join("node_modules").exists(),
@@ -24,6 +38,7 @@ impl RealAs {
         );
         let mut child = Command::new("node")
             .arg(dir.join("server.mjs"))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -32,6 +47,7 @@ impl RealAs {
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("ready line");
+        assert!(!line.is_empty(), "the authorization server {args:?} exited before its ready line");
         let info: Value = serde_json::from_str(&line).expect("ready line is JSON");
         assert_eq!(info["ready"], true);
         RealAs { child, info, http: reqwest::Client::new() }
@@ -41,6 +57,12 @@ impl RealAs {
         self.info["issuer"].as_str().unwrap().to_owned()
     }
 
+    /// The `tenant` this server was started with (`None`: the default clients).
+    pub fn tenant(&self) -> Option<&str> {
+        self.info["tenant"].as_str()
+    }
+
+    /// A client of the ready line (`svc`, `rs_basic`...): `client_id`, `client_secret`...
     pub fn client(&self, name: &str) -> &Value {
         &self.info["clients"][name]
     }
@@ -60,7 +82,18 @@ impl RealAs {
         form: &[(&str, &str)],
         headers: &[(&str, &str)],
     ) -> reqwest::Response {
-        let c = self.client(client);
+        self.post_as(endpoint, self.client(client), form, headers).await
+    }
+
+    /// POSTs `form` to `endpoint` with client_secret_basic credentials from `c` (a ready-line
+    /// client, of this server or of another one).
+    async fn post_as(
+        &self,
+        endpoint: &str,
+        c: &Value,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let id: String =
             form_urlencoded::byte_serialize(c["client_id"].as_str().unwrap().as_bytes()).collect();
         let secret: String =
@@ -105,6 +138,20 @@ impl RealAs {
         let response = self.post_with("token_endpoint", client, &form, headers).await;
         assert_eq!(response.status(), 200);
         serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    }
+
+    /// The token endpoint's answer, whatever its status, to a client_credentials request for
+    /// `resource` authenticated (client_secret_basic) with `credentials`: a client of the ready
+    /// line, possibly another server's (`other.client("svc")`, which this one should refuse).
+    pub async fn token_request_as(
+        &self,
+        credentials: &Value,
+        resource: &str,
+        scope: &str,
+    ) -> reqwest::Response {
+        let resource = self.resource(resource);
+        let form = [("grant_type", "client_credentials"), ("scope", scope), ("resource", resource.as_str())];
+        self.post_as("token_endpoint", credentials, &form, &[]).await
     }
 
     /// Revokes `token` (only the client it was issued to may).
