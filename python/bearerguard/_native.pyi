@@ -1,11 +1,11 @@
 # Hand-written stub of the Rust extension, checked against it by `python -m mypy.stubtest`.
-from collections.abc import Awaitable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from os import PathLike
-from typing import Any, Literal, TypedDict, final
+from typing import Any, Literal, TypedDict, final, overload
 
 from typing_extensions import Unpack
 
-from bearerguard.config import ValidatorConfig
+from bearerguard.config import ManyIssuersConfig, ValidatorConfig
 from bearerguard.metrics import Health, MetricFamily, MetricsSnapshot
 
 __all__ = [
@@ -62,7 +62,12 @@ class _Stats(TypedDict):
     jwks_fetches: int
     accepted: int
     refused: int
+    unrouted: int
     shared: _SharedStats
+
+# `issuer_resolver=`: called with a token's unverified `iss` (attacker-chosen: look it up among
+# the tenants you approved, never fetch it); a config mapping approves it, ``None`` declines.
+_IssuerResolver = Callable[[str], Mapping[str, Any] | None]
 
 @final
 class TokenInfo:
@@ -110,11 +115,20 @@ class _Ready:
 class Validator:
     """Validates bearer tokens for one issuer; share one per application."""
 
-    def __new__(cls, **config: Unpack[ValidatorConfig]) -> Validator: ...
+    @overload
+    def __new__(
+        cls, *, issuer_resolver: _IssuerResolver | None = None, **config: Unpack[ValidatorConfig]
+    ) -> Validator: ...
+    @overload
+    def __new__(
+        cls, *, issuer_resolver: _IssuerResolver | None = None, **config: Unpack[ManyIssuersConfig]
+    ) -> Validator: ...
     @staticmethod
-    def from_config(config: ValidatorConfig) -> Validator: ...
+    def from_config(
+        config: ValidatorConfig | ManyIssuersConfig, issuer_resolver: _IssuerResolver | None = None
+    ) -> Validator: ...
     @staticmethod
-    def from_file(path: str | PathLike[str]) -> Validator: ...
+    def from_file(path: str | PathLike[str], issuer_resolver: _IssuerResolver | None = None) -> Validator: ...
     def validate_request(
         self,
         authorization: Sequence[str],
@@ -125,6 +139,7 @@ class Validator:
         dpop: Sequence[str] | None = None,
         client_certificate: bytes | None = None,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        tenant: str | None = None,
     ) -> TokenInfo: ...
     def validate_request_async(
         self,
@@ -136,6 +151,7 @@ class Validator:
         dpop: Sequence[str] | None = None,
         client_certificate: bytes | None = None,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        tenant: str | None = None,
     ) -> Awaitable[TokenInfo]: ...
     def validate(self, token: str, scopes: Iterable[str] | None = None) -> TokenInfo: ...
     def validate_header(self, authorization: str | None, scopes: Iterable[str] | None = None) -> TokenInfo: ...
@@ -144,6 +160,11 @@ class Validator:
         self, authorization: str | None, scopes: Iterable[str] | None = None
     ) -> Awaitable[TokenInfo]: ...
     def stats(self) -> _Stats: ...
+    def stats_by_issuer(self) -> dict[str, _Stats]:
+        """Each issuer's counters, keyed by issuer: the configured ones in order, then those the
+        resolver added (still kept)."""
+    def resolver_entries(self) -> tuple[int, int]:
+        """With ``issuer_resolver``: (approved issuers kept, declined issuers remembered)."""
     def metrics(self) -> MetricsSnapshot:
         """What this validator counted: decisions, calls to the authorization server, the JWKS."""
     def health(self) -> Health:

@@ -28,6 +28,8 @@ __all__ = [
     "HttpConfig",
     "IntrospectionConfig",
     "JwksConfig",
+    "ManyIssuersConfig",
+    "ResolverConfig",
     "SharedCacheConfig",
     "SharedSecret",
     "ValidatorConfig",
@@ -134,6 +136,15 @@ class DpopConfig(TypedDict, total=False):
     external_base_url: str | None
 
 
+class ResolverConfig(TypedDict, total=False):
+    """The bounds of an issuer resolver's answers (docs/security.md ISS-3)."""
+
+    max_issuers: int
+    max_declined: int
+    declined_ttl_secs: int
+    max_issuer_bytes: int
+
+
 class _Required(TypedDict):
     issuer: str
 
@@ -175,6 +186,14 @@ class ValidatorConfig(_Required, total=False):
     sender_constraint: Literal["none", "allow", "require"]
     dpop: DpopConfig
     client_certificate_header: str | None
+    # Many issuers (docs/security.md ISS): each entry of `issuers` is a whole config of its own,
+    # `tenant` is set only in one; the top level of a config with `issuers` holds what they
+    # share (`cache`, `http`, `opaque_routing`, `resolver`) and no `issuer`: `ManyIssuersConfig`
+    # types it.
+    tenant: str | Sequence[str]
+    issuers: Sequence[ValidatorConfig]
+    opaque_routing: Literal["tenant", "in_order"]
+    resolver: ResolverConfig
     # Aliases of `client_auth.*`.
     client_id: str | None
     client_secret: str | None
@@ -186,3 +205,18 @@ class ValidatorConfig(_Required, total=False):
     assertion_audience: str | None
     assertion_lifetime_secs: int
     introspection_bearer_token: str | None
+
+
+
+class _RequiredIssuers(TypedDict):
+    issuers: Sequence[ValidatorConfig]
+
+
+class ManyIssuersConfig(_RequiredIssuers, total=False):
+    """The top level of a config serving many issuers (docs/security.md ISS): the entries of
+    `issuers` (each a whole `ValidatorConfig`, with its `tenant` keys) and what they share."""
+
+    cache: CacheConfig
+    http: HttpConfig
+    opaque_routing: Literal["tenant", "in_order"]
+    resolver: ResolverConfig

@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod logging;
 mod metrics;
+mod resolver;
 mod runtime;
 mod testing;
 mod validator;

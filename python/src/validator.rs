@@ -8,7 +8,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bearerguard::{Config, Decision, Error, Request, SharedClock, TokenInfo, Validator};
+use bearerguard::{
+    Config, Decision, Error, IssuerResolver, Request, SharedClock, Stats, SystemClock, TokenInfo, Validator,
+};
 use futures_util::FutureExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -18,22 +20,61 @@ use crate::convert::strings;
 use crate::errors::{Failure, flatten, guard};
 use crate::runtime::{self, Tokio};
 
-/// Validates bearer tokens for one issuer; share one per application.
+/// Validates bearer tokens for one issuer (or many: `issuers`); share one per application.
 #[pyclass(frozen, module = "bearerguard", name = "Validator")]
 pub struct PyValidator {
     config: Config,
     clock: Option<SharedClock>,
+    /// `issuer_resolver=`, kept for the validator built again after a `fork`.
+    resolver: Option<Arc<dyn IssuerResolver>>,
     /// The fork count ([`runtime::forks`]) the core validator was built at, and the validator.
     /// Locked only while attached to Python, so never held by another thread when the process
     /// forks.
     core: Mutex<(u64, Validator)>,
 }
 
-fn build(config: &Config, clock: &Option<SharedClock>) -> Result<Validator, Failure> {
-    guard(|| match clock {
-        Some(clock) => Validator::with_clock(config.clone(), Arc::clone(clock)),
-        None => Validator::new(config.clone()),
+fn build(
+    config: &Config,
+    clock: &Option<SharedClock>,
+    resolver: &Option<Arc<dyn IssuerResolver>>,
+) -> Result<Validator, Failure> {
+    guard(|| {
+        let clock = clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        Validator::with_resolver(config.clone(), clock, None, resolver.clone())
     })
+}
+
+/// The `issuer_resolver=` argument: `None`, or a callable.
+fn resolver(callable: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Arc<dyn IssuerResolver>>> {
+    match callable.filter(|c| !c.is_none()) {
+        None => Ok(None),
+        Some(c) => Ok(Some(Arc::new(crate::resolver::PyResolver::new(c)?))),
+    }
+}
+
+/// One `Stats` as the dict `stats()` returns.
+fn stats_dict<'py>(py: Python<'py>, stats: &Stats) -> PyResult<Bound<'py, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("introspection_requests", stats.introspection_requests)?;
+    dict.set_item("jwks_fetches", stats.jwks_fetches)?;
+    dict.set_item("accepted", stats.accepted)?;
+    dict.set_item("refused", stats.refused)?;
+    dict.set_item("unrouted", stats.unrouted)?;
+    let s = stats.shared;
+    let shared = PyDict::new(py);
+    for (name, value) in [
+        ("hits", s.hits),
+        ("misses", s.misses),
+        ("errors", s.errors),
+        ("rejected", s.rejected),
+        ("skipped", s.skipped),
+        ("waits", s.waits),
+        ("forgets_received", s.forgets_received),
+    ] {
+        shared.set_item(name, value)?;
+    }
+    dict.set_item("shared", shared)?;
+    Ok(dict)
 }
 
 /// A decision's answer, turned into a `TokenInfo` or raised once the GIL is held.
@@ -103,14 +144,16 @@ fn done<'py>(py: Python<'py>, outcome: Outcome) -> PyResult<Bound<'py, PyAny>> {
     Ok(Bound::new(py, Ready { outcome })?.into_any())
 }
 
-/// The core's request: every `Authorization` line the adapter saw, in order.
+/// The core's request: every `Authorization` line the adapter saw, in order, and the tenant key
+/// the app routes it by (many issuers).
 fn request(
     authorization: Vec<String>,
     scopes: Vec<String>,
     method: Option<String>,
     url: Option<String>,
+    tenant: Option<String>,
 ) -> Request {
-    Request { method: method.unwrap_or_default(), url, authorization, scopes, ..Request::default() }
+    Request { method: method.unwrap_or_default(), url, authorization, scopes, tenant, ..Request::default() }
 }
 
 /// What a request carries for sender-constrained tokens: every `DPoP` line, the connection's
@@ -143,16 +186,18 @@ impl Extras {
         })
     }
 
-    /// The whole request: these inputs plus the `Authorization` lines, scopes, method and URL.
+    /// The whole request: these inputs plus the `Authorization` lines, scopes, method, URL and
+    /// tenant key.
     fn request(
         self,
         authorization: &Bound<'_, PyAny>,
         scopes: Option<&Bound<'_, PyAny>>,
         method: Option<String>,
         url: Option<String>,
+        tenant: Option<String>,
     ) -> PyResult<Request> {
-        let base =
-            request(strings(Some(authorization), "authorization")?, strings(scopes, "scopes")?, method, url);
+        let authorization = strings(Some(authorization), "authorization")?;
+        let base = request(authorization, strings(scopes, "scopes")?, method, url, tenant);
         Ok(self.apply(base))
     }
 
@@ -165,9 +210,13 @@ impl Extras {
 }
 
 impl PyValidator {
-    fn from_config(config: Config, clock: Option<SharedClock>) -> Result<Self, Failure> {
-        let core = build(&config, &clock)?;
-        Ok(PyValidator { config, clock, core: Mutex::new((runtime::forks(), core)) })
+    fn from_config(
+        config: Config,
+        clock: Option<SharedClock>,
+        resolver: Option<Arc<dyn IssuerResolver>>,
+    ) -> Result<Self, Failure> {
+        let core = build(&config, &clock, &resolver)?;
+        Ok(PyValidator { config, clock, resolver, core: Mutex::new((runtime::forks(), core)) })
     }
 
     /// The core validator for this process. In a forked child the inherited one is leaked,
@@ -176,7 +225,7 @@ impl PyValidator {
         let mut slot = self.core.lock().unwrap_or_else(PoisonError::into_inner);
         let forks = runtime::forks();
         if slot.0 != forks {
-            let fresh = build(&self.config, &self.clock)?;
+            let fresh = build(&self.config, &self.clock, &self.resolver)?;
             std::mem::forget(std::mem::replace(&mut slot.1, fresh));
             slot.0 = forks;
         }
@@ -219,26 +268,31 @@ impl PyValidator {
 
 #[pymethods]
 impl PyValidator {
-    /// Builds a validator from keyword arguments named like the core's config fields.
+    /// Builds a validator from keyword arguments named like the core's config fields;
+    /// `issuer_resolver` (not a config field) adds issuers at run time.
     #[new]
-    #[pyo3(signature = (**config))]
-    fn new(config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+    #[pyo3(signature = (*, issuer_resolver = None, **config))]
+    fn new(issuer_resolver: Option<&Bound<'_, PyAny>>, config: Option<&Bound<'_, PyDict>>) -> PyResult<Self> {
+        let resolver = resolver(issuer_resolver)?;
         let config = crate::config::from_py(config.map(|c| c.as_any()))?;
-        Ok(PyValidator::from_config(config, None)?)
+        Ok(PyValidator::from_config(config, None, resolver)?)
     }
 
     /// Builds a validator from a config mapping.
     #[staticmethod]
-    #[pyo3(name = "from_config")]
-    fn py_from_config(config: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(name = "from_config", signature = (config, issuer_resolver = None))]
+    fn py_from_config(config: &Bound<'_, PyAny>, issuer_resolver: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let resolver = resolver(issuer_resolver)?;
         let config = crate::config::from_py(Some(config))?;
-        Ok(PyValidator::from_config(config, None)?)
+        Ok(PyValidator::from_config(config, None, resolver)?)
     }
 
     /// Builds a validator from a `.json` or `.toml` config file.
     #[staticmethod]
-    fn from_file(path: PathBuf) -> PyResult<Self> {
-        let built = guard(|| Config::from_file(&path)).and_then(|c| PyValidator::from_config(c, None));
+    #[pyo3(signature = (path, issuer_resolver = None))]
+    fn from_file(path: PathBuf, issuer_resolver: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+        let resolver = resolver(issuer_resolver)?;
+        let built = guard(|| Config::from_file(&path)).and_then(|c| PyValidator::from_config(c, None, resolver));
         Ok(built?)
     }
 
@@ -248,7 +302,7 @@ impl PyValidator {
     /// (the trusted proxy's certificate header). Blocks this thread with the GIL released.
     #[pyo3(signature = (
         authorization, scopes = None, *, method = None, url = None, dpop = None,
-        client_certificate = None, headers = None
+        client_certificate = None, headers = None, tenant = None
     ))]
     #[expect(clippy::too_many_arguments, reason = "one keyword argument per request input")]
     fn validate_request<'py>(
@@ -261,12 +315,14 @@ impl PyValidator {
         dpop: Option<&Bound<'py, PyAny>>,
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
+        tenant: Option<String>,
     ) -> PyResult<Outcome> {
         let request = Extras::from_py(dpop, client_certificate, headers)?.request(
             authorization,
             scopes,
             method,
             url,
+            tenant,
         )?;
         self.decide(py, move |core| core.decide(&request))
     }
@@ -274,7 +330,7 @@ impl PyValidator {
     /// Awaitable form of `validate_request`, for asyncio.
     #[pyo3(signature = (
         authorization, scopes = None, *, method = None, url = None, dpop = None,
-        client_certificate = None, headers = None
+        client_certificate = None, headers = None, tenant = None
     ))]
     #[expect(clippy::too_many_arguments, reason = "one keyword argument per request input")]
     fn validate_request_async<'py>(
@@ -287,12 +343,14 @@ impl PyValidator {
         dpop: Option<&Bound<'py, PyAny>>,
         client_certificate: Option<&[u8]>,
         headers: Option<&Bound<'py, PyAny>>,
+        tenant: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let request = Extras::from_py(dpop, client_certificate, headers)?.request(
             authorization,
             scopes,
             method,
             url,
+            tenant,
         )?;
         self.decide_async(py, move |core| core.decide(&request))
     }
@@ -337,7 +395,7 @@ impl PyValidator {
         authorization: Option<String>,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None);
+        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None, None);
         self.decide(py, move |core| core.decide(&request))
     }
 
@@ -361,34 +419,32 @@ impl PyValidator {
         authorization: Option<String>,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None);
+        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None, None);
         self.decide_async(py, move |core| core.decide(&request))
     }
 
     /// Requests this validator made and decisions it took: `introspection_requests`,
-    /// `jwks_fetches`, `accepted`, `refused`, and `shared` (the shared tier's counters).
+    /// `jwks_fetches`, `accepted`, `refused`, `unrouted` (many issuers: refused before any
+    /// issuer was chosen, counted in `refused` too) and `shared` (the shared tier's counters).
+    /// With many issuers, the sum over them.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let stats = self.current()?.stats();
+        stats_dict(py, &self.current()?.stats())
+    }
+
+    /// Each issuer's counters, as `stats()` gives them, keyed by issuer: the configured ones
+    /// in order, then those the resolver added (still kept). One issuer's validator has one.
+    fn stats_by_issuer<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
-        dict.set_item("introspection_requests", stats.introspection_requests)?;
-        dict.set_item("jwks_fetches", stats.jwks_fetches)?;
-        dict.set_item("accepted", stats.accepted)?;
-        dict.set_item("refused", stats.refused)?;
-        let s = stats.shared;
-        let shared = PyDict::new(py);
-        for (name, value) in [
-            ("hits", s.hits),
-            ("misses", s.misses),
-            ("errors", s.errors),
-            ("rejected", s.rejected),
-            ("skipped", s.skipped),
-            ("waits", s.waits),
-            ("forgets_received", s.forgets_received),
-        ] {
-            shared.set_item(name, value)?;
+        for (issuer, stats) in self.current()?.stats_by_issuer() {
+            dict.set_item(issuer, stats_dict(py, &stats)?)?;
         }
-        dict.set_item("shared", shared)?;
         Ok(dict)
+    }
+
+    /// With `issuer_resolver`: `(kept, declined)`, how many issuers it approved are kept and
+    /// how many it declined are remembered; `(0, 0)` without one.
+    fn resolver_entries(&self) -> PyResult<(u64, u64)> {
+        Ok(self.current()?.resolver_entries())
     }
 
     /// What this validator counted: decisions by outcome, source and cache tier, calls to
@@ -455,7 +511,7 @@ impl PyValidator {
         })?;
         let clock: SharedClock = Arc::new(bearerguard::ManualClock::new(now));
         let built =
-            crate::config::from_py(Some(config)).and_then(|c| PyValidator::from_config(c, Some(clock)));
+            crate::config::from_py(Some(config)).and_then(|c| PyValidator::from_config(c, Some(clock), None));
         Ok(built?)
     }
 

@@ -55,14 +55,18 @@ both_paths = pytest.mark.parametrize("validate", [sync_validate, async_validate]
 # ---- construction --------------------------------------------------------------------------
 
 
-def key_paths(typed: Any, prefix: str = "") -> set[str]:
-    """Every key of a TypedDict, and of the TypedDicts its values may be, dotted."""
+def key_paths(typed: Any, prefix: str = "", within: tuple[Any, ...] = ()) -> set[str]:
+    """Every key of a TypedDict, and of the TypedDicts its values may be, dotted. A TypedDict
+    inside itself (`issuers`: a list of whole configs) is not walked again: the core lists the
+    field (`issuers`), not the fields of its entries."""
     paths = set()
+    within = (*within, typed)
     for name, hint in typing.get_type_hints(typed).items():
         paths.add(prefix + name)
         for option in typing.get_args(hint) or (hint,):
-            if typing.is_typeddict(option):
-                paths |= key_paths(option, f"{prefix}{name}.")
+            for inner in typing.get_args(option) or (option,):
+                if typing.is_typeddict(inner) and inner not in within:
+                    paths |= key_paths(inner, f"{prefix}{name}.", within)
     return paths
 
 
