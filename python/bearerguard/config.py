@@ -207,7 +207,6 @@ class ValidatorConfig(_Required, total=False):
     introspection_bearer_token: str | None
 
 
-
 class _RequiredIssuers(TypedDict):
     issuers: Sequence[ValidatorConfig]
 

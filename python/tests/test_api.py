@@ -624,6 +624,7 @@ def test_signatures_are_introspectable() -> None:
         "dpop",
         "client_certificate",
         "headers",
+        "tenant",
     ]
-    for keyword in ("method", "url", "dpop", "client_certificate", "headers"):
+    for keyword in ("method", "url", "dpop", "client_certificate", "headers", "tenant"):
         assert request[keyword].kind is inspect.Parameter.KEYWORD_ONLY, keyword

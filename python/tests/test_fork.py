@@ -61,6 +61,7 @@ def test_validator_works_in_forked_children(auth_server: Any, warm: bool) -> Non
             "jwks_fetches": 1,
             "accepted": 3,
             "refused": 1,
+            "unrouted": 0,
             "shared": NO_SHARED,
         }
     # The parent is unaffected.

@@ -62,6 +62,7 @@ def test_jwt_access_tokens_validate_locally(auth_server: Any, resource: str, asy
         "jwks_fetches": 1,
         "accepted": 1,
         "refused": 0,
+        "unrouted": 0,
         "shared": NO_SHARED,
     }
 

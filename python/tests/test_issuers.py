@@ -244,7 +244,7 @@ def test_the_resolver_adds_approved_issuers_once_and_remembers_declines(
     assert v.resolver_entries() == (2, 0)
     by = v.stats_by_issuer()
     # The listed issuer first, then the resolved ones (in the resolver's keeping order).
-    assert list(by)[0] == a.issuer and set(by) == {a.issuer, b.issuer, c.issuer}
+    assert next(iter(by)) == a.issuer and set(by) == {a.issuer, b.issuer, c.issuer}
     assert (by[c.issuer]["accepted"], by[b.issuer]["accepted"], by[a.issuer]["accepted"]) == (30, 1, 0)
     # A declined issuer: asked once, then remembered; its server never asked.
     js = stranger.token()
@@ -283,8 +283,10 @@ def test_a_raising_or_lying_resolver_is_a_configuration_error(kit: Callable[[], 
     with pytest.raises(ConfigurationError, match="another issuer"):
         other.validate(jc)
     # A config naming a field the issuers share, and one with a misspelt field.
-    shared = Validator(issuers=[a.config()], issuer_resolver=lambda issuer: {**c.config(), "cache": {"max_ttl_secs": 1}})
-    with pytest.raises(ConfigurationError, match="the resolver's config.cache"):
+    shared = Validator(
+        issuers=[a.config()], issuer_resolver=lambda issuer: {**c.config(), "cache": {"max_ttl_secs": 1}}
+    )
+    with pytest.raises(ConfigurationError, match=r"the resolver's config\.cache"):
         shared.validate(jc)
     typo = Validator(issuers=[a.config()], issuer_resolver=lambda issuer: {**c.config(), "leway_secs": 1})
     with pytest.raises(ConfigurationError, match="the issuer resolver failed"):
