@@ -234,6 +234,62 @@ export interface ValidatorOptions {
    * `:base64(DER):`). Set it only when your proxy sets it and strips it from client requests.
    */
   clientCertificateHeader?: string;
+  /**
+   * Keys that select this issuer when a request carries one (`validateRequest({ tenant })`):
+   * a host name, a path prefix, whatever the app routes tenants by. Only in an entry of `issuers`.
+   */
+  tenant?: string | string[];
+  /**
+   * Many issuers behind one validator (docs/security.md ISS), each entry a whole config of its
+   * own (nothing inherited). The top level then holds only what they share (`cache`, `http`,
+   * `opaqueRouting`, `resolver`): see `ManyIssuersOptions`. A JWT goes to the entry its
+   * unverified `iss` names exactly; an opaque token to the entry its request's tenant selects.
+   */
+  issuers?: IssuerOptions[];
+  /**
+   * With `issuers`: what an opaque token without a tenant gets. `'tenant'` (default): refused
+   * with no request; `'in_order'`: introspected by each introspecting issuer in turn.
+   */
+  opaqueRouting?: 'tenant' | 'in_order';
+  /** With an `issuerResolver`: how many answers it keeps. */
+  resolver?: ResolverOptions;
+}
+
+/** One entry of `issuers`: a whole config of its own. */
+export type IssuerOptions = ValidatorOptions;
+
+/** The top level of a config serving many issuers: its entries and what they share. */
+export type ManyIssuersOptions = Pick<ValidatorOptions, 'cache' | 'http' | 'opaqueRouting' | 'resolver'> & {
+  issuers: IssuerOptions[];
+};
+
+/** The bounds of an issuer resolver's answers (docs/security.md ISS-3). */
+export interface ResolverOptions {
+  /** Most resolved issuers kept (least recently used dropped first), 1 to 100 000. Default 100. */
+  maxIssuers?: number;
+  /** Most declined issuers remembered (as digests), 1 to 10 000 000. Default 10 000. */
+  maxDeclined?: number;
+  /** How long a declined issuer is remembered, in seconds (1 to 86 400). Default 300. */
+  declinedTtlSecs?: number;
+  /** Longest `iss` handed to the resolver, in bytes (1 to 8 192); longer ones are refused unasked. Default 512. */
+  maxIssuerBytes?: number;
+}
+
+/**
+ * Issuers added at run time: called with a token's **unverified, attacker-chosen** `iss` for
+ * an issuer no entry lists. Look it up among the tenants you approved; never fetch it or build
+ * a URL from it. Answer its options (they must name that `issuer`) to accept it, `null` or
+ * `undefined` to decline; a throw or a rejection refuses the request as `configuration`.
+ * Answers are kept (`resolver` bounds).
+ */
+export type IssuerResolver = (
+  issuer: string,
+) => IssuerOptions | null | undefined | Promise<IssuerOptions | null | undefined>;
+
+/** What `new Validator` takes besides the config. */
+export interface ValidatorExtras {
+  /** Issuers added at run time (see `IssuerResolver`). */
+  issuerResolver?: IssuerResolver;
 }
 
 /** DPoP proofs (RFC 9449), checked when `senderConstraint` is `'allow'` or `'require'`. */
@@ -312,6 +368,8 @@ export interface RequestLike {
   clientCertificate?: Uint8Array | null;
   /** Request headers (`req.headers`): only the configured `clientCertificateHeader` is read. */
   headers?: Record<string, string | string[] | undefined> | null;
+  /** Many issuers: the tenant key this request is routed by (an entry's `tenant`). */
+  tenant?: string | null;
 }
 
 /** Counters of one validator. */
@@ -324,8 +382,22 @@ export interface Stats {
   accepted: number;
   /** Decisions that refused a request, for any reason. */
   refused: number;
+  /**
+   * Many issuers: requests refused before any issuer was chosen (an unlisted or declined
+   * `iss`, an unknown tenant, an opaque token without one), each without a request to any
+   * server. Counted in `refused` too.
+   */
+  unrouted: number;
   /** The shared tier's counters (`cache.shared`; zeros without it). */
   shared: SharedStats;
+}
+
+/** What an issuer resolver's answers keep. */
+export interface ResolverEntries {
+  /** Issuers it approved that are kept. */
+  kept: number;
+  /** Issuers it declined that are remembered. */
+  declined: number;
 }
 
 /** Counters of the shared tier. */
@@ -346,10 +418,15 @@ export interface SharedStats {
   forgetsReceived: number;
 }
 
-/** Validates bearer tokens for one issuer. Build once, share everywhere. */
+/** Validates bearer tokens for one issuer (or many: `issuers`). Build once, share everywhere. */
 export class Validator {
   /** @throws {ConfigurationError} naming the field when the config is wrong. */
-  constructor(options: ValidatorOptions);
+  constructor(options: ValidatorOptions | ManyIssuersOptions, extras?: ValidatorExtras);
+  /**
+   * A validator from a `.json` or `.toml` config file (the core's snake_case names).
+   * @throws {ConfigurationError} naming the field when the config is wrong.
+   */
+  static fromFile(path: string, extras?: ValidatorExtras): Validator;
   /**
    * Decides about a request (every `Authorization` line, method, URL): resolves with its
    * token's info, or rejects with a `BearerGuardError` subclass. The entry for adapters.
@@ -359,7 +436,12 @@ export class Validator {
   validate(token: string, options?: ValidateOptions): Promise<TokenInfo>;
   /** Reads the token from one `Authorization` header value, then validates it. */
   validateHeader(authorization: string | null | undefined, options?: ValidateOptions): Promise<TokenInfo>;
+  /** Counters; with many issuers, the sum over them. */
   stats(): Stats;
+  /** Each issuer's counters, keyed by issuer: the configured ones in order, then those the resolver added. */
+  statsByIssuer(): Record<string, Stats>;
+  /** With an `issuerResolver`: how many issuers it approved are kept, how many it declined are remembered. */
+  resolverEntries(): ResolverEntries;
   /**
    * Forgets what this validator remembers about `token` (a cached introspection verdict, a
    * remembered JWT): its next use is decided afresh, an opaque token by asking the server again.

@@ -42,7 +42,10 @@ function isPlainObject(value) {
   return proto === Object.prototype || proto === null;
 }
 
-/** The core config for `options`: keys in snake_case at every level, `undefined` dropped. */
+/**
+ * The core config for `options`: keys in snake_case at every level, objects inside arrays
+ * included (the entries of `issuers`), `undefined` dropped.
+ */
 function toCoreConfig(options, prefix = '') {
   // No prototype: a `__proto__` option stays an (unknown, refused) field instead of vanishing.
   const config = Object.create(null);
@@ -55,9 +58,37 @@ function toCoreConfig(options, prefix = '') {
         status: 500,
       });
     }
-    config[name] = isPlainObject(value) ? toCoreConfig(value, `${prefix}${name}.`) : value;
+    config[name] = toCoreValue(value, `${prefix}${name}`);
   }
   return config;
+}
+
+function toCoreValue(value, path) {
+  if (isPlainObject(value)) return toCoreConfig(value, `${path}.`);
+  if (Array.isArray(value)) return value.map((item, i) => toCoreValue(item, `${path}[${i}]`));
+  return value;
+}
+
+/**
+ * The resolver as the addon calls it: always a Promise (a throw becomes a rejection) of the
+ * core config of its answer, or of `null` to decline.
+ */
+function nativeResolver(issuerResolver) {
+  if (issuerResolver === undefined || issuerResolver === null) return null;
+  if (typeof issuerResolver !== 'function') {
+    throw new TypeError('bearerguard: `issuerResolver` must be a function (issuer) => options | null');
+  }
+  return (issuer) => {
+    try {
+      return Promise.resolve(issuerResolver(issuer)).then((answer) => {
+        if (answer == null) return null;
+        if (!isPlainObject(answer)) throw new TypeError('bearerguard: an issuer resolver answers options or null');
+        return toCoreConfig(answer);
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
 }
 
 /** Freezes `value` and everything in it. */
@@ -124,6 +155,14 @@ const optionalString = (value, name) => {
   return value;
 };
 
+/** One validator's counters as plain objects. */
+function plainStats({ introspectionRequests, jwksFetches, accepted, refused, unrouted, shared }) {
+  return { introspectionRequests, jwksFetches, accepted, refused, unrouted, shared: { ...shared } };
+}
+
+/** What `fromFile` hands the constructor instead of options: the native validator it built. */
+const FROM_NATIVE = Symbol('bearerguard.fromNative');
+
 /** The native validator of a `Validator` (for `metricFamilies`; set by the class's static block). */
 let nativeOf;
 
@@ -138,27 +177,58 @@ class Validator {
 
   /**
    * @param {object} options the core config, with camelCase (or snake_case) names:
-   *   `{ issuer, audience, clientAuth: { clientId, clientSecret }, ... }`. Throws a
-   *   `ConfigurationError` naming the field when the config is wrong.
+   *   `{ issuer, audience, clientAuth: { clientId, clientSecret }, ... }`, or `{ issuers: [...] }`
+   *   for many issuers. Throws a `ConfigurationError` naming the field when the config is wrong.
+   * @param {object} [extras] what is not config: `{ issuerResolver }`, a function called with
+   *   an unlisted (unverified) `iss` that answers its options, `null` to decline, or a Promise
+   *   of either.
    */
-  constructor(options, fixedClockForTests) {
+  constructor(options, extras) {
+    if (options === FROM_NATIVE) {
+      this.#native = extras;
+      return;
+    }
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
       throw new TypeError('bearerguard: Validator options must be an object');
     }
     const config = toCoreConfig(options);
-    // The second argument is a test hook (seconds since the epoch for a frozen clock), kept
-    // out of the typed API and compiled only into addons built with `--features test-hooks`.
+    // A number instead of `extras` is a test hook (seconds since the epoch for a frozen clock),
+    // kept out of the typed API and compiled only into addons built with `--features test-hooks`.
+    const fixedClockForTests = typeof extras === 'number' ? extras : undefined;
     if (fixedClockForTests !== undefined && typeof native.NativeValidator.withFixedClockForTests !== 'function') {
       throw new Error('bearerguard: a fixed clock is a test hook; this addon was built without `test-hooks`');
     }
+    if (extras !== undefined && fixedClockForTests === undefined && (extras === null || typeof extras !== 'object')) {
+      throw new TypeError('bearerguard: the second argument of Validator is `{ issuerResolver }`');
+    }
+    const resolver = fixedClockForTests === undefined ? nativeResolver(extras?.issuerResolver) : null;
     try {
       this.#native =
         fixedClockForTests === undefined
-          ? new native.NativeValidator(config, materialize)
+          ? new native.NativeValidator(config, materialize, resolver)
           : native.NativeValidator.withFixedClockForTests(config, materialize, fixedClockForTests);
     } catch (e) {
       throw fromNative(e);
     }
+  }
+
+  /**
+   * A validator from a `.json` or `.toml` config file (the core's snake_case names), with the
+   * same `extras` as the constructor. Throws a `ConfigurationError` naming the field.
+   */
+  static fromFile(path, extras) {
+    if (typeof path !== 'string') throw new TypeError('bearerguard: fromFile takes the path as a string');
+    if (extras !== undefined && (extras === null || typeof extras !== 'object')) {
+      throw new TypeError('bearerguard: the second argument of fromFile is `{ issuerResolver }`');
+    }
+    const resolver = nativeResolver(extras?.issuerResolver);
+    let built;
+    try {
+      built = native.NativeValidator.fromFile(path, materialize, resolver);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return new Validator(FROM_NATIVE, built);
   }
 
   /**
@@ -183,7 +253,12 @@ class Validator {
       const url = optionalString(request.url, 'url');
       const wrong = scopesError(scopes);
       if (wrong) throw wrong;
-      if (request.dpop === undefined && request.clientCertificate === undefined && request.headers === undefined) {
+      if (
+        request.dpop === undefined &&
+        request.clientCertificate === undefined &&
+        request.headers === undefined &&
+        request.tenant === undefined
+      ) {
         decided = this.#native.decideRequest(lines, method, url, scopes);
       } else {
         const dpop = headerLines(request.dpop, 'dpop');
@@ -199,6 +274,7 @@ class Validator {
           dpop,
           certificate,
           headerLines(named, 'headers'),
+          optionalString(request.tenant, 'tenant'),
         );
       }
     } catch (e) {
@@ -272,11 +348,28 @@ class Validator {
 
   /**
    * Counters: requests made to the authorization server and decisions taken so far,
-   * `{ introspectionRequests, jwksFetches, accepted, refused }`.
+   * `{ introspectionRequests, jwksFetches, accepted, refused, unrouted, shared }` (with many
+   * issuers, the sum over them; `unrouted`: refused before any issuer was chosen).
    */
   stats() {
-    const { introspectionRequests, jwksFetches, accepted, refused, shared } = this.#native.stats();
-    return { introspectionRequests, jwksFetches, accepted, refused, shared: { ...shared } };
+    return plainStats(this.#native.stats());
+  }
+
+  /**
+   * Each issuer's counters, `{ [issuer]: stats }` like `stats()`: the configured issuers in
+   * order, then those the resolver added (still kept).
+   */
+  statsByIssuer() {
+    return Object.fromEntries(this.#native.statsByIssuer().map(({ issuer, stats }) => [issuer, plainStats(stats)]));
+  }
+
+  /**
+   * With an `issuerResolver`: `{ kept, declined }`, how many issuers it approved are kept and
+   * how many it declined are remembered (zeros without one).
+   */
+  resolverEntries() {
+    const { kept, declined } = this.#native.resolverEntries();
+    return { kept, declined };
   }
 
   /**

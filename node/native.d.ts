@@ -62,8 +62,15 @@ export declare class NativeValidator {
    * Builds a validator from a config object with the core's (snake_case) field names.
    * Loads keys now; no network I/O happens before the first decision. `materialize` turns
    * a `TokenInfo`'s JSON text into the (frozen) object every answer about it shares.
+   * `resolver` (many issuers) answers for an issuer no entry lists: a Promise of its
+   * snake_case config, or of `null` to decline.
    */
-  constructor(config: any, materialize: (json: string) => object)
+  constructor(config: any, materialize: (json: string) => object, resolver?: ((issuer: string) => Promise<object | null>) | null)
+  /**
+   * Builds a validator from a `.json` or `.toml` config file (the core reads it), like the
+   * constructor otherwise.
+   */
+  static fromFile(path: string, materialize: (json: string) => object, resolver?: ((issuer: string) => Promise<object | null>) | null): NativeValidator
   /**
    * Decides about `token`, requiring `scopes`: the `TokenInfo` object when the core
    * answers without I/O, a Promise of it otherwise; a refusal is thrown or rejected.
@@ -76,7 +83,7 @@ export declare class NativeValidator {
    * the trusted proxy's certificate header (`clientCertificateHeader()`). Answers like
    * `decide`. One line may come as a bare string, so the common case builds no array.
    */
-  decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>, dpop?: string | Array<string> | undefined | null, clientCertificate?: Buffer | undefined | null, certificateHeader?: string | Array<string> | undefined | null): object | Promise<object>
+  decideRequest(authorization: string | Array<string> | undefined | null, method: string | undefined | null, url: string | undefined | null, scopes: Array<string>, dpop?: string | Array<string> | undefined | null, clientCertificate?: Buffer | undefined | null, certificateHeader?: string | Array<string> | undefined | null, tenant?: string | undefined | null): object | Promise<object>
   /**
    * Forgets what this validator remembers about `token` (its cached introspection verdict,
    * a remembered JWT verdict), so that its next use is decided afresh. Rejects with an
@@ -90,8 +97,18 @@ export declare class NativeValidator {
   clientCertificateHeader(): string | null
   /** The protected-resource settings, or `null` when no `resource` is configured. */
   resource(): NativeResource | null
-  /** Counters of the requests this validator made and the decisions it took. */
+  /**
+   * Counters of the requests this validator made and the decisions it took (with many
+   * issuers, the sum over them).
+   */
   stats(): NativeStats
+  /** Each issuer's counters: the configured ones in order, then those the resolver added. */
+  statsByIssuer(): Array<NativeIssuerStats>
+  /**
+   * With a resolver: how many issuers it approved are kept and how many it declined are
+   * remembered (zeros without one).
+   */
+  resolverEntries(): NativeResolverEntries
   /** The validator's counters (`MetricsSnapshot`), as JSON text with camelCase keys. */
   metricsJson(): string
   /** The validator's health (`Health`), as JSON text with camelCase keys. */
@@ -133,6 +150,14 @@ export interface LogRecord {
  */
 export declare function metricFamiliesJson(validators: Array<NativeValidator>): string
 
+/** One issuer's counters (`statsByIssuer`). */
+export interface NativeIssuerStats {
+  /** The issuer. */
+  issuer: string
+  /** Its counters. */
+  stats: NativeStats
+}
+
 /** What one DPoP proof says (the core's `ProofOptions`, camelCase in JavaScript). */
 export interface NativeProofOptions {
   /** `htm`, e.g. `GET`. */
@@ -147,6 +172,14 @@ export interface NativeProofOptions {
   iat?: number
   /** `jti`. Default: 16 random bytes, base64url. */
   jti?: string
+}
+
+/** What an issuer resolver's answers keep (`resolverEntries`). */
+export interface NativeResolverEntries {
+  /** Issuers the resolver approved that are kept. */
+  kept: number
+  /** Issuers it declined that are remembered. */
+  declined: number
 }
 
 /** This API as a protected resource (RFC 8707, RFC 9728), when `resource` is configured. */
@@ -195,6 +228,11 @@ export interface NativeStats {
   accepted: number
   /** Decisions that refused a request, for any reason. */
   refused: number
+  /**
+   * With many issuers: requests refused before any issuer was chosen, each without a
+   * request to any server (counted in `refused` too).
+   */
+  unrouted: number
   /** The shared tier's counters (`cache.shared`; zeros without it). */
   shared: NativeSharedStats
 }

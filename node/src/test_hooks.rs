@@ -26,7 +26,7 @@ impl NativeValidator {
             napi::Error::from_reason("the fixed clock needs a finite, non-negative number of seconds")
         })?;
         let clock = Arc::new(bearerguard::ManualClock::new(start));
-        validator::build(env, config, materialize, Some(clock))
+        validator::build(env, validator::Source::Value(config), materialize, Some(clock), None)
     }
 
     /// Panics inside the guard of a decision: on this thread (`pending` false) or on the

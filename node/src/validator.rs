@@ -17,11 +17,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
-use bearerguard::{ClientCertificate, Config, Decision, Request, SharedClock, TokenInfo, Validator};
+use bearerguard::{
+    BoxError, ClientCertificate, Config, Decision, IssuerResolver, Request, ResolverFuture, SharedClock, Stats,
+    SystemClock, TokenInfo, Validator,
+};
 use futures_util::FutureExt;
 use napi::bindgen_prelude::{
-    Buffer, Either, Function, FunctionRef, Object, ObjectFinalize, ObjectRef, PromiseRaw,
+    Buffer, Either, Function, FunctionRef, Object, ObjectFinalize, ObjectRef, Promise, PromiseRaw,
 };
+use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -100,8 +104,87 @@ pub struct NativeStats {
     pub accepted: f64,
     /// Decisions that refused a request, for any reason.
     pub refused: f64,
+    /// With many issuers: requests refused before any issuer was chosen, each without a
+    /// request to any server (counted in `refused` too).
+    pub unrouted: f64,
     /// The shared tier's counters (`cache.shared`; zeros without it).
     pub shared: NativeSharedStats,
+}
+
+impl From<Stats> for NativeStats {
+    fn from(stats: Stats) -> Self {
+        NativeStats {
+            introspection_requests: stats.introspection_requests as f64,
+            jwks_fetches: stats.jwks_fetches as f64,
+            accepted: stats.accepted as f64,
+            refused: stats.refused as f64,
+            unrouted: stats.unrouted as f64,
+            shared: NativeSharedStats {
+                hits: stats.shared.hits as f64,
+                misses: stats.shared.misses as f64,
+                errors: stats.shared.errors as f64,
+                rejected: stats.shared.rejected as f64,
+                skipped: stats.shared.skipped as f64,
+                waits: stats.shared.waits as f64,
+                forgets_received: stats.shared.forgets_received as f64,
+            },
+        }
+    }
+}
+
+/// One issuer's counters (`statsByIssuer`).
+#[napi(object)]
+pub struct NativeIssuerStats {
+    /// The issuer.
+    pub issuer: String,
+    /// Its counters.
+    pub stats: NativeStats,
+}
+
+/// What an issuer resolver's answers keep (`resolverEntries`).
+#[napi(object)]
+pub struct NativeResolverEntries {
+    /// Issuers the resolver approved that are kept.
+    pub kept: f64,
+    /// Issuers it declined that are remembered.
+    pub declined: f64,
+}
+
+/// The JavaScript resolver as index.js hands it over: it always returns a Promise of a
+/// snake_case config object or `null`, and never throws (index.js turns a throw into a
+/// rejection). Weak: it does not keep the process alive.
+pub(crate) type JsResolver =
+    ThreadsafeFunction<String, Promise<Option<serde_json::Value>>, String, napi::Status, false, true>;
+
+/// A JavaScript function as the core's [`IssuerResolver`]: called on the JavaScript thread,
+/// its Promise awaited on the runtime. A rejection is an error (the core refuses the request
+/// as `configuration`); its reason is not carried, it may hold anything.
+struct JsIssuerResolver(Arc<JsResolver>);
+
+impl IssuerResolver for JsIssuerResolver {
+    fn resolve(&self, issuer: &str) -> ResolverFuture {
+        let function = Arc::clone(&self.0);
+        let issuer = issuer.to_owned();
+        Box::pin(async move {
+            let promise = function
+                .call_async_catch(issuer)
+                .await
+                .map_err(|_| BoxError::from("the JavaScript issuer resolver could not be called"))?;
+            let answer = promise
+                .await
+                .map_err(|_| BoxError::from("the JavaScript issuer resolver threw or rejected"))?;
+            match answer {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                // The core's config errors name the field and never echo a value.
+                Some(value) => Config::from_value(value).map(Some).map_err(|e| {
+                    BoxError::from(format!(
+                        "the JavaScript issuer resolver returned an invalid config: {}",
+                        e.detail()
+                    ))
+                }),
+            }
+        })
+    }
 }
 
 /// Counters of the shared tier (`cache.shared`).
@@ -150,13 +233,32 @@ impl NativeValidator {
     /// Builds a validator from a config object with the core's (snake_case) field names.
     /// Loads keys now; no network I/O happens before the first decision. `materialize` turns
     /// a `TokenInfo`'s JSON text into the (frozen) object every answer about it shares.
+    /// `resolver` (many issuers) answers for an issuer no entry lists: a Promise of its
+    /// snake_case config, or of `null` to decline.
     #[napi(constructor)]
     pub fn new(
         env: &Env,
         config: serde_json::Value,
         #[napi(ts_arg_type = "(json: string) => object")] materialize: Function<String, ObjectRef<false>>,
+        #[napi(ts_arg_type = "((issuer: string) => Promise<object | null>) | null")] resolver: Option<
+            JsResolver,
+        >,
     ) -> Result<Self> {
-        build(env, config, materialize, None)
+        build(env, Source::Value(config), materialize, None, resolver)
+    }
+
+    /// Builds a validator from a `.json` or `.toml` config file (the core reads it), like the
+    /// constructor otherwise.
+    #[napi(factory)]
+    pub fn from_file(
+        env: &Env,
+        path: String,
+        #[napi(ts_arg_type = "(json: string) => object")] materialize: Function<String, ObjectRef<false>>,
+        #[napi(ts_arg_type = "((issuer: string) => Promise<object | null>) | null")] resolver: Option<
+            JsResolver,
+        >,
+    ) -> Result<Self> {
+        build(env, Source::File(path), materialize, None, resolver)
     }
 
     /// Decides about `token`, requiring `scopes`: the `TokenInfo` object when the core
@@ -186,6 +288,7 @@ impl NativeValidator {
         dpop: Option<Either<String, Vec<String>>>,
         client_certificate: Option<Buffer>,
         certificate_header: Option<Either<String, Vec<String>>>,
+        tenant: Option<String>,
     ) -> Result<Answer<'env>> {
         let lines = |v: Option<Either<String, Vec<String>>>| match v {
             None => Vec::new(),
@@ -197,6 +300,7 @@ impl NativeValidator {
         request.method = method.unwrap_or_default();
         request.url = url;
         request.dpop = lines(dpop);
+        request.tenant = tenant;
         request.client_certificate = client_certificate.map(|der| ClientCertificate::Der(der.to_vec()));
         if let Some(name) = &self.inner.config().client_certificate_header {
             request.headers = lines(certificate_header).into_iter().map(|v| (name.clone(), v)).collect();
@@ -245,40 +349,54 @@ impl NativeValidator {
         })
     }
 
-    /// Counters of the requests this validator made and the decisions it took.
+    /// Counters of the requests this validator made and the decisions it took (with many
+    /// issuers, the sum over them).
     #[napi]
     pub fn stats(&self) -> NativeStats {
-        let stats = self.inner.stats();
-        NativeStats {
-            introspection_requests: stats.introspection_requests as f64,
-            jwks_fetches: stats.jwks_fetches as f64,
-            accepted: stats.accepted as f64,
-            refused: stats.refused as f64,
-            shared: NativeSharedStats {
-                hits: stats.shared.hits as f64,
-                misses: stats.shared.misses as f64,
-                errors: stats.shared.errors as f64,
-                rejected: stats.shared.rejected as f64,
-                skipped: stats.shared.skipped as f64,
-                waits: stats.shared.waits as f64,
-                forgets_received: stats.shared.forgets_received as f64,
-            },
-        }
+        self.inner.stats().into()
+    }
+
+    /// Each issuer's counters: the configured ones in order, then those the resolver added.
+    #[napi]
+    pub fn stats_by_issuer(&self) -> Vec<NativeIssuerStats> {
+        let by = self.inner.stats_by_issuer();
+        by.into_iter().map(|(issuer, stats)| NativeIssuerStats { issuer, stats: stats.into() }).collect()
+    }
+
+    /// With a resolver: how many issuers it approved are kept and how many it declined are
+    /// remembered (zeros without one).
+    #[napi]
+    pub fn resolver_entries(&self) -> NativeResolverEntries {
+        let (kept, declined) = self.inner.resolver_entries();
+        NativeResolverEntries { kept: kept as f64, declined: declined as f64 }
     }
 }
 
-/// A validator from `config` (with `clock`, for the test hooks), panics caught.
+/// Where a config comes from: a value (snake_case), or a file the core reads.
+pub(crate) enum Source {
+    Value(serde_json::Value),
+    File(String),
+}
+
+/// A validator from `config` (with `clock`, for the test hooks; `resolver`, many issuers),
+/// panics caught.
 pub(crate) fn build(
     env: &Env,
-    config: serde_json::Value,
+    config: Source,
     materialize: Function<String, ObjectRef<false>>,
     clock: Option<SharedClock>,
+    resolver: Option<JsResolver>,
 ) -> Result<NativeValidator> {
     let materialize = materialize.create_ref()?;
+    let resolver = resolver.map(|f| Arc::new(JsIssuerResolver(Arc::new(f))) as Arc<dyn IssuerResolver>);
     let built = catch_unwind(AssertUnwindSafe(|| {
-        Config::from_value(config).and_then(|c| match clock {
-            Some(clock) => Validator::with_clock(c, clock),
-            None => Validator::new(c),
+        let config = match config {
+            Source::Value(value) => Config::from_value(value),
+            Source::File(path) => Config::from_file(path),
+        };
+        config.and_then(|c| {
+            let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+            Validator::with_resolver(c, clock, None, resolver)
         })
     }));
     match built {

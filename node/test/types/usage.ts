@@ -14,6 +14,9 @@ import {
   type Stats,
   type TokenInfo,
   type ValidatorOptions,
+  type ManyIssuersOptions,
+  type IssuerResolver,
+  type ResolverEntries,
 } from 'bearerguard';
 import { requireToken, type RequireTokenOptions } from 'bearerguard/express';
 
@@ -76,6 +79,26 @@ export async function check(token: string): Promise<string | null> {
 }
 
 const stats: Stats = validator.stats();
+const unrouted: number = stats.unrouted;
+
+// Many issuers: entries of whole options, a tenant per request, a resolver.
+const many: ManyIssuersOptions = {
+  cache: { maxEntries: 10_000 },
+  opaqueRouting: 'tenant',
+  resolver: { maxIssuers: 50, declinedTtlSecs: 60 },
+  issuers: [
+    { issuer: 'https://a.example.com', audience: 'https://api.example.com', tenant: 'a.example.com' },
+    { issuer: 'https://b.example.com', audience: 'https://api.example.com', tenant: ['b', 'b.example.com'] },
+  ],
+};
+const approved: IssuerResolver = async (issuer) =>
+  issuer === 'https://c.example.com' ? { issuer, audience: 'https://api.example.com' } : null;
+const tenants = new Validator(many, { issuerResolver: approved });
+const fromFile: Validator = Validator.fromFile('bearerguard.toml', { issuerResolver: () => undefined });
+const routed: Promise<TokenInfo> = tenants.validateRequest({ authorization: 'Bearer x', tenant: 'b' });
+const byIssuer: Record<string, Stats> = tenants.statsByIssuer();
+const entries: ResolverEntries = fromFile.resolverEntries();
+void [unrouted, routed, byIssuer, entries];
 const codes: ErrorCode[] = errorCodes();
 void stats;
 void codes;
