@@ -18,8 +18,8 @@ use std::rc::Rc;
 use std::sync::{Arc, Weak};
 
 use bearerguard::{
-    BoxError, ClientCertificate, Config, Decision, IssuerResolver, Request, ResolverFuture, SharedClock, Stats,
-    SystemClock, TokenInfo, Validator,
+    BoxError, ClientCertificate, Config, Decision, IssuerResolver, Request, ResolverFuture, SharedClock,
+    Stats, SystemClock, TokenInfo, Validator,
 };
 use futures_util::FutureExt;
 use napi::bindgen_prelude::{

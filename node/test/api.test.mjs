@@ -283,6 +283,7 @@ describe('TokenInfo', () => {
       jwksFetches: 0,
       accepted: 1,
       refused: 0,
+      unrouted: 0,
       shared: NO_SHARED,
     });
   });
@@ -353,6 +354,7 @@ describe('one native call per decision', () => {
       jwksFetches: 1,
       accepted: 7,
       refused: 6,
+      unrouted: 0,
       shared: NO_SHARED,
     });
   });

@@ -44,6 +44,7 @@ describe('introspection of opaque tokens', () => {
       jwksFetches: 0,
       accepted: 1,
       refused: 0,
+      unrouted: 0,
       shared: NO_SHARED,
     });
   });
@@ -177,6 +178,7 @@ describe('JWT access tokens, validated locally through discovery and the JWKS', 
         jwksFetches: 1,
         accepted: 2,
         refused: 0,
+        unrouted: 0,
         shared: NO_SHARED,
       });
     });

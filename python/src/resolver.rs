@@ -35,7 +35,8 @@ impl IssuerResolver for PyResolver {
         let callable = Arc::clone(&self.callable);
         let issuer = issuer.to_owned();
         Box::pin(async move {
-            let called = tokio::task::spawn_blocking(move || Python::attach(|py| answer(py, &callable, issuer)));
+            let called =
+                tokio::task::spawn_blocking(move || Python::attach(|py| answer(py, &callable, issuer)));
             match called.await {
                 Ok(answer) => answer,
                 Err(_) => Err("the Python issuer resolver panicked".into()),

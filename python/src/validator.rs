@@ -281,7 +281,10 @@ impl PyValidator {
     /// Builds a validator from a config mapping.
     #[staticmethod]
     #[pyo3(name = "from_config", signature = (config, issuer_resolver = None))]
-    fn py_from_config(config: &Bound<'_, PyAny>, issuer_resolver: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn py_from_config(
+        config: &Bound<'_, PyAny>,
+        issuer_resolver: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let resolver = resolver(issuer_resolver)?;
         let config = crate::config::from_py(Some(config))?;
         Ok(PyValidator::from_config(config, None, resolver)?)
@@ -292,7 +295,8 @@ impl PyValidator {
     #[pyo3(signature = (path, issuer_resolver = None))]
     fn from_file(path: PathBuf, issuer_resolver: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let resolver = resolver(issuer_resolver)?;
-        let built = guard(|| Config::from_file(&path)).and_then(|c| PyValidator::from_config(c, None, resolver));
+        let built =
+            guard(|| Config::from_file(&path)).and_then(|c| PyValidator::from_config(c, None, resolver));
         Ok(built?)
     }
 
@@ -395,7 +399,8 @@ impl PyValidator {
         authorization: Option<String>,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
-        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None, None);
+        let request =
+            request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None, None);
         self.decide(py, move |core| core.decide(&request))
     }
 
@@ -419,7 +424,8 @@ impl PyValidator {
         authorization: Option<String>,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let request = request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None, None);
+        let request =
+            request(authorization.into_iter().collect(), strings(scopes, "scopes")?, None, None, None);
         self.decide_async(py, move |core| core.decide(&request))
     }
 
