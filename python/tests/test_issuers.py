@@ -133,6 +133,22 @@ def test_opaque_tokens_are_introspected_at_their_own_server_by_tenant_key(
     assert (stats["accepted"], stats["refused"], stats["unrouted"]) == (2, 3, 2)
 
 
+def test_in_order_routing_reaches_the_server_that_knows_an_opaque_token(
+    auth_server: AuthServer, auth_server_b: AuthServer
+) -> None:
+    a, b = auth_server, auth_server_b
+    v = Validator.from_config(two_real(a, b, opaque_routing="in_order"))
+    ob = b.token("opaque", "read")
+    before = counters(a), counters(b)
+    assert v.validate(ob, ["read"]).issuer == b.issuer
+    # a first (it does not know the token), then b; each with its own credentials.
+    assert delta(before[0], counters(a)) == {"discovery": 1, "introspection": 1}
+    assert delta(before[1], counters(b)) == {"discovery": 1, "introspection": 1}
+    with pytest.raises(InvalidTokenError):
+        v.validate("not-a-token-anyone-issued")
+    assert v.stats()["unrouted"] == 0
+
+
 def test_unlisted_and_forged_issuers_cost_zero_requests(
     auth_server: AuthServer, auth_server_b: AuthServer, kit: Callable[[], AuthorizationServer]
 ) -> None:
