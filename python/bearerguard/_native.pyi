@@ -1,11 +1,11 @@
 # Hand-written stub of the Rust extension, checked against it by `python -m mypy.stubtest`.
-from collections.abc import Awaitable, Callable, Generator, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Generator, Iterable, Mapping, Sequence
 from os import PathLike
 from typing import Any, Literal, TypedDict, final, overload
 
 from typing_extensions import Unpack
 
-from bearerguard.config import ManyIssuersConfig, ValidatorConfig
+from bearerguard.config import IssuerResolver, ManyIssuersConfig, ValidatorConfig
 from bearerguard.metrics import Health, MetricFamily, MetricsSnapshot
 
 __all__ = [
@@ -65,10 +65,6 @@ class _Stats(TypedDict):
     unrouted: int
     shared: _SharedStats
 
-# `issuer_resolver=`: called with a token's unverified `iss` (attacker-chosen: look it up among
-# the tenants you approved, never fetch it); a config mapping approves it, ``None`` declines.
-_IssuerResolver = Callable[[str], Mapping[str, Any] | None]
-
 @final
 class TokenInfo:
     """What a validated token says. Holds no token."""
@@ -117,18 +113,18 @@ class Validator:
 
     @overload
     def __new__(
-        cls, *, issuer_resolver: _IssuerResolver | None = None, **config: Unpack[ValidatorConfig]
+        cls, *, issuer_resolver: IssuerResolver | None = None, **config: Unpack[ValidatorConfig]
     ) -> Validator: ...
     @overload
     def __new__(
-        cls, *, issuer_resolver: _IssuerResolver | None = None, **config: Unpack[ManyIssuersConfig]
+        cls, *, issuer_resolver: IssuerResolver | None = None, **config: Unpack[ManyIssuersConfig]
     ) -> Validator: ...
     @staticmethod
     def from_config(
-        config: ValidatorConfig | ManyIssuersConfig, issuer_resolver: _IssuerResolver | None = None
+        config: ValidatorConfig | ManyIssuersConfig, issuer_resolver: IssuerResolver | None = None
     ) -> Validator: ...
     @staticmethod
-    def from_file(path: str | PathLike[str], issuer_resolver: _IssuerResolver | None = None) -> Validator: ...
+    def from_file(path: str | PathLike[str], issuer_resolver: IssuerResolver | None = None) -> Validator: ...
     def validate_request(
         self,
         authorization: Sequence[str],

@@ -16,9 +16,9 @@ or removed from the core fails a test instead of drifting.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
 __all__ = [
     "CacheConfig",
@@ -27,6 +27,7 @@ __all__ = [
     "DpopConfig",
     "HttpConfig",
     "IntrospectionConfig",
+    "IssuerResolver",
     "JwksConfig",
     "ManyIssuersConfig",
     "ResolverConfig",
@@ -219,3 +220,10 @@ class ManyIssuersConfig(_RequiredIssuers, total=False):
     http: HttpConfig
     opaque_routing: Literal["tenant", "in_order"]
     resolver: ResolverConfig
+
+
+IssuerResolver = Callable[[str], Mapping[str, Any] | None]
+"""`Validator(..., issuer_resolver=)`: called with a token's **unverified, attacker-chosen** `iss`
+for an issuer no entry lists (look it up among the tenants you approved; never fetch it); a
+config mapping (one issuer's, naming that `issuer`) approves it, ``None`` declines it, an
+exception refuses the request as `configuration`. Answers are kept within `resolver`'s bounds."""
