@@ -244,6 +244,14 @@ impl Validator {
         }
     }
 
+    /// The config whose API-wide settings answer for this validator (`realm`, `resource` and
+    /// its metadata fields, `required_scopes`, `client_certificate_header`, ...): with many
+    /// issuers the first entry's (challenges before routing carry its realm), else
+    /// [`config`](Self::config).
+    pub fn api_config(&self) -> &Config {
+        &self.inner.config
+    }
+
     /// Decides about a whole request: its one `Authorization` header (two are
     /// `invalid_request`), the scopes it requires, and, when `sender_constraint` allows bound
     /// tokens, its `DPoP` proof and client certificate. The one entry framework adapters call.
