@@ -54,6 +54,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod metrics;
 mod nonce;
+mod presets;
 pub mod replay;
 mod request;
 pub mod resource;
@@ -73,8 +74,8 @@ pub use builder::ValidatorBuilder;
 pub use claims::{TokenInfo, TokenSource};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
-    CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
-    IntrospectionResponseFormat, JwksConfig, OneOrMany, ScopeClaim, Secret, SenderConstraint,
+    AudienceClaim, CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
+    IntrospectionResponseFormat, JwksConfig, OneOrMany, Provider, ScopeClaim, Secret, SenderConstraint,
     SharedCacheConfig, SharedSecret, Strategy,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};

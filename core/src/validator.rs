@@ -95,6 +95,7 @@ impl Validator {
         clock: SharedClock,
         replay_store: Option<Arc<dyn crate::replay::ReplayStore>>,
     ) -> Result<Self> {
+        let config = crate::presets::apply(config)?;
         let crate::check::Checked { algorithms, auth } = crate::check::check(&config)?;
         let auth = Arc::new(auth);
         let metrics = Arc::new(Metrics::new(&config.issuer, Arc::clone(&clock)));
