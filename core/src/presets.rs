@@ -171,7 +171,9 @@ fn auth0(config: &mut Config) -> Result<()> {
 ///   <https://developer.okta.com/docs/concepts/auth-servers/>): a config error under a
 ///   strategy that validates JWTs locally; introspection works with either.
 /// - Scopes are the `scp` array, the client id is `cid`
-///   (<https://developer.okta.com/docs/reference/api/oidc/#access-token-payload>).
+///   (<https://developer.okta.com/docs/reference/api/oidc/#access-token-payload>). The default
+///   `scope_claim: auto` reads `scp` when there is no `scope`, and keeps reading the `scope`
+///   string of introspection answers, so the preset leaves it.
 fn okta(config: &mut Config) -> Result<()> {
     const EXPECTED: &str = "https://<domain>/oauth2/<authorization server id> (e.g. /oauth2/default)";
     let url = issuer_url(config, EXPECTED)?;
@@ -183,9 +185,6 @@ fn okta(config: &mut Config) -> Result<()> {
              a custom authorization server (`https://<domain>/oauth2/default`) or `strategy: \
              introspection`",
         ));
-    }
-    if config.scope_claim == ScopeClaim::Auto {
-        config.scope_claim = ScopeClaim::Scp;
     }
     default_to(&mut config.client_id_claim, "cid");
     Ok(())
@@ -326,7 +325,7 @@ mod tests {
         user.roles_claim = Some("/resource_access/api/roles".into());
         assert_eq!(apply(user).unwrap().roles_claim.as_deref(), Some("/resource_access/api/roles"));
         let c = preset("okta", "https://acme.okta.com/oauth2/default").unwrap();
-        assert_eq!((c.scope_claim, c.client_id_claim.as_deref()), (ScopeClaim::Scp, Some("cid")));
+        assert_eq!((c.scope_claim, c.client_id_claim.as_deref()), (ScopeClaim::Auto, Some("cid")));
         let c = preset("zitadel", "https://acme.zitadel.cloud").unwrap();
         assert_eq!(c.roles_claim.as_deref(), Some("urn:zitadel:iam:org:project:roles"));
         let c = preset("google", "https://accounts.google.com").unwrap();
