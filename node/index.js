@@ -42,6 +42,9 @@ function isPlainObject(value) {
   return proto === Object.prototype || proto === null;
 }
 
+// Options whose keys are data (scope and claim names), passed as written.
+const DATA_MAPS = new Set(['implied_scopes', 'required_claims']);
+
 /** The core config for `options`: keys in snake_case at every level, `undefined` dropped. */
 function toCoreConfig(options, prefix = '') {
   // No prototype: a `__proto__` option stays an (unknown, refused) field instead of vanishing.
@@ -55,7 +58,8 @@ function toCoreConfig(options, prefix = '') {
         status: 500,
       });
     }
-    config[name] = isPlainObject(value) ? toCoreConfig(value, `${prefix}${name}.`) : value;
+    const nested = isPlainObject(value) && !(prefix === '' && DATA_MAPS.has(name));
+    config[name] = nested ? toCoreConfig(value, `${prefix}${name}.`) : value;
   }
   return config;
 }
