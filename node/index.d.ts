@@ -151,9 +151,21 @@ export interface IntrospectionOptions {
  * well). Only `issuer` and `audience` are required; see the core's `Config` for defaults.
  * `index.d.ts` is checked against the core's list of fields (`configFields()`) by the tests.
  */
+/** An authorization server with a preset (`provider`, docs/providers.md). */
+export type Provider = 'zitadel' | 'asgardeo' | 'wso2' | 'keycloak' | 'auth0' | 'okta' | 'entra' | 'cognito' | 'google';
+
 export interface ValidatorOptions {
-  /** The issuer identifier, compared byte for byte with `iss`. */
+  /**
+   * The issuer identifier, compared byte for byte with `iss`. With `provider: 'entra'` only, the
+   * multi-tenant template `https://login.microsoftonline.com/{tenantid}/v2.0` (or
+   * `https://sts.windows.net/{tenantid}/`), which needs `allowedTenants`.
+   */
   issuer: string;
+  /**
+   * The authorization server's preset: its documented facts fill the options left at their
+   * defaults, and its config checks apply (docs/providers.md). Default none.
+   */
+  provider?: Provider;
   /** Accepted audiences: a token must name at least one. Defaults to `resource` when that is set. */
   audience?: string | string[];
   /** Which path tokens take. Default `'auto'`. */
@@ -199,8 +211,23 @@ export interface ValidatorOptions {
   maxTokenBytes?: number;
   /** Strict RFC 9068 (`typ: at+jwt`, `sub`, `client_id`, `iat`, `jti` required). Default `false`. */
   rfc9068Strict?: boolean;
-  /** Where JWT scopes come from. Default `'auto'`. */
-  scopeClaim?: 'auto' | 'scope' | 'scp';
+  /** Where JWT scopes come from. Default `'auto'`; `'entra'`: `scp` as a space-separated string, else the `roles` array. */
+  scopeClaim?: 'auto' | 'scope' | 'scp' | 'entra';
+  /**
+   * Where `TokenInfo.roles` come from: a claim name, or an RFC 6901 JSON pointer when it starts
+   * with `/` (`/realm_access/roles`). An array of strings gives its items, an object its keys.
+   */
+  rolesClaim?: string;
+  /** Claims a token must carry with exactly these JSON values (`{ token_use: 'access' }`); names are kept as written. */
+  requiredClaims?: Record<string, unknown>;
+  /** Which claim names the audience: `'aud'` (default) or `'client_id'` (Cognito access tokens have no `aud`). */
+  audienceClaim?: 'aud' | 'client_id';
+  /** The claim `clientId` is read from when the token has no `client_id` (`azp`, `cid`). */
+  clientIdClaim?: string;
+  /** Other spellings of `issuer` a token's `iss` may have (Google: `accounts.google.com`). */
+  issuerAliases?: string[];
+  /** With an Entra `{tenantid}` issuer template: the tenant ids accepted, or exactly `['any']`. */
+  allowedTenants?: string[];
   /** Scopes every token must carry, on top of per-call scopes. */
   requiredScopes?: string[];
   /** Scope hierarchy: each scope implies these, transitively, exact names only. */
@@ -327,6 +354,8 @@ export interface TokenInfo {
   readonly username: string | null;
   /** Granted scopes, from `scope` (space-separated) or `scp` (array). */
   readonly scopes: readonly string[];
+  /** Roles, from the configured `rolesClaim` (a preset sets it); empty without one. */
+  readonly roles: readonly string[];
   /** `aud`, always as a list. */
   readonly audiences: readonly string[];
   /** `iss`. */

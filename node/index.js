@@ -42,11 +42,15 @@ function isPlainObject(value) {
   return proto === Object.prototype || proto === null;
 }
 
+// Options whose keys are data (scope and claim names), passed as written: at the top level of a
+// config and of each entry of `issuers` (each a whole config).
+const DATA_MAPS = new Set(['implied_scopes', 'required_claims']);
+
 /**
  * The core config for `options`: keys in snake_case at every level, objects inside arrays
- * included (the entries of `issuers`), `undefined` dropped.
+ * included (the entries of `issuers`, themselves whole configs), `undefined` dropped.
  */
-function toCoreConfig(options, prefix = '') {
+function toCoreConfig(options, prefix = '', isConfig = true) {
   // No prototype: a `__proto__` option stays an (unknown, refused) field instead of vanishing.
   const config = Object.create(null);
   for (const [key, value] of Object.entries(options)) {
@@ -58,14 +62,20 @@ function toCoreConfig(options, prefix = '') {
         status: 500,
       });
     }
-    config[name] = toCoreValue(value, `${prefix}${name}`);
+    const asData = isConfig && DATA_MAPS.has(name) && isPlainObject(value);
+    config[name] = asData ? value : toCoreValue(value, `${prefix}${name}`, isConfig && name === 'issuers');
   }
   return config;
 }
 
-function toCoreValue(value, path) {
-  if (isPlainObject(value)) return toCoreConfig(value, `${path}.`);
-  if (Array.isArray(value)) return value.map((item, i) => toCoreValue(item, `${path}[${i}]`));
+/** A nested value: objects (and objects in arrays) converted; `entries`: an array of configs. */
+function toCoreValue(value, path, entries = false) {
+  if (isPlainObject(value)) return toCoreConfig(value, `${path}.`, false);
+  if (Array.isArray(value)) {
+    return value.map((item, i) =>
+      entries && isPlainObject(item) ? toCoreConfig(item, `${path}[${i}].`) : toCoreValue(item, `${path}[${i}]`),
+    );
+  }
   return value;
 }
 

@@ -89,6 +89,7 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
         return Err(Error::config("`issuer` is required"));
     }
     crate::http::check_url("issuer", &c.issuer, c.http.allow_insecure_http)?;
+    claim_choices(c)?;
     if let Some(resource) = &c.resource {
         crate::resource::check_resource(resource, c.http.allow_insecure_http)?;
     }
@@ -196,6 +197,52 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
         return Err(Error::config(
             "`required_scopes` entries must be single RFC 6749 scope tokens (printable ASCII, no \
              space, quote or backslash)",
+        ));
+    }
+    Ok(())
+}
+
+/// The claim choices a preset may make, which any config may make too: the roles and
+/// client-id claims, required claims, issuer aliases, and the Entra multi-tenant template
+/// with its `allowed_tenants`.
+fn claim_choices(c: &Config) -> Result<()> {
+    if c.roles_claim.as_deref().is_some_and(|r| r.is_empty() || r == "/") {
+        return Err(Error::config("`roles_claim` must be a claim name or a JSON pointer (`/a/b`)"));
+    }
+    if c.client_id_claim.as_deref().is_some_and(str::is_empty) {
+        return Err(Error::config("`client_id_claim` must be a claim name"));
+    }
+    if c.required_claims.keys().any(String::is_empty) {
+        return Err(Error::config("`required_claims` names must not be empty"));
+    }
+    if c.issuer_aliases.iter().any(|a| a.is_empty() || *a == c.issuer) {
+        return Err(Error::config("`issuer_aliases` entries must be other, non-empty spellings of `issuer`"));
+    }
+    let template = crate::claims::TenantTemplate::parse(&c.issuer, &c.allowed_tenants);
+    if c.issuer.contains(crate::claims::TENANT_PLACEHOLDER) {
+        if c.provider != Some(crate::config::Provider::Entra) || template.is_none() {
+            return Err(Error::config(
+                "`issuer`: a `{tenantid}` template is only for `provider: \"entra\"`, with one `{tenantid}`",
+            ));
+        }
+        if c.allowed_tenants.is_empty() {
+            return Err(Error::config(
+                "`allowed_tenants` is required with a multi-tenant `issuer` template: list the tenant \
+                 ids, or write `[\"any\"]` to accept every tenant",
+            ));
+        }
+        if !c.issuer_aliases.is_empty() {
+            return Err(Error::config(
+                "`issuer_aliases` cannot be used with a multi-tenant `issuer` template",
+            ));
+        }
+    } else if !c.allowed_tenants.is_empty() {
+        return Err(Error::config("`allowed_tenants` needs a multi-tenant `issuer` template (`{tenantid}`)"));
+    }
+    let any = c.allowed_tenants.as_slice() == ["any"];
+    if !any && c.allowed_tenants.iter().any(|t| !crate::claims::is_guid(t)) {
+        return Err(Error::config(
+            "`allowed_tenants` entries must be tenant ids (GUIDs), or the list must be exactly `[\"any\"]`",
         ));
     }
     Ok(())

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::config::ScopeClaim;
+use crate::config::{AudienceClaim, ScopeClaim};
 use crate::error::{Error, Result};
 
 /// Which path decided a token.
@@ -47,6 +47,10 @@ pub struct TokenInfo {
     pub username: Option<String>,
     /// Granted scopes, from `scope` (space-separated) or `scp` (array).
     pub scopes: Vec<String>,
+    /// Roles, from the configured `roles_claim` (a provider preset sets it: Keycloak's
+    /// `realm_access.roles`, ZITADEL's role claim keys, Entra's `roles`, Auth0's
+    /// `permissions`, Cognito's `cognito:groups`); empty without one.
+    pub roles: Vec<String>,
     /// `aud`, always as a list.
     pub audiences: Vec<String>,
     /// `iss`.
@@ -78,6 +82,7 @@ impl std::fmt::Debug for TokenInfo {
             .field("subject", &self.subject)
             .field("client_id", &self.client_id)
             .field("scopes", &self.scopes)
+            .field("roles", &self.roles)
             .field("audiences", &self.audiences)
             .field("issuer", &self.issuer)
             .field("expires_at", &self.expires_at)
@@ -88,6 +93,11 @@ impl std::fmt::Debug for TokenInfo {
 }
 
 impl TokenInfo {
+    /// Whether the token carries `role` (from `roles_claim`).
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
     /// Whether every scope in `required` was granted.
     pub fn has_scopes<S: AsRef<str>>(&self, required: &[S]) -> bool {
         required.iter().all(|r| self.scopes.iter().any(|s| s == r.as_ref()))
@@ -102,10 +112,26 @@ impl TokenInfo {
 /// The latest timestamp accepted: 9999-12-31T23:59:59Z.
 const MAX_TIMESTAMP: f64 = 253_402_300_799.0;
 
+/// The placeholder of a multi-tenant Microsoft Entra issuer template.
+pub(crate) const TENANT_PLACEHOLDER: &str = "{tenantid}";
+
 /// The rules a validator applies to a claim set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ClaimRules {
     pub issuer: String,
+    /// Other spellings of the issuer (`issuer_aliases`), each compared byte for byte.
+    pub issuer_aliases: Vec<String>,
+    /// A multi-tenant Entra issuer template (`issuer` holds `{tenantid}`); `issuer` and
+    /// `issuer_aliases` are then never compared as they are.
+    pub tenants: Option<TenantTemplate>,
+    /// Which claim the audiences are matched against.
+    pub audience_claim: AudienceClaim,
+    /// Where roles come from: a claim name, or a JSON pointer when it starts with `/`.
+    pub roles_claim: Option<String>,
+    /// Where `client_id` comes from when the token has none.
+    pub client_id_claim: Option<String>,
+    /// Claims that must be present with exactly these values.
+    pub required_claims: Vec<(String, Value)>,
     pub audiences: Vec<String>,
     pub leeway: u64,
     pub max_lifetime: Option<u64>,
@@ -114,6 +140,64 @@ pub(crate) struct ClaimRules {
     pub canonical_audience: bool,
     /// The scope hierarchy, closed transitively: each scope and every scope it implies.
     pub implied: Arc<ScopeImplications>,
+}
+
+/// A multi-tenant issuer template split around `{tenantid}`, and the tenants it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TenantTemplate {
+    prefix: String,
+    suffix: String,
+    /// `None`: any tenant (`allowed_tenants: ["any"]`).
+    allowed: Option<Vec<String>>,
+}
+
+impl TenantTemplate {
+    /// The template in `issuer`, if it holds exactly one `{tenantid}`.
+    pub fn parse(issuer: &str, allowed_tenants: &[String]) -> Option<Self> {
+        let (prefix, suffix) = issuer.split_once(TENANT_PLACEHOLDER)?;
+        if suffix.contains(TENANT_PLACEHOLDER) {
+            return None;
+        }
+        let allowed = match allowed_tenants {
+            [any] if any == "any" => None,
+            list => Some(list.iter().map(|t| t.to_ascii_lowercase()).collect()),
+        };
+        Some(TenantTemplate { prefix: prefix.to_owned(), suffix: suffix.to_owned(), allowed })
+    }
+
+    /// The tenant id `iss` names in place of `{tenantid}`, if it has the template's shape
+    /// (a GUID there). Allocates nothing.
+    fn tenant_of<'a>(&self, iss: &'a str) -> Option<&'a str> {
+        iss.strip_prefix(self.prefix.as_str())
+            .and_then(|rest| rest.strip_suffix(self.suffix.as_str()))
+            .filter(|tid| is_guid(tid))
+    }
+
+    /// Whether `iss` is the template filled with the token's own `tid`, and that tenant is
+    /// allowed.
+    fn check(&self, iss: &str, tid: Option<&Value>) -> Result<()> {
+        let Some(Value::String(tid)) = tid else {
+            return Err(Error::invalid_token("the tid claim is missing or not a string"));
+        };
+        if self.tenant_of(iss) != Some(tid.as_str()) {
+            return Err(Error::invalid_token("the issuer does not name the token's tenant (tid)"));
+        }
+        match &self.allowed {
+            None => Ok(()),
+            Some(list) if list.iter().any(|t| t.eq_ignore_ascii_case(tid)) => Ok(()),
+            Some(_) => Err(Error::invalid_token("the token's tenant is not allowed")),
+        }
+    }
+}
+
+/// Whether `s` has a GUID's shape: 8-4-4-4-12 hexadecimal digits.
+pub(crate) fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 /// A configured scope hierarchy (`implied_scopes`), closed transitively at build time so a
@@ -178,22 +262,43 @@ pub(crate) struct Demands {
 }
 
 impl ClaimRules {
-    /// Whether a token's unverified `iss` belongs to this validator (routing among many
-    /// issuers, before any check): the configured issuer, byte for byte.
-    pub(crate) fn routes_issuer(&self, iss: &str) -> bool {
-        iss == self.issuer
-    }
-
     /// The rules `config` sets (checked by `check.rs` first).
     pub fn from_config(config: &crate::config::Config) -> Self {
+        let tenants = TenantTemplate::parse(&config.issuer, &config.allowed_tenants);
         ClaimRules {
             issuer: config.issuer.clone(),
+            issuer_aliases: config.issuer_aliases.clone(),
+            tenants,
+            audience_claim: config.audience_claim,
+            roles_claim: config.roles_claim.clone(),
+            client_id_claim: config.client_id_claim.clone(),
+            required_claims: config.required_claims.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             audiences: config.effective_audiences(),
             leeway: config.leeway_secs,
             max_lifetime: config.max_token_lifetime_secs,
             scope_claim: config.scope_claim,
             canonical_audience: config.resource.is_some(),
             implied: Arc::new(ScopeImplications::new(&config.implied_scopes)),
+        }
+    }
+
+    /// Whether an unverified `iss` belongs to this validator: the issuer itself, one of its
+    /// aliases, or, for a multi-tenant Entra template, the template with a GUID in place of
+    /// `{tenantid}` (the allow-list and `tid` are checked after the signature). Allocates
+    /// nothing; the multi-issuer router calls it to pick a validator.
+    pub(crate) fn routes_issuer(&self, iss: &str) -> bool {
+        match &self.tenants {
+            Some(template) => template.tenant_of(iss).is_some(),
+            None => iss == self.issuer || self.issuer_aliases.iter().any(|a| a == iss),
+        }
+    }
+
+    /// Whether `iss` is accepted for a token whose claims are `claims`.
+    fn issuer_accepted(&self, iss: &str, claims: &Map<String, Value>) -> Result<()> {
+        match &self.tenants {
+            Some(template) => template.check(iss, claims.get("tid")),
+            None if iss == self.issuer || self.issuer_aliases.iter().any(|a| a == iss) => Ok(()),
+            None => Err(Error::invalid_token("the issuer is not accepted")),
         }
     }
 
@@ -240,15 +345,21 @@ impl ClaimRules {
         }
 
         let issuer = match claims.get("iss") {
-            Some(Value::String(iss)) if *iss == self.issuer => Some(iss.clone()),
-            Some(Value::String(_)) => return Err(Error::invalid_token("the issuer is not accepted")),
+            Some(Value::String(iss)) => {
+                self.issuer_accepted(iss, &claims)?;
+                Some(iss.clone())
+            }
             Some(_) => return Err(Error::invalid_token("the iss claim is not a string")),
             None if required => return Err(Error::invalid_token("the iss claim is missing")),
             None => None,
         };
 
+        let by_aud = self.audience_claim == AudienceClaim::Aud;
+        let accepted = |a: &str| {
+            self.audiences.iter().any(|c| crate::resource::audience_matches(c, a, self.canonical_audience))
+        };
         let audiences = match claims.get("aud") {
-            None if required => return Err(Error::invalid_token("the aud claim is missing")),
+            None if required && by_aud => return Err(Error::invalid_token("the aud claim is missing")),
             None => Vec::new(),
             Some(value) => {
                 let auds = string_list(value)
@@ -256,10 +367,7 @@ impl ClaimRules {
                 if auds.is_empty() {
                     return Err(Error::invalid_token("the aud claim is empty"));
                 }
-                let canonical = self.canonical_audience;
-                if !auds.iter().any(|a| {
-                    self.audiences.iter().any(|c| crate::resource::audience_matches(c, a, canonical))
-                }) {
+                if by_aud && !auds.iter().any(|a| accepted(a)) {
                     return Err(Error::invalid_token("the audience is not accepted"));
                 }
                 auds
@@ -267,7 +375,28 @@ impl ClaimRules {
         };
 
         let subject = optional_string(&claims, "sub")?;
-        let client_id = optional_string(&claims, "client_id")?;
+        let mut client_id = optional_string(&claims, "client_id")?;
+        if !by_aud {
+            // `audience_claim: client_id` (Cognito): the token's own `client_id` names us.
+            match &client_id {
+                None => return Err(Error::invalid_token("the client_id claim is missing")),
+                Some(id) if !accepted(id) => {
+                    return Err(Error::invalid_token("the audience is not accepted"));
+                }
+                _ => {}
+            }
+        }
+        if client_id.is_none()
+            && let Some(name) = &self.client_id_claim
+            && let Some(Value::String(id)) = claims.get(name)
+        {
+            client_id = Some(id.clone());
+        }
+        for (name, value) in &self.required_claims {
+            if claims.get(name) != Some(value) {
+                return Err(Error::invalid_token("a required claim is missing or has another value"));
+            }
+        }
         let jti = optional_string(&claims, "jti")?;
         if demands.rfc9068_strict
             && (subject.is_none() || client_id.is_none() || jti.is_none() || iat.is_none())
@@ -281,12 +410,14 @@ impl ClaimRules {
             _ => None,
         };
         let scopes = self.scopes(&claims);
+        let roles = self.roles(&claims);
 
         Ok(TokenInfo {
             subject,
             client_id,
             username,
             scopes,
+            roles,
             audiences,
             issuer,
             expires_at: exp.map(|t| t as i64),
@@ -302,9 +433,7 @@ impl ClaimRules {
 
     fn scopes(&self, claims: &Map<String, Value>) -> Vec<String> {
         let from_scope = || match claims.get("scope") {
-            Some(Value::String(s)) => {
-                Some(s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-            }
+            Some(Value::String(s)) => Some(split_scopes(s)),
             _ => None,
         };
         let from_scp = || {
@@ -317,9 +446,52 @@ impl ClaimRules {
             ScopeClaim::Scope => from_scope(),
             ScopeClaim::Scp => from_scp(),
             ScopeClaim::Auto => from_scope().or_else(from_scp),
+            // Entra: `scp` is a space-separated string; app-only tokens have `roles` instead.
+            ScopeClaim::Entra => match claims.get("scp") {
+                Some(Value::String(s)) => Some(split_scopes(s)),
+                Some(_) => None,
+                None => claims.get("roles").and_then(|v| match v {
+                    Value::Array(_) => string_list(v),
+                    _ => None,
+                }),
+            },
         };
         self.implied.expand(found.unwrap_or_default())
     }
+
+    /// The roles `roles_claim` names: an array of strings gives its items, an object its
+    /// keys; anything else, none.
+    fn roles(&self, claims: &Map<String, Value>) -> Vec<String> {
+        let Some(name) = &self.roles_claim else { return Vec::new() };
+        let found = match name.strip_prefix('/') {
+            Some(pointer) => json_pointer(claims, pointer),
+            None => claims.get(name),
+        };
+        match found {
+            Some(v @ Value::Array(_)) => string_list(v).unwrap_or_default(),
+            Some(Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn split_scopes(s: &str) -> Vec<String> {
+    s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// Resolves an RFC 6901 pointer (without its leading `/`) in `claims`.
+fn json_pointer<'a>(claims: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+    let unescape = |token: &str| token.replace("~1", "/").replace("~0", "~");
+    let mut tokens = pointer.split('/');
+    let mut current = claims.get(&unescape(tokens.next()?))?;
+    for token in tokens {
+        current = match current {
+            Value::Object(map) => map.get(&unescape(token))?,
+            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
 }
 
 /// Whether `scope` is one RFC 6749 §3.3 `scope-token`: `1*( %x21 / %x23-5B / %x5D-7E )`.
@@ -370,6 +542,7 @@ mod tests {
             scope_claim: ScopeClaim::Auto,
             canonical_audience: false,
             implied: Arc::default(),
+            ..ClaimRules::default()
         }
     }
 
@@ -544,5 +717,190 @@ mod tests {
         let info = check(base).unwrap();
         assert!(!info.has_scopes(&["read"]));
         assert!(info.has_scopes::<&str>(&[]));
+    }
+
+    const TID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    const OTHER_TID: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+    fn entra(allowed: &[&str]) -> ClaimRules {
+        let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
+        let issuer = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        ClaimRules {
+            issuer: issuer.into(),
+            tenants: TenantTemplate::parse(issuer, &allowed),
+            scope_claim: ScopeClaim::Entra,
+            roles_claim: Some("roles".into()),
+            ..rules()
+        }
+    }
+
+    fn run(rules: &ClaimRules, v: Value) -> Result<TokenInfo> {
+        let Value::Object(m) = v else { unreachable!() };
+        rules.check(m, NOW, JWT, TokenSource::Jwt, None)
+    }
+
+    #[test]
+    fn routes_issuer_knows_the_issuer_its_aliases_and_the_tenant_template() {
+        let google = ClaimRules {
+            issuer: "https://accounts.google.com".into(),
+            issuer_aliases: vec!["accounts.google.com".into()],
+            ..rules()
+        };
+        assert!(google.routes_issuer("https://accounts.google.com"));
+        assert!(google.routes_issuer("accounts.google.com"));
+        assert!(!google.routes_issuer("https://accounts.google.com/"));
+        let e = entra(&["any"]);
+        assert!(e.routes_issuer(&format!("https://login.microsoftonline.com/{TID}/v2.0")));
+        assert!(!e.routes_issuer("https://login.microsoftonline.com/{tenantid}/v2.0"));
+        assert!(!e.routes_issuer("https://login.microsoftonline.com/common/v2.0"));
+        assert!(!e.routes_issuer(&format!("https://login.microsoftonline.com/{TID}/v2.0/x")));
+        assert!(!e.routes_issuer(&format!("https://sts.windows.net/{TID}/")));
+        assert!(rules().routes_issuer("https://as.example") && !rules().routes_issuer("https://as.example/"));
+    }
+
+    #[test]
+    fn entra_tenants_must_match_iss_and_the_allow_list() {
+        let iss = |tid: &str| format!("https://login.microsoftonline.com/{tid}/v2.0");
+        let token =
+            |iss: String, tid: &str| json!({"iss": iss, "tid": tid, "aud": "api", "exp": 1_800_000_100});
+        let code = |r: &ClaimRules, v: Value| run(r, v).map(|_| "ok").unwrap_or_else(|e| e.code());
+        let listed = entra(&[TID]);
+        assert_eq!(code(&listed, token(iss(TID), TID)), "ok");
+        assert_eq!(code(&listed, token(iss(TID).to_uppercase(), TID)), "invalid_token");
+        assert_eq!(code(&listed, token(iss(OTHER_TID), OTHER_TID)), "invalid_token", "not allowed");
+        assert_eq!(code(&listed, token(iss(TID), OTHER_TID)), "invalid_token", "iss names another tenant");
+        assert_eq!(
+            code(&listed, json!({"iss": iss(TID), "aud": "api", "exp": 1_800_000_100})),
+            "invalid_token"
+        );
+        assert_eq!(
+            code(&listed, token("https://login.microsoftonline.com/{tenantid}/v2.0".into(), TID)),
+            "invalid_token",
+            "the template itself is no issuer"
+        );
+        let any = entra(&["any"]);
+        assert_eq!(code(&any, token(iss(OTHER_TID), OTHER_TID)), "ok");
+        assert_eq!(code(&any, token(iss(TID), OTHER_TID)), "invalid_token");
+    }
+
+    #[test]
+    fn entra_scopes_are_a_string_and_app_tokens_have_roles() {
+        let e = entra(&["any"]);
+        let base = |extra: Value| {
+            let mut v = json!({"iss": format!("https://login.microsoftonline.com/{TID}/v2.0"), "tid": TID,
+                "aud": "api", "exp": 1_800_000_100});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            run(&e, v).unwrap()
+        };
+        let info = base(json!({"scp": "Files.Read User.Read"}));
+        assert_eq!(info.scopes, ["Files.Read", "User.Read"]);
+        let info = base(json!({"roles": ["Orders.Write"]}));
+        assert_eq!(
+            (info.scopes.as_slice(), info.roles.as_slice()),
+            (&["Orders.Write".to_owned()][..], &["Orders.Write".to_owned()][..])
+        );
+        assert!(
+            base(json!({"scp": ["a"], "roles": ["b"]})).scopes.is_empty(),
+            "a wrongly typed scp grants nothing"
+        );
+        // Everyone else keeps `scp` as an array: a string grants nothing.
+        let Value::Object(m) =
+            json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100,"scp":"a b"})
+        else {
+            unreachable!()
+        };
+        assert!(rules().check(m, NOW, JWT, TokenSource::Jwt, None).unwrap().scopes.is_empty());
+    }
+
+    #[test]
+    fn roles_come_from_a_name_or_a_pointer_and_only_when_well_typed() {
+        let roles = |claim: &str, extra: Value| {
+            let r = ClaimRules { roles_claim: Some(claim.into()), ..rules() };
+            let mut v = json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            run(&r, v).unwrap().roles
+        };
+        assert_eq!(
+            roles("/realm_access/roles", json!({"realm_access": {"roles": ["admin", "user"]}})),
+            ["admin", "user"]
+        );
+        let z = "urn:zitadel:iam:org:project:roles";
+        assert_eq!(
+            roles(z, json!({z: {"admin": {"1": "acme"}, "viewer": {"1": "acme"}}})),
+            ["admin", "viewer"]
+        );
+        assert_eq!(roles("/a~1b/0", json!({"a/b": [["x"]]})), ["x"]);
+        assert!(roles("permissions", json!({"permissions": "read"})).is_empty());
+        assert!(roles("permissions", json!({"permissions": ["read", 1]})).is_empty());
+        assert!(roles("/realm_access/roles", json!({"realm_access": ["admin"]})).is_empty());
+        assert!(roles("missing", json!({})).is_empty());
+        assert!(
+            rules()
+                .check(
+                    Map::new(),
+                    NOW,
+                    Demands { registered_claims_required: false, ..JWT },
+                    TokenSource::Jwt,
+                    None
+                )
+                .unwrap()
+                .roles
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn audience_by_client_id_client_id_fallback_and_required_claims() {
+        let cognito = ClaimRules {
+            audience_claim: AudienceClaim::ClientId,
+            required_claims: vec![("token_use".into(), json!("access"))],
+            ..rules()
+        };
+        let code = |r: &ClaimRules, v: Value| run(r, v).map(|_| "ok").unwrap_or_else(|e| e.code());
+        let base =
+            json!({"iss":"https://as.example","exp":1_800_000_100,"client_id":"api","token_use":"access"});
+        assert_eq!(code(&cognito, base.clone()), "ok", "no aud needed");
+        let mut other = base.clone();
+        other["client_id"] = json!("other");
+        assert_eq!(code(&cognito, other), "invalid_token");
+        let mut id_token = base.clone();
+        id_token["token_use"] = json!("id");
+        assert_eq!(code(&cognito, id_token), "invalid_token");
+        let id_shape = json!({"iss":"https://as.example","exp":1_800_000_100,"aud":"api","token_use":"id"});
+        assert_eq!(code(&cognito, id_shape), "invalid_token");
+        let mut no_use = base.clone();
+        no_use.as_object_mut().unwrap().remove("token_use");
+        assert_eq!(code(&cognito, no_use), "invalid_token");
+        let azp = ClaimRules { client_id_claim: Some("azp".into()), ..rules() };
+        let info = run(&azp, json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100,"azp":"web"}))
+            .unwrap();
+        assert_eq!(info.client_id.as_deref(), Some("web"));
+        let info = run(
+            &azp,
+            json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100,"azp":"web","client_id":"cli"}),
+        )
+        .unwrap();
+        assert_eq!(info.client_id.as_deref(), Some("cli"), "client_id wins");
+        let info =
+            run(&azp, json!({"iss":"https://as.example","aud":"api","exp":1_800_000_100,"azp":5})).unwrap();
+        assert_eq!(info.client_id, None);
+    }
+
+    #[test]
+    fn guids_are_8_4_4_4_12_hex() {
+        assert!(is_guid(TID) && is_guid(&TID.to_uppercase()));
+        for bad in [
+            "",
+            "common",
+            "72f988bf86f141af91ab2d7cd011db47",
+            "72f988bf-86f1-41af-91ab-2d7cd011db4g",
+            "72f988bf-86f1-41af-91ab-2d7cd011db47a",
+        ] {
+            assert!(!is_guid(bad), "{bad}");
+        }
     }
 }

@@ -101,6 +101,67 @@ pub enum ScopeClaim {
     Scope,
     /// Only `scp`, an array of strings.
     Scp,
+    /// Microsoft Entra ID: `scp` as a space-separated **string** (delegated tokens), else,
+    /// for app-only tokens that carry no `scp`, the `roles` array (the app roles granted).
+    /// Selected by `provider: "entra"`.
+    Entra,
+}
+
+/// Which claim names the audience a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AudienceClaim {
+    /// `aud` (RFC 7519 §4.1.3): a string or an array of strings. Default.
+    #[default]
+    Aud,
+    /// `client_id`: the configured `audience` is matched against the token's `client_id`
+    /// string, and `aud` is not required (Amazon Cognito access tokens carry no `aud`).
+    ClientId,
+}
+
+/// An authorization server whose documented token and metadata shapes bearerguard knows
+/// (`provider`): a preset fills fields the config left at their defaults with that server's
+/// documented facts and adds its own config checks; it never loosens a check the config
+/// sets. Every fact and its source is in `docs/providers.md` and `core/src/presets.rs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Provider {
+    /// ZITADEL.
+    Zitadel,
+    /// Asgardeo (WSO2's cloud identity service).
+    Asgardeo,
+    /// WSO2 Identity Server.
+    Wso2,
+    /// Keycloak.
+    Keycloak,
+    /// Auth0.
+    Auth0,
+    /// Okta (custom authorization servers).
+    Okta,
+    /// Microsoft Entra ID (Azure AD), v1.0 and v2.0 tokens, single or multi-tenant.
+    Entra,
+    /// Amazon Cognito user pools.
+    Cognito,
+    /// Google (`https://accounts.google.com`).
+    Google,
+}
+
+impl Provider {
+    /// The name used in configs (`"entra"`, `"cognito"`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Zitadel => "zitadel",
+            Provider::Asgardeo => "asgardeo",
+            Provider::Wso2 => "wso2",
+            Provider::Keycloak => "keycloak",
+            Provider::Auth0 => "auth0",
+            Provider::Okta => "okta",
+            Provider::Entra => "entra",
+            Provider::Cognito => "cognito",
+            Provider::Google => "google",
+        }
+    }
 }
 
 /// The format bearerguard asks the introspection endpoint for.
@@ -493,8 +554,14 @@ impl<'de> Deserialize<'de> for OneOrMany {
 #[serde(remote = "Self", default, deny_unknown_fields)]
 pub struct Config {
     /// The issuer identifier, compared byte for byte with `iss` and the discovery
-    /// document's `issuer`. Required.
+    /// document's `issuer`. Required. With `provider: "entra"` only, it may be the
+    /// multi-tenant template `https://login.microsoftonline.com/{tenantid}/v2.0` (or
+    /// `https://sts.windows.net/{tenantid}/`), which needs `allowed_tenants`.
     pub issuer: String,
+    /// The authorization server's preset (`zitadel`, `asgardeo`, `wso2`, `keycloak`, `auth0`,
+    /// `okta`, `entra`, `cognito`, `google`): its documented facts fill the fields left at
+    /// their defaults, and its config checks apply (`docs/providers.md`). Default none.
+    pub provider: Option<Provider>,
     /// Accepted audiences: a token must name at least one. Required unless `resource` is
     /// set, which it then defaults to.
     pub audience: OneOrMany,
@@ -532,6 +599,28 @@ pub struct Config {
     pub rfc9068_strict: bool,
     /// Where JWT scopes come from. Default `auto`.
     pub scope_claim: ScopeClaim,
+    /// Where a token's roles (`TokenInfo.roles`) come from: a claim name, or an RFC 6901
+    /// JSON pointer when it starts with `/` (`/realm_access/roles`). An array of strings
+    /// gives its items, an object its keys (ZITADEL's role claim); any other type gives no
+    /// roles. Default none (no roles).
+    pub roles_claim: Option<String>,
+    /// Claims a token must carry with exactly these JSON values (`{"token_use": "access"}`),
+    /// on both paths; missing or different is `invalid_token`. Default none.
+    pub required_claims: BTreeMap<String, serde_json::Value>,
+    /// Which claim names the audience: `aud` (default) or `client_id` (Amazon Cognito access
+    /// tokens have no `aud`).
+    pub audience_claim: AudienceClaim,
+    /// The claim `TokenInfo.client_id` is read from when the token has no `client_id`
+    /// (`azp` for Keycloak, `cid` for Okta). A non-string value is ignored. Default none.
+    pub client_id_claim: Option<String>,
+    /// Other spellings of `issuer` a token's `iss` may have, each compared byte for byte
+    /// (Google: `accounts.google.com`). Default none.
+    pub issuer_aliases: Vec<String>,
+    /// With a multi-tenant Entra `issuer` template: the tenant ids (GUIDs) whose tokens are
+    /// accepted, or exactly `["any"]` for every tenant. A token's `iss` must equal the
+    /// template with its own `tid` in place of `{tenantid}`. Required with a template,
+    /// refused without one. Default none.
+    pub allowed_tenants: Vec<String>,
     /// Scopes every token must carry, on top of per-call scopes. Default none.
     pub required_scopes: Vec<String>,
     /// Scope hierarchy: each scope maps to the scopes it implies (`{"files:write":
@@ -736,6 +825,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             issuer: String::new(),
+            provider: None,
             audience: OneOrMany::default(),
             strategy: Strategy::default(),
             discovery: true,
@@ -756,6 +846,12 @@ impl Default for Config {
             max_token_bytes: 16 * 1024,
             rfc9068_strict: false,
             scope_claim: ScopeClaim::default(),
+            roles_claim: None,
+            required_claims: BTreeMap::new(),
+            audience_claim: AudienceClaim::default(),
+            client_id_claim: None,
+            issuer_aliases: Vec::new(),
+            allowed_tenants: Vec::new(),
             required_scopes: Vec::new(),
             implied_scopes: BTreeMap::new(),
             realm: None,
@@ -782,6 +878,7 @@ impl Config {
     /// their keyword arguments in step with the core).
     pub const FIELDS: &'static [&'static str] = &[
         "issuer",
+        "provider",
         "audience",
         "strategy",
         "discovery",
@@ -797,6 +894,12 @@ impl Config {
         "max_token_bytes",
         "rfc9068_strict",
         "scope_claim",
+        "roles_claim",
+        "required_claims",
+        "audience_claim",
+        "client_id_claim",
+        "issuer_aliases",
+        "allowed_tenants",
         "required_scopes",
         "implied_scopes",
         "realm",

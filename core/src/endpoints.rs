@@ -138,8 +138,10 @@ impl Endpoints {
             }
         };
         let jwks_uri = pick("jwks_uri", &c.jwks_uri, discovered.jwks_uri)?;
+        // Asgardeo and WSO2 name theirs in discovery; without it, derived from the issuer.
         let introspection =
-            pick("introspection_endpoint", &c.introspection_endpoint, discovered.introspection_endpoint)?;
+            pick("introspection_endpoint", &c.introspection_endpoint, discovered.introspection_endpoint)?
+                .or_else(|| crate::presets::introspection_endpoint(c));
         let token_endpoint = pick("token_endpoint", &c.token_endpoint, discovered.token_endpoint)?;
 
         if self.wants_jwks() && !self.wants_introspection() && jwks_uri.is_none() {

@@ -55,6 +55,7 @@ pub mod jwks;
 pub mod jwt;
 pub mod metrics;
 mod nonce;
+mod presets;
 pub mod replay;
 mod request;
 pub mod resource;
@@ -74,9 +75,9 @@ pub use builder::ValidatorBuilder;
 pub use claims::{TokenInfo, TokenSource};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
-    CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
-    IntrospectionResponseFormat, JwksConfig, OneOrMany, OpaqueRouting, ResolverConfig, ScopeClaim, Secret,
-    SenderConstraint, SharedCacheConfig, SharedSecret, Strategy,
+    AudienceClaim, CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
+    IntrospectionResponseFormat, JwksConfig, OneOrMany, OpaqueRouting, Provider, ResolverConfig, ScopeClaim,
+    Secret, SenderConstraint, SharedCacheConfig, SharedSecret, Strategy,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};

@@ -175,7 +175,7 @@ impl crate::Validator {
     /// The `WWW-Authenticate` value for `error` with this validator's realm and, when
     /// `resource` is set, its RFC 9728 `resource_metadata` URL.
     pub fn www_authenticate(&self, error: &Error) -> Option<String> {
-        error.challenge(self.config().realm.as_deref(), self.resource_metadata_url())
+        error.challenge(self.api_config().realm.as_deref(), self.resource_metadata_url())
     }
 
     /// The RFC 9728 protected resource metadata document, when `resource` is set.

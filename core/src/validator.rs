@@ -131,6 +131,8 @@ impl Validator {
         replay_store: Option<Arc<dyn crate::replay::ReplayStore>>,
         common: Option<&Common>,
     ) -> Result<Self> {
+        // The provider's documented facts first (`provider`, docs/providers.md).
+        let config = crate::presets::apply(config)?;
         let crate::check::Checked { algorithms, auth } = crate::check::check(&config)?;
         let auth = Arc::new(auth);
         let metrics = Arc::new(Metrics::new(&config.issuer, Arc::clone(&clock)));
@@ -236,12 +238,22 @@ impl Validator {
         ValidatorBuilder { config: Config::default(), clock: None, replay_store: None, resolver: None }
     }
 
-    /// The configuration this validator was built from (secrets redacted in `Debug`).
+    /// The configuration this validator uses (secrets redacted in `Debug`): as given, with the
+    /// facts of its `provider` preset filled in; with many issuers, the config as given (each
+    /// entry's preset is applied in that entry's validator).
     pub fn config(&self) -> &Config {
         match &self.issuers {
             Some(issuers) => &issuers.config,
             None => &self.inner.config,
         }
+    }
+
+    /// The config whose API-wide settings answer for this validator (`realm`, `resource` and
+    /// its metadata fields, `required_scopes`, `client_certificate_header`, ...): with many
+    /// issuers the first entry's (challenges before routing carry its realm), else
+    /// [`config`](Self::config).
+    pub fn api_config(&self) -> &Config {
+        &self.inner.config
     }
 
     /// Decides about a whole request: its one `Authorization` header (two are

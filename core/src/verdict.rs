@@ -194,6 +194,7 @@ mod tests {
             scope_claim: crate::config::ScopeClaim::Auto,
             canonical_audience: false,
             implied: std::sync::Arc::default(),
+            ..ClaimRules::default()
         }
     }
 

@@ -51,7 +51,19 @@ impl VerifiedJwts {
         let algorithms = config.algorithms.join(" ");
         let leeway = config.leeway_secs.to_string();
         let lifetime = format!("{:?}", config.max_token_lifetime_secs);
-        let shape = format!("{:?} {:?} {}", config.scope_claim, config.strategy, config.rfc9068_strict);
+        let shape = format!(
+            "{:?} {:?} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            config.scope_claim,
+            config.strategy,
+            config.rfc9068_strict,
+            config.roles_claim,
+            config.required_claims,
+            config.audience_claim,
+            config.client_id_claim,
+            config.issuer_aliases,
+            config.allowed_tenants,
+            config.provider,
+        );
         let identity = identity_digest(&[
             "jwt",
             &config.issuer,

@@ -471,3 +471,49 @@ fn many_issuer_config_errors_name_the_field() {
     .unwrap_err();
     assert!(e.detail().contains("issuers[1]") && e.detail().contains("leway"), "{e}");
 }
+
+#[tokio::test]
+async fn an_entra_multi_tenant_entry_routes_by_the_template_and_checks_tid() {
+    use bearerguard::Provider;
+    let (a, entra) = (TestAuthorizationServer::start().unwrap(), TestAuthorizationServer::start().unwrap());
+    let tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let mut template = Config::new("https://login.microsoftonline.com/{tenantid}/v2.0", entra.audience());
+    template.provider = Some(Provider::Entra);
+    template.allowed_tenants = vec![tid.into()];
+    // The test kit stands in for Entra's common keys.
+    template.jwks_uri = Some(format!("{}/jwks", entra.issuer()));
+    let v = Validator::builder_for_issuers().issuer(a.config()).issuer(template).build().unwrap();
+    let iss = format!("https://login.microsoftonline.com/{tid}/v2.0");
+    let good =
+        entra.jwt(&TokenOptions::new().issuer(&iss).claim("tid", tid.into()).subject("ms-user")).unwrap();
+    assert_eq!(v.validate(&good).await.unwrap().subject.as_deref(), Some("ms-user"));
+    // Its `iss` names another tenant than its `tid`: routed by the template, refused by the check.
+    let other = "0a0b0c0d-0000-4000-8000-000000000001";
+    let crossed = entra
+        .jwt(
+            &TokenOptions::new()
+                .issuer(format!("https://login.microsoftonline.com/{other}/v2.0"))
+                .claim("tid", tid.into()),
+        )
+        .unwrap();
+    assert_eq!(v.validate(&crossed).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+    // A tenant not allowed.
+    let stranger = entra
+        .jwt(
+            &TokenOptions::new()
+                .issuer(format!("https://login.microsoftonline.com/{other}/v2.0"))
+                .claim("tid", other.into()),
+        )
+        .unwrap();
+    assert_eq!(v.validate(&stranger).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+    // Not the template's shape: unrouted, nothing asked.
+    let before = entra.counts();
+    let odd =
+        entra.jwt(&TokenOptions::new().issuer("https://login.microsoftonline.com/not-a-guid/v2.0")).unwrap();
+    assert_eq!(
+        v.validate(&odd).await.unwrap_err().detail(),
+        "the token's issuer is not one this API accepts"
+    );
+    assert_eq!(entra.counts(), before);
+    assert_eq!(v.stats().unrouted, 1);
+}

@@ -56,6 +56,7 @@ const KNOWN = {
     'issuer',
     'token_type',
     'scopes',
+    'roles',
     'audiences',
     'expires_at',
     'claims',

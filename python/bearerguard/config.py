@@ -159,6 +159,7 @@ class ValidatorConfig(_Required, total=False):
     `client_auth`, which may also be a bare method name. Give each field one way only.
     """
 
+    provider: Literal["zitadel", "asgardeo", "wso2", "keycloak", "auth0", "okta", "entra", "cognito", "google"] | None
     audience: str | Sequence[str]
     strategy: Literal["auto", "jwt", "introspection", "introspect_all"]
     discovery: bool
@@ -173,7 +174,13 @@ class ValidatorConfig(_Required, total=False):
     max_token_lifetime_secs: int | None
     max_token_bytes: int
     rfc9068_strict: bool
-    scope_claim: Literal["auto", "scope", "scp"]
+    scope_claim: Literal["auto", "scope", "scp", "entra"]
+    roles_claim: str | None
+    required_claims: Mapping[str, Any]
+    audience_claim: Literal["aud", "client_id"]
+    client_id_claim: str | None
+    issuer_aliases: Sequence[str]
+    allowed_tenants: Sequence[str]
     required_scopes: Sequence[str]
     implied_scopes: Mapping[str, Sequence[str]]
     realm: str | None

@@ -40,6 +40,11 @@ impl PyTokenInfo {
     fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.info.scopes)
     }
+    /// Roles, from the configured `roles_claim` (a provider preset sets it); empty without one.
+    #[getter]
+    fn roles<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.info.roles)
+    }
     #[getter]
     fn audiences<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.info.audiences)

@@ -68,7 +68,7 @@ KNOWN = {
     "request": {"method", "url", "authorization", "dpop", "client_certificate", "headers"},
     "ok": {
         "ok", "source", "subject", "client_id", "username", "issuer", "token_type", "expires_at", "scopes",
-        "audiences", "claims", "dpop_nonce",
+        "roles", "audiences", "claims", "dpop_nonce",
     },
     "error": {"ok", "code", "at", "www_authenticate", "dpop_nonce"},
 }  # fmt: skip
@@ -91,7 +91,7 @@ def check_info(info: TokenInfo, expected: dict[str, Any]) -> None:
     for field in ("source", "subject", "client_id", "username", "issuer", "token_type", "expires_at", "dpop_nonce"):
         if field in expected:
             assert getattr(info, field) == expected[field], field
-    for field in ("scopes", "audiences"):
+    for field in ("scopes", "roles", "audiences"):
         if field in expected:
             assert list(getattr(info, field)) == expected[field], field
     for name, value in expected.get("claims", {}).items():

@@ -81,11 +81,11 @@ const processes = [
 const as = await start(process.execPath, [join(root, 'tests/authorization-server/server.mjs')]);
 // A token for the resource URL `resourceUrl` (JWTs from svc-client; opaque ones for loopback
 // resources from svc-opaque-client).
-async function tokenFor(resourceUrl, scope, client = as.clients.svc) {
+async function tokenFor(resourceUrl, scope, client = as.clients.svc, server = as) {
   const basic = Buffer.from(
     `${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`,
   ).toString('base64');
-  const res = await fetch(as.token_endpoint, {
+  const res = await fetch(server.token_endpoint, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'client_credentials', scope, resource: resourceUrl }),
@@ -204,6 +204,47 @@ async function send(r, authorization) {
   }
 }
 for (const [r, authorization] of sent) if (r.token !== 'down') await send(r, authorization);
+
+// One API, two tenants: the Rust app with one validator for two authorization servers (two
+// issuers, each with its own signing keys and clients). JWTs are routed by their `iss`, opaque
+// tokens tried at each tenant's introspection endpoint in order; an issuer the API does not list
+// is refused without a request to it.
+const tenantRows = [];
+let tenantsOk = true;
+if (wanted('axum') && processes[0].ready()) {
+  const asB = await start(process.execPath, [join(root, 'tests/authorization-server/server.mjs'), '--tenant', 'b']);
+  const asC = await start(process.execPath, [join(root, 'tests/authorization-server/server.mjs'), '--tenant', 'c']);
+  const entryOf = (server) => ({
+    issuer: server.issuer,
+    audience: [server.resources.jwt, server.resources.opaque],
+    client_id: server.clients.rs_basic.client_id,
+    client_secret: server.clients.rs_basic.client_secret,
+    realm: 'orders',
+  });
+  const tenants = { opaque_routing: 'in_order', issuers: [entryOf(as), entryOf(asB)] };
+  const app = await start(processes[0].cmd, processes[0].args, { BEARERGUARD_CONFIG: JSON.stringify(tenants) });
+  const countersOf = async (server) => (await fetch(server.counters_url)).json();
+  const cBefore = await countersOf(asC);
+  const cases = [
+    ['tenant A: JWT', as, 'jwt', '200'],
+    ['tenant B: JWT', asB, 'jwt', '200'],
+    ['tenant A: opaque token', as, 'opaque', '200'],
+    ['tenant B: opaque token', asB, 'opaque', '200'],
+    ['unlisted issuer: JWT', asC, 'jwt', '401'],
+  ];
+  for (const [label, server, resource, expected] of cases) {
+    const t = await tokenFor(server.resources[resource], 'read write', server.clients.svc, server);
+    const res = await fetch(`http://127.0.0.1:${app.port}/orders`, { headers: { authorization: `Bearer ${t}` } });
+    await res.arrayBuffer();
+    tenantRows.push([label, String(res.status), res.headers.get('www-authenticate') ?? '-']);
+    tenantsOk &&= String(res.status) === expected;
+  }
+  const cAfter = await countersOf(asC);
+  const askedC = ['discovery', 'jwks', 'introspection'].some((k) => cAfter[k] !== cBefore[k]);
+  tenantsOk &&= !askedC;
+  tenantRows.push(['requests to the unlisted issuer', askedC ? 'some' : '0', '-']);
+  await Promise.all([app.stop(), asB.stop(), asC.stop()]);
+}
 await as.stop();
 for (const [r, authorization] of sent) if (r.token === 'down') await send(r, authorization);
 for (const server of mcpServers) await mcpSend(server, 'AS stopped, opaque never seen', server.down);
@@ -218,6 +259,16 @@ for (const { name, resource, rows } of mcpServers) {
   console.log(`\n${name}  POST /mcp initialize (requires scope "read"), resource ${resource}`);
   console.log(`${'request'.padEnd(32)} ${'status'.padEnd(6)} WWW-Authenticate (port elided)`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(32)} ${b.padEnd(6)} ${c.replace(/:\d+\//g, ':…/')}`);
+}
+if (tenantRows.length > 0) {
+  console.log('\nRust (axum), one API for two tenants  GET /orders (requires scope "write")');
+  console.log(`${'request'.padEnd(32)} ${'status'.padEnd(6)} WWW-Authenticate`);
+  for (const [a, b, c] of tenantRows) console.log(`${a.padEnd(32)} ${b.padEnd(6)} ${c}`);
+  console.log(
+    tenantsOk
+      ? '\ntwo tenants: decisions are as expected (200 200 200 200 401, the unlisted issuer never asked)'
+      : '\nUNEXPECTED two-tenant decisions',
+  );
 }
 const mcpDecisions = Object.fromEntries(mcpServers.map((m) => [m.name, m.rows.map((r) => r[1]).join(' ')]));
 const mcpExpected = '200 200 401 401 403 503';
@@ -237,4 +288,4 @@ const order = [...sent.filter(([r]) => r.token !== 'down'), ...sent.filter(([r])
 const expected = order.map(([r]) => String(r.status));
 const ok = names.every((n) => decisions[n].map((r) => r[1]).join() === expected.join());
 console.log(ok ? `decisions are as expected (${expected.join(' ')})` : 'UNEXPECTED decisions');
-process.exit(same && ok && mcpOk ? 0 : 1);
+process.exit(same && ok && mcpOk && tenantsOk ? 0 : 1);
