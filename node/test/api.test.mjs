@@ -255,6 +255,7 @@ describe('TokenInfo', () => {
       clientId: 'svc',
       username: 'al',
       scopes: ['read'],
+      roles: [],
       audiences: ['https://api.example.test'],
       issuer: as.url,
       expiresAt: payload.exp,
