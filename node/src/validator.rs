@@ -302,7 +302,7 @@ impl NativeValidator {
         request.dpop = lines(dpop);
         request.tenant = tenant;
         request.client_certificate = client_certificate.map(|der| ClientCertificate::Der(der.to_vec()));
-        if let Some(name) = &self.inner.config().client_certificate_header {
+        if let Some(name) = &self.inner.api_config().client_certificate_header {
             request.headers = lines(certificate_header).into_iter().map(|v| (name.clone(), v)).collect();
         }
         respond(env, self, || self.inner.decide(&request))
@@ -330,14 +330,14 @@ impl NativeValidator {
     /// (`client_certificate_header`), lower-cased, or `null`.
     #[napi]
     pub fn client_certificate_header(&self) -> Option<String> {
-        self.inner.config().client_certificate_header.as_ref().map(|h| h.to_ascii_lowercase())
+        self.inner.api_config().client_certificate_header.as_ref().map(|h| h.to_ascii_lowercase())
     }
 
     /// The protected-resource settings, or `null` when no `resource` is configured.
     #[napi]
     pub fn resource(&self) -> Option<NativeResource> {
         let v = &self.inner;
-        let config = v.config();
+        let config = v.api_config();
         Some(NativeResource {
             resource: config.resource.clone()?,
             issuer: config.issuer.clone(),

@@ -284,6 +284,19 @@ test('statsByIssuer and resolverEntries of one issuer', async () => {
   assert.deepEqual(single.resolverEntries(), { kept: 0, declined: 0 });
 });
 
+test("a many-issuer validator's API-wide settings are the first entry's", async () => {
+  const [k, c] = [kit(), kit()];
+  const api = 'https://api.example.com/orders';
+  const v = new Validator({
+    issuers: [
+      { ...k.config, resource: api },
+      { ...c.config, resource: api },
+    ],
+  });
+  assert.equal(v.resource.resource, api);
+  assert.deepEqual(v.resource.metadata.authorization_servers, [k.issuer, c.issuer]);
+});
+
 // ---- one config, three sources ------------------------------------------------------------
 
 /** Enough TOML for these configs: scalars and lists of scalars, tables, arrays of tables. */

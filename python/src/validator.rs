@@ -24,6 +24,9 @@ use crate::runtime::{self, Tokio};
 #[pyclass(frozen, module = "bearerguard", name = "Validator")]
 pub struct PyValidator {
     config: Config,
+    /// The config whose API-wide settings answer for the validator (`resource`,
+    /// `required_scopes`, `client_certificate_header`): with many issuers the first entry's.
+    api: Config,
     clock: Option<SharedClock>,
     /// `issuer_resolver=`, kept for the validator built again after a `fork`.
     resolver: Option<Arc<dyn IssuerResolver>>,
@@ -216,7 +219,8 @@ impl PyValidator {
         resolver: Option<Arc<dyn IssuerResolver>>,
     ) -> Result<Self, Failure> {
         let core = build(&config, &clock, &resolver)?;
-        Ok(PyValidator { config, clock, resolver, core: Mutex::new((runtime::forks(), core)) })
+        let api = core.api_config().clone();
+        Ok(PyValidator { config, api, clock, resolver, core: Mutex::new((runtime::forks(), core)) })
     }
 
     /// The core validator for this process. In a forked child the inherited one is leaked,
@@ -364,7 +368,7 @@ impl PyValidator {
     /// `headers`.
     #[getter]
     fn client_certificate_header(&self) -> Option<String> {
-        self.config.client_certificate_header.as_ref().map(|h| h.to_ascii_lowercase())
+        self.api.client_certificate_header.as_ref().map(|h| h.to_ascii_lowercase())
     }
 
     /// Forgets what this validator remembers about `token` (its cached introspection verdict,
@@ -476,7 +480,7 @@ impl PyValidator {
     /// The configured canonical URI of this API (RFC 8707), or `None`.
     #[getter]
     fn resource(&self) -> Option<String> {
-        self.config.resource.clone()
+        self.api.resource.clone()
     }
 
     /// The RFC 9728 metadata document, serialized, when `resource` is set.
@@ -500,7 +504,7 @@ impl PyValidator {
     /// The configured `required_scopes`.
     #[getter]
     fn required_scopes(&self) -> Vec<String> {
-        self.config.required_scopes.clone()
+        self.api.required_scopes.clone()
     }
 
     fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

@@ -362,6 +362,23 @@ def test_stats_by_issuer(auth_server: AuthServer, auth_server_b: AuthServer) -> 
     assert single.resolver_entries() == (0, 0)
 
 
+def test_the_api_wide_settings_are_the_first_entrys(kit: Callable[[], AuthorizationServer]) -> None:
+    """`resource`, `required_scopes` and `client_certificate_header` of a many-issuer validator
+    are the core's API-wide settings (`Validator::api_config`): the first entry's."""
+    a, c = kit(), kit()
+    first = {**a.config(), "required_scopes": ["read"], "client_certificate_header": "Client-Cert"}
+    v = Validator(issuers=[first, c.config()])
+    assert (v.required_scopes, v.client_certificate_header) == (["read"], "client-cert")
+    assert v.resource is None
+    # A protected resource: its metadata names every listed issuer.
+    api = "https://api.example.com/orders"
+    served = Validator(issuers=[{**a.config(), "resource": api}, {**c.config(), "resource": api}])
+    assert served.resource == api
+    assert json.loads(served.resource_metadata_json or "{}")["authorization_servers"] == [a.issuer, c.issuer]
+    single = Validator(**first)
+    assert (single.required_scopes, single.client_certificate_header) == (["read"], "client-cert")
+
+
 # ---- one config, three sources ----------------------------------------------------------------
 
 
