@@ -269,7 +269,7 @@ export interface ValidatorOptions {
   /**
    * Many issuers behind one validator (docs/security.md ISS), each entry a whole config of its
    * own (nothing inherited). The top level then holds only what they share (`cache`, `http`,
-   * `opaqueRouting`, `resolver`): see `ManyIssuersOptions`. A JWT goes to the entry its
+   * `opaqueRouting`, `tenantFrom`, `resolver`): see `ManyIssuersOptions`. A JWT goes to the entry its
    * unverified `iss` names exactly; an opaque token to the entry its request's tenant selects.
    */
   issuers?: IssuerOptions[];
@@ -278,6 +278,12 @@ export interface ValidatorOptions {
    * with no request; `'in_order'`: introspected by each introspecting issuer in turn.
    */
   opaqueRouting?: 'tenant' | 'in_order';
+  /**
+   * With `issuers`: where a request's tenant comes from when the app passes none, so every
+   * framework adapter routes by it: `'host'` (the request URL's host, lower-cased, no port) or
+   * `'path'` (its first path segment). Default: only the tenant the app passes.
+   */
+  tenantFrom?: 'host' | 'path';
   /** With an `issuerResolver`: how many answers it keeps. */
   resolver?: ResolverOptions;
 }
@@ -286,7 +292,10 @@ export interface ValidatorOptions {
 export type IssuerOptions = ValidatorOptions;
 
 /** The top level of a config serving many issuers: its entries and what they share. */
-export type ManyIssuersOptions = Pick<ValidatorOptions, 'cache' | 'http' | 'opaqueRouting' | 'resolver'> & {
+export type ManyIssuersOptions = Pick<
+  ValidatorOptions,
+  'cache' | 'http' | 'opaqueRouting' | 'tenantFrom' | 'resolver'
+> & {
   issuers: IssuerOptions[];
 };
 

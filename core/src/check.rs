@@ -41,7 +41,7 @@ pub(crate) fn many(c: &Config) -> Result<()> {
     if let Some(field) = set_fields(c).into_iter().find(|f| !SHARED_FIELDS.contains(f)) {
         return Err(Error::config(format!(
             "with `issuers`, `{field}` belongs in each entry: the top level holds only `cache`, \
-             `http`, `opaque_routing` and `resolver`"
+             `http`, `opaque_routing`, `tenant_from` and `resolver`"
         )));
     }
     // The shared sections' own rules, as a one-issuer config would have them checked.

@@ -667,7 +667,8 @@ pub struct Config {
     /// config of its own (`issuer`, `audience`, `strategy`, `client_auth`, endpoints, JWKS
     /// rules, ...; nothing is inherited, so no setting meant for one issuer reaches another).
     /// The top level then holds only what they share: `cache` (one budget), `http` (one
-    /// client and connection pool), `opaque_routing` and `resolver`. A JWT goes to the entry
+    /// client and connection pool), `opaque_routing`, `tenant_from` and `resolver`. A JWT goes
+    /// to the entry
     /// whose issuer its unverified `iss` names exactly, and no other issuer ever sees it; an
     /// opaque token to the entry its request's tenant key selects. Default none: one issuer.
     #[serde(deserialize_with = "entries")]
@@ -677,6 +678,11 @@ pub struct Config {
     /// turn until one calls it active (each of them sees the token; see docs/security.md
     /// ISS-5).
     pub opaque_routing: OpaqueRouting,
+    /// With `issuers`: where the tenant key of a request comes from when the app passes none
+    /// (`Request::tenant`), so every framework adapter routes by it: `host` (the request URL's
+    /// host, lower-cased, without the port) or `path` (its first path segment). Default none:
+    /// only the key the app passes. An unknown key is refused.
+    pub tenant_from: Option<TenantFrom>,
     /// With an issuer resolver (issuers added at run time): how many resolved issuers are kept
     /// and how long an issuer the resolver declined is remembered.
     pub resolver: ResolverConfig,
@@ -692,6 +698,16 @@ pub enum OpaqueRouting {
     /// Introspected by each issuer that introspects, in the configured order, until one
     /// answers active.
     InOrder,
+}
+
+/// Where a request's tenant key is read from (`tenant_from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantFrom {
+    /// The host of the request URL (lower-cased, without the port): `acme.api.example.com`.
+    Host,
+    /// The first segment of the request URL's path: `acme` in `/acme/orders`.
+    Path,
 }
 
 /// The bounds of an issuer resolver's answers (docs/security.md ISS-3).
@@ -868,6 +884,7 @@ impl Default for Config {
             tenant: OneOrMany::default(),
             issuers: Vec::new(),
             opaque_routing: OpaqueRouting::default(),
+            tenant_from: None,
             resolver: ResolverConfig::default(),
         }
     }
@@ -916,6 +933,7 @@ impl Config {
         "tenant",
         "issuers",
         "opaque_routing",
+        "tenant_from",
         "resolver",
     ];
 

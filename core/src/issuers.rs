@@ -42,7 +42,8 @@ use crate::validator::Validator;
 /// LRU of `resolver.max_issuers`, a decline as a digest for `resolver.declined_ttl_secs` (at
 /// most `resolver.max_declined` of them), so a flood of made-up issuers builds nothing and
 /// fetches nothing. A returned config must name `issuer` exactly; it may not set the fields
-/// the validator shares (`cache`, `http`, `issuers`, `opaque_routing`, `resolver`). An error
+/// the validator shares (`cache`, `http`, `issuers`, `opaque_routing`, `tenant_from`,
+/// `resolver`). An error
 /// refuses the request as `configuration` (HTTP 500), never an acceptance.
 ///
 /// ```
@@ -67,7 +68,8 @@ pub trait IssuerResolver: Send + Sync + 'static {
 pub type ResolverFuture = Pin<Box<dyn Future<Output = std::result::Result<Option<Config>, BoxError>> + Send>>;
 
 /// The fields of a config with `issuers` that only its top level may set.
-pub(crate) const SHARED_FIELDS: &[&str] = &["cache", "http", "issuers", "opaque_routing", "resolver"];
+pub(crate) const SHARED_FIELDS: &[&str] =
+    &["cache", "http", "issuers", "opaque_routing", "tenant_from", "resolver"];
 
 /// What the issuers of one validator share.
 pub(crate) struct Common {
@@ -191,7 +193,11 @@ impl Issuers {
 
     /// The one routing decision (the table at the top of this module).
     pub fn decide(this: &Arc<Issuers>, request: &Request) -> Decision {
-        if let Some(key) = request.tenant.as_deref() {
+        let derived = match (&request.tenant, this.config.tenant_from) {
+            (None, Some(from)) => tenant_of(request.url.as_deref(), from),
+            _ => None,
+        };
+        if let Some(key) = request.tenant.as_deref().or(derived.as_deref()) {
             return match this.tenants.get(key) {
                 Some(&i) => this.listed[i].decide(request),
                 None => this.refuse(request, "no issuer serves this request's tenant"),
@@ -400,6 +406,25 @@ fn shared_into(entry: Config, top: &Config) -> Config {
     }
 }
 
+/// The tenant key `from` names in a request URL (absolute, or a path when the adapter had no
+/// host): `None` when the URL has none.
+fn tenant_of(url: Option<&str>, from: crate::config::TenantFrom) -> Option<String> {
+    let url = url?;
+    match from {
+        crate::config::TenantFrom::Host => {
+            let parsed = url::Url::parse(url).ok()?;
+            parsed.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase())
+        }
+        crate::config::TenantFrom::Path => {
+            let path = match url::Url::parse(url) {
+                Ok(parsed) => parsed.path().to_owned(),
+                Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
+            };
+            path.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty()).map(str::to_owned)
+        }
+    }
+}
+
 /// A config error of an entry, saying which.
 fn in_entry(at: &str, e: Error) -> Error {
     if e.kind() == ErrorKind::Configuration { Error::config(format!("`{at}`: {}", e.detail())) } else { e }
@@ -429,6 +454,21 @@ mod tests {
         use base64::Engine as _;
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
         format!("{}.{}.sig", b64(r#"{"alg":"RS256"}"#), b64(payload))
+    }
+
+    #[test]
+    fn tenant_keys_come_from_the_host_or_the_first_path_segment() {
+        use crate::config::TenantFrom::{Host, Path};
+        assert_eq!(
+            tenant_of(Some("https://Acme.API.example:8443/orders?x=1"), Host).as_deref(),
+            Some("acme.api.example")
+        );
+        assert_eq!(tenant_of(Some("https://acme.example./orders"), Host).as_deref(), Some("acme.example"));
+        assert_eq!(tenant_of(Some("/orders"), Host), None);
+        assert_eq!(tenant_of(Some("https://api.example/acme/orders"), Path).as_deref(), Some("acme"));
+        assert_eq!(tenant_of(Some("/globex/orders?page=2"), Path).as_deref(), Some("globex"));
+        assert_eq!(tenant_of(Some("https://api.example/"), Path), None);
+        assert_eq!(tenant_of(None, Host), None);
     }
 
     #[test]

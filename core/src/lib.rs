@@ -77,7 +77,7 @@ pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use config::{
     AudienceClaim, CacheConfig, ClientAuthMethod, Config, DpopConfig, HttpConfig, IntrospectionConfig,
     IntrospectionResponseFormat, JwksConfig, OneOrMany, OpaqueRouting, Provider, ResolverConfig, ScopeClaim,
-    Secret, SenderConstraint, SharedCacheConfig, SharedSecret, Strategy,
+    Secret, SenderConstraint, SharedCacheConfig, SharedSecret, Strategy, TenantFrom,
 };
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use header::{bearer_token, is_b64token};

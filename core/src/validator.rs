@@ -223,7 +223,7 @@ impl Validator {
 
     /// Starts a builder for many issuers: add each with [`issuer`](ValidatorBuilder::issuer)
     /// (one issuer's whole [`Config`]); the top level then sets only what they share (`cache`,
-    /// `http`, `opaque_routing`, `resolver`).
+    /// `http`, `opaque_routing`, `tenant_from`, `resolver`).
     ///
     /// ```
     /// use bearerguard::{Config, Validator};

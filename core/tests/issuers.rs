@@ -517,3 +517,35 @@ async fn an_entra_multi_tenant_entry_routes_by_the_template_and_checks_tid() {
     assert_eq!(entra.counts(), before);
     assert_eq!(v.stats().unrouted, 1);
 }
+
+#[tokio::test]
+async fn tenant_from_host_or_path_routes_what_adapters_pass() {
+    use bearerguard::TenantFrom;
+    let (a, b) = (TestAuthorizationServer::start().unwrap(), TestAuthorizationServer::start().unwrap());
+    for (from, url_a, url_b) in [
+        (TenantFrom::Host, "https://A.example:8443/orders", "https://b.example/orders"),
+        (TenantFrom::Path, "https://api.example/a.example/orders", "/b.example/orders?page=2"),
+    ] {
+        let v = Validator::builder_for_issuers()
+            .issuer(Config { tenant: bearerguard::OneOrMany(vec!["a.example".into()]), ..a.config() })
+            .issuer(Config { tenant: bearerguard::OneOrMany(vec!["b.example".into()]), ..b.config() })
+            .configure(|c| c.tenant_from = Some(from))
+            .build()
+            .unwrap();
+        let (oa, ob) = (a.opaque(&TokenOptions::new()).unwrap(), b.opaque(&TokenOptions::new()).unwrap());
+        assert!(v.decide(&bearer(&oa).url(url_a)).await.is_ok(), "{from:?}");
+        assert!(v.decide(&bearer(&ob).url(url_b)).await.is_ok(), "{from:?}");
+        // B's token on A's host or path: only A is asked.
+        assert_eq!(v.decide(&bearer(&ob).url(url_a)).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+        // An unknown host or path: refused unrouted; no URL: an opaque token has no tenant.
+        let before = (a.counts(), b.counts());
+        assert_eq!(
+            v.decide(&bearer(&oa).url("https://evil.example/x")).await.unwrap_err().kind(),
+            ErrorKind::InvalidToken
+        );
+        assert_eq!(v.decide(&bearer(&oa)).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+        assert_eq!((a.counts(), b.counts()), before);
+        // An app's own key wins over the URL.
+        assert!(v.decide(&bearer(&oa).url(url_b).tenant("a.example")).await.is_ok());
+    }
+}

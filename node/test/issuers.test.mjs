@@ -440,3 +440,53 @@ test('many-issuer config errors name the field, from every source', () => {
     (e) => e instanceof ConfigurationError && e.message.includes('`issuers[0].client_id` is given twice'),
   );
 });
+
+test('tenantFrom host: the Express adapter routes opaque tokens by the request host', async () => {
+  const { default: express } = await import('express');
+  const { request } = await import('node:http');
+  const { once } = await import('node:events');
+  const { requireToken } = await import('bearerguard/express');
+  const [ka, kb] = [kit(), kit()];
+  const validator = new Validator({
+    tenantFrom: 'host',
+    issuers: [
+      { ...ka.config, tenant: 'a.example' },
+      { ...kb.config, tenant: 'b.example' },
+    ],
+  });
+  const app = express();
+  app.get('/orders', requireToken({ validator }), (req, res) => res.json({ iss: req.auth.issuer }));
+  const server = app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const get = (host, token) =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: server.address().port,
+          path: '/orders',
+          headers: { host, authorization: `Bearer ${token}` },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    const [oa, ob] = [ka.opaqueToken(), kb.opaqueToken()];
+    assert.equal(await get('a.example', oa), 200);
+    assert.equal(await get('B.example:8080', ob), 200);
+    assert.equal(await get('a.example', ob), 401, "B's token on A's host is only asked of A");
+    const before = [kitRequests(ka), kitRequests(kb)];
+    assert.equal(await get('evil.example', oa), 401);
+    assert.deepEqual([kitRequests(ka), kitRequests(kb)], before, 'an unknown host asks nobody');
+    assert.equal(ka.counts().introspection, 2);
+    assert.equal(kb.counts().introspection, 1);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

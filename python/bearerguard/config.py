@@ -196,11 +196,12 @@ class ValidatorConfig(_Required, total=False):
     client_certificate_header: str | None
     # Many issuers (docs/security.md ISS): each entry of `issuers` is a whole config of its own,
     # `tenant` is set only in one; the top level of a config with `issuers` holds what they
-    # share (`cache`, `http`, `opaque_routing`, `resolver`) and no `issuer`: `ManyIssuersConfig`
+    # share (`cache`, `http`, `opaque_routing`, `tenant_from`, `resolver`) and no `issuer`: `ManyIssuersConfig`
     # types it.
     tenant: str | Sequence[str]
     issuers: Sequence[ValidatorConfig]
     opaque_routing: Literal["tenant", "in_order"]
+    tenant_from: Literal["host", "path"] | None
     resolver: ResolverConfig
     # Aliases of `client_auth.*`.
     client_id: str | None
@@ -226,6 +227,7 @@ class ManyIssuersConfig(_RequiredIssuers, total=False):
     cache: CacheConfig
     http: HttpConfig
     opaque_routing: Literal["tenant", "in_order"]
+    tenant_from: Literal["host", "path"] | None
     resolver: ResolverConfig
 
 
