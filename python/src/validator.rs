@@ -471,10 +471,11 @@ impl PyValidator {
         crate::metrics::to_py(py, &self.current()?.health())
     }
 
-    /// The configured issuer.
+    /// The configured issuer (with many issuers, the first entry's; `stats_by_issuer()` names
+    /// them all).
     #[getter]
     fn issuer(&self) -> String {
-        self.config.issuer.clone()
+        self.api.issuer.clone()
     }
 
     /// The configured canonical URI of this API (RFC 8707), or `None`.
@@ -508,7 +509,12 @@ impl PyValidator {
     }
 
     fn __repr__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        PyString::new(py, "Validator(issuer={!r})").call_method1("format", (&self.config.issuer,))
+        if self.config.issuers.is_empty() {
+            return PyString::new(py, "Validator(issuer={!r})")
+                .call_method1("format", (&self.config.issuer,));
+        }
+        let issuers: Vec<&str> = self.config.issuers.iter().map(|c| c.issuer.as_str()).collect();
+        PyString::new(py, "Validator(issuers={!r})").call_method1("format", (issuers,))
     }
 
     /// Test hook (feature `test-hooks`): a validator whose clock stands still at `now`

@@ -513,3 +513,16 @@ def test_many_issuer_config_errors_name_the_field_from_every_source(
     with pytest.raises(ConfigurationError) as kwargs:
         Validator(**config)
     assert kwargs.value.detail == details[0]
+
+
+def test_a_many_issuer_validator_names_its_issuers() -> None:
+    config = {
+        "issuers": [
+            {"issuer": "https://a.example", "audience": "x"},
+            {"issuer": "https://b.example", "audience": "x"},
+        ]
+    }
+    v = Validator.from_config(config)
+    assert v.issuer == "https://a.example"
+    assert repr(v) == "Validator(issuers=['https://a.example', 'https://b.example'])"
+    assert list(v.stats_by_issuer()) == ["https://a.example", "https://b.example"]
