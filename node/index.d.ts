@@ -280,10 +280,10 @@ export interface ValidatorOptions {
   opaqueRouting?: 'tenant' | 'in_order';
   /**
    * With `issuers`: where a request's tenant comes from when the app passes none, so every
-   * framework adapter routes by it: `'host'` (the request URL's host, lower-cased, no port) or
-   * `'path'` (its first path segment). Default: only the tenant the app passes.
+   * framework adapter routes by it: `'host'` (the request URL's host, lower-cased, no port; a
+   * request without a plain host is refused). Default: only the tenant the app passes.
    */
-  tenantFrom?: 'host' | 'path';
+  tenantFrom?: 'host';
   /** With an `issuerResolver`: how many answers it keeps. */
   resolver?: ResolverOptions;
 }
@@ -309,6 +309,10 @@ export interface ResolverOptions {
   declinedTtlSecs?: number;
   /** Longest `iss` handed to the resolver, in bytes (1 to 8 192); longer ones are refused unasked. Default 512. */
   maxIssuerBytes?: number;
+  /** How long an approved issuer is kept before the resolver is asked again, in seconds (1 to 86 400). Default 600. */
+  ttlSecs?: number;
+  /** Longest wait for the resolver, in milliseconds (1 to 60 000); past it the request is unavailable (503). Default 2 000. */
+  timeoutMs?: number;
 }
 
 /**

@@ -183,6 +183,8 @@ pub(crate) fn fields(c: &Config) -> Result<()> {
         ("resolver.max_declined", c.resolver.max_declined, 1, 10_000_000),
         ("resolver.declined_ttl_secs", c.resolver.declined_ttl_secs, 1, 86_400),
         ("resolver.max_issuer_bytes", c.resolver.max_issuer_bytes as u64, 1, 8_192),
+        ("resolver.ttl_secs", c.resolver.ttl_secs, 1, 86_400),
+        ("resolver.timeout_ms", c.resolver.timeout_ms, 1, 60_000),
     ] {
         if value < min || value > max {
             return Err(Error::config(format!("`{field}` must be between {min} and {max}")));

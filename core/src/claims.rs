@@ -386,6 +386,8 @@ impl ClaimRules {
                 _ => {}
             }
         }
+        // RFC 9068's own `client_id` claim, before any provider's fallback fills the field.
+        let own_client_id = client_id.is_some();
         if client_id.is_none()
             && let Some(name) = &self.client_id_claim
             && let Some(Value::String(id)) = claims.get(name)
@@ -398,9 +400,7 @@ impl ClaimRules {
             }
         }
         let jti = optional_string(&claims, "jti")?;
-        if demands.rfc9068_strict
-            && (subject.is_none() || client_id.is_none() || jti.is_none() || iat.is_none())
-        {
+        if demands.rfc9068_strict && (subject.is_none() || !own_client_id || jti.is_none() || iat.is_none()) {
             return Err(Error::invalid_token("an RFC 9068 required claim is missing"));
         }
         // A key-bound token (`cnf`, RFC 9449 / RFC 8705) is judged per request, on every call,

@@ -679,9 +679,10 @@ pub struct Config {
     /// ISS-5).
     pub opaque_routing: OpaqueRouting,
     /// With `issuers`: where the tenant key of a request comes from when the app passes none
-    /// (`Request::tenant`), so every framework adapter routes by it: `host` (the request URL's
-    /// host, lower-cased, without the port) or `path` (its first path segment). Default none:
-    /// only the key the app passes. An unknown key is refused.
+    /// (`Request::tenant`), so every framework adapter routes by it: `host`, the request URL's
+    /// host (the `Host` the adapter saw), lower-cased, without the port. A request without a
+    /// plain host, or with one no entry lists, is then refused unrouted. Default none: only the
+    /// key the app passes (route by a path prefix that way: the app knows its own routes).
     pub tenant_from: Option<TenantFrom>,
     /// With an issuer resolver (issuers added at run time): how many resolved issuers are kept
     /// and how long an issuer the resolver declined is remembered.
@@ -703,11 +704,13 @@ pub enum OpaqueRouting {
 /// Where a request's tenant key is read from (`tenant_from`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum TenantFrom {
     /// The host of the request URL (lower-cased, without the port): `acme.api.example.com`.
+    /// No path mode: a path segment read from a URL rebuilt by an adapter can differ from the
+    /// path the framework routed (a `Host` holding `/`, dot segments), so apps that route by
+    /// path pass the tenant themselves.
     Host,
-    /// The first segment of the request URL's path: `acme` in `/acme/orders`.
-    Path,
 }
 
 /// The bounds of an issuer resolver's answers (docs/security.md ISS-3).
@@ -724,6 +727,13 @@ pub struct ResolverConfig {
     /// Longest `iss` handed to the resolver, in bytes (1 to 8 192); a longer one is refused
     /// unasked. Default 512.
     pub max_issuer_bytes: usize,
+    /// How long an approved issuer is kept before the resolver is asked again, in seconds (1 to
+    /// 86 400), so a tenant removed from the app's records stops being served. Default 600.
+    pub ttl_secs: u64,
+    /// Longest wait for the resolver's answer, in milliseconds (1 to 60 000); past it the request
+    /// is `unavailable` (503) and nothing is remembered. At most 64 answers are awaited at once.
+    /// Default 2 000.
+    pub timeout_ms: u64,
 }
 
 impl Default for ResolverConfig {
@@ -733,6 +743,8 @@ impl Default for ResolverConfig {
             max_declined: 10_000,
             declined_ttl_secs: 300,
             max_issuer_bytes: 512,
+            ttl_secs: 600,
+            timeout_ms: 2_000,
         }
     }
 }

@@ -108,7 +108,13 @@ struct Resolving {
     declined: moka::sync::Cache<[u8; 32], ()>,
     resolved: AtomicU64,
     max_issuer_bytes: usize,
+    /// Answers awaited at once (so a flood of made-up issuers cannot hold every thread).
+    permits: tokio::sync::Semaphore,
+    timeout: Duration,
 }
+
+/// Most resolver answers awaited at once.
+const RESOLVER_CALLS: usize = 64;
 
 /// Why a resolution gave no validator.
 enum Unresolved {
@@ -148,6 +154,16 @@ impl Issuers {
             let at = format!("issuers[{i}]");
             let v = Validator::build(entry, Arc::clone(&clock), replay_store.clone(), Some(&common))
                 .map_err(|e| in_entry(&at, e))?;
+            // Every issuer of this entry (its own, its aliases) goes to it, not to an earlier
+            // entry (a `{tenantid}` template, an alias) that would take its tokens.
+            let effective = v.api_config();
+            for name in std::iter::once(&effective.issuer).chain(&effective.issuer_aliases) {
+                if let Some(earlier) = listed.iter().position(|e: &Validator| e.routes_issuer(name)) {
+                    return Err(Error::config(format!(
+                        "`{at}.issuer`: its tokens would go to `issuers[{earlier}]`, which names the same issuer"
+                    )));
+                }
+            }
             listed.push(v);
         }
         let metadata = match &config.issuers.first().and_then(|c| c.resource.clone()) {
@@ -162,7 +178,10 @@ impl Issuers {
         };
         let resolver = resolver.map(|resolver| Resolving {
             resolver,
-            known: moka::sync::Cache::builder().max_capacity(config.resolver.max_issuers).build(),
+            known: moka::sync::Cache::builder()
+                .max_capacity(config.resolver.max_issuers)
+                .time_to_live(Duration::from_secs(config.resolver.ttl_secs))
+                .build(),
             pending: moka::future::Cache::builder()
                 .max_capacity(config.resolver.max_issuers)
                 .time_to_live(Duration::from_secs(1))
@@ -173,6 +192,8 @@ impl Issuers {
                 .build(),
             resolved: AtomicU64::new(0),
             max_issuer_bytes: config.resolver.max_issuer_bytes,
+            permits: tokio::sync::Semaphore::new(RESOLVER_CALLS),
+            timeout: Duration::from_millis(config.resolver.timeout_ms),
         });
         let max_token_bytes = listed.iter().map(|v| v.config().max_token_bytes).max().unwrap_or(0);
         let primary = listed[0].clone();
@@ -194,7 +215,12 @@ impl Issuers {
     /// The one routing decision (the table at the top of this module).
     pub fn decide(this: &Arc<Issuers>, request: &Request) -> Decision {
         let derived = match (&request.tenant, this.config.tenant_from) {
-            (None, Some(from)) => tenant_of(request.url.as_deref(), from),
+            (None, Some(from)) => match tenant_of(request.url.as_deref(), from) {
+                Some(key) => Some(key),
+                // With `tenant_from`, every request names its tenant: one whose URL does not
+                // (no URL, a host or path that is not plain) is never routed by its token.
+                None => return this.refuse(request, "the request names no tenant this API serves"),
+            },
             _ => None,
         };
         if let Some(key) = request.tenant.as_deref().or(derived.as_deref()) {
@@ -283,8 +309,22 @@ impl Issuers {
         resolving: &Resolving,
         iss: &str,
     ) -> std::result::Result<Validator, Unresolved> {
-        let answer = resolving.resolver.resolve(iss).await.map_err(|e| {
-            tracing::warn!(error = %e, "the issuer resolver failed");
+        let asked = async {
+            let _permit = resolving.permits.acquire().await;
+            resolving.resolver.resolve(iss).await
+        };
+        let answer = match tokio::time::timeout(resolving.timeout, asked).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::warn!("the issuer resolver did not answer in time");
+                return Err(Unresolved::Failed(Error::unavailable(
+                    "the issuer resolver did not answer in time",
+                )));
+            }
+        };
+        // The app's error may name its database: only the fact is logged, the cause kept.
+        let answer = answer.map_err(|e| {
+            tracing::warn!("the issuer resolver failed");
             Unresolved::Failed(Error::config("the issuer resolver failed").with_source(e))
         })?;
         let Some(config) = answer else { return Err(Unresolved::Declined) };
@@ -296,6 +336,11 @@ impl Issuers {
             return Err(failed(Error::config("the issuer resolver returned a config for another issuer")));
         }
         crate::check::entry(&config, "the resolver's config").map_err(failed)?;
+        if !config.tenant.0.is_empty() {
+            return Err(failed(Error::config(
+                "the resolver's config sets `tenant`: tenant keys are for listed issuers",
+            )));
+        }
         let config = shared_into(config, &self.config);
         let v =
             Validator::build(config, Arc::clone(&self.clock), self.replay_store.clone(), Some(&self.common))
@@ -406,23 +451,18 @@ fn shared_into(entry: Config, top: &Config) -> Config {
     }
 }
 
-/// The tenant key `from` names in a request URL (absolute, or a path when the adapter had no
-/// host): `None` when the URL has none.
+/// The tenant key `from` names in a request URL as the adapter built it (`scheme://` + the
+/// `Host` header + the request target): the host, lower-cased, without port or trailing dot.
+/// `None` when there is none or the authority is not a plain `host[:port]` (no user info, no
+/// brackets, no `#`, `?` or `%`): a key read from anything else could differ from the host the
+/// framework saw, so such a request names no tenant (and is refused).
 fn tenant_of(url: Option<&str>, from: crate::config::TenantFrom) -> Option<String> {
-    let url = url?;
-    match from {
-        crate::config::TenantFrom::Host => {
-            let parsed = url::Url::parse(url).ok()?;
-            parsed.host_str().map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-        }
-        crate::config::TenantFrom::Path => {
-            let path = match url::Url::parse(url) {
-                Ok(parsed) => parsed.path().to_owned(),
-                Err(_) => url.split(['?', '#']).next().unwrap_or_default().to_owned(),
-            };
-            path.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty()).map(str::to_owned)
-        }
-    }
+    let crate::config::TenantFrom::Host = from;
+    let rest = url?.split_once("://")?.1;
+    let authority = rest.split('/').next().unwrap_or_default();
+    let plain = authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b));
+    let host = authority.split(':').next().unwrap_or_default().trim_end_matches('.');
+    (plain && !host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
 /// A config error of an entry, saying which.
@@ -457,17 +497,26 @@ mod tests {
     }
 
     #[test]
-    fn tenant_keys_come_from_the_host_or_the_first_path_segment() {
-        use crate::config::TenantFrom::{Host, Path};
+    fn tenant_keys_come_from_a_plain_host_only() {
+        use crate::config::TenantFrom::Host;
         assert_eq!(
             tenant_of(Some("https://Acme.API.example:8443/orders?x=1"), Host).as_deref(),
             Some("acme.api.example")
         );
         assert_eq!(tenant_of(Some("https://acme.example./orders"), Host).as_deref(), Some("acme.example"));
-        assert_eq!(tenant_of(Some("/orders"), Host), None);
-        assert_eq!(tenant_of(Some("https://api.example/acme/orders"), Path).as_deref(), Some("acme"));
-        assert_eq!(tenant_of(Some("/globex/orders?page=2"), Path).as_deref(), Some("globex"));
-        assert_eq!(tenant_of(Some("https://api.example/"), Path), None);
+        assert_eq!(tenant_of(Some("http://acme.example"), Host).as_deref(), Some("acme.example"));
+        // No host, or one that is not plain: no tenant.
+        for url in [
+            "/orders",
+            "http://h#/globex/orders",
+            "http://acme.example?x/y",
+            "http://user@acme.example/x",
+            "http://[::1]/x",
+            "http:///x",
+            "http://acme%2eexample/x",
+        ] {
+            assert_eq!(tenant_of(Some(url), Host), None, "{url}");
+        }
         assert_eq!(tenant_of(None, Host), None);
     }
 

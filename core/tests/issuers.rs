@@ -519,33 +519,109 @@ async fn an_entra_multi_tenant_entry_routes_by_the_template_and_checks_tid() {
 }
 
 #[tokio::test]
-async fn tenant_from_host_or_path_routes_what_adapters_pass() {
+async fn tenant_from_host_routes_what_adapters_pass() {
     use bearerguard::TenantFrom;
     let (a, b) = (TestAuthorizationServer::start().unwrap(), TestAuthorizationServer::start().unwrap());
-    for (from, url_a, url_b) in [
-        (TenantFrom::Host, "https://A.example:8443/orders", "https://b.example/orders"),
-        (TenantFrom::Path, "https://api.example/a.example/orders", "/b.example/orders?page=2"),
+    let v = Validator::builder_for_issuers()
+        .issuer(Config { tenant: bearerguard::OneOrMany(vec!["a.example".into()]), ..a.config() })
+        .issuer(Config { tenant: bearerguard::OneOrMany(vec!["b.example".into()]), ..b.config() })
+        .configure(|c| c.tenant_from = Some(TenantFrom::Host))
+        .build()
+        .unwrap();
+    let (oa, ob) = (a.opaque(&TokenOptions::new()).unwrap(), b.opaque(&TokenOptions::new()).unwrap());
+    let ja = a.jwt(&TokenOptions::new()).unwrap();
+    let (url_a, url_b) = ("https://A.example:8443/orders", "http://b.example/orders?page=2");
+    assert!(v.decide(&bearer(&oa).url(url_a)).await.is_ok());
+    assert!(v.decide(&bearer(&ob).url(url_b)).await.is_ok());
+    assert!(v.decide(&bearer(&ja).url(url_a)).await.is_ok());
+    // B's token on A's host: only A is asked; A's JWT on B's host: refused by B's `iss` check.
+    assert_eq!(v.decide(&bearer(&ob).url(url_a)).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+    assert_eq!(v.decide(&bearer(&ja).url(url_b)).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+    // An unknown host, a host that is not plain, or no URL: refused unrouted, even a JWT whose
+    // `iss` is listed (never routed by its token once the tenant comes from the host).
+    let before = (a.counts(), b.counts());
+    for request in [
+        bearer(&oa).url("https://evil.example/x"),
+        bearer(&ja).url("http://a.example#/x"),
+        bearer(&ja).url("/orders"),
+        bearer(&ja),
     ] {
-        let v = Validator::builder_for_issuers()
-            .issuer(Config { tenant: bearerguard::OneOrMany(vec!["a.example".into()]), ..a.config() })
-            .issuer(Config { tenant: bearerguard::OneOrMany(vec!["b.example".into()]), ..b.config() })
-            .configure(|c| c.tenant_from = Some(from))
-            .build()
-            .unwrap();
-        let (oa, ob) = (a.opaque(&TokenOptions::new()).unwrap(), b.opaque(&TokenOptions::new()).unwrap());
-        assert!(v.decide(&bearer(&oa).url(url_a)).await.is_ok(), "{from:?}");
-        assert!(v.decide(&bearer(&ob).url(url_b)).await.is_ok(), "{from:?}");
-        // B's token on A's host or path: only A is asked.
-        assert_eq!(v.decide(&bearer(&ob).url(url_a)).await.unwrap_err().kind(), ErrorKind::InvalidToken);
-        // An unknown host or path: refused unrouted; no URL: an opaque token has no tenant.
-        let before = (a.counts(), b.counts());
-        assert_eq!(
-            v.decide(&bearer(&oa).url("https://evil.example/x")).await.unwrap_err().kind(),
-            ErrorKind::InvalidToken
-        );
-        assert_eq!(v.decide(&bearer(&oa)).await.unwrap_err().kind(), ErrorKind::InvalidToken);
-        assert_eq!((a.counts(), b.counts()), before);
-        // An app's own key wins over the URL.
-        assert!(v.decide(&bearer(&oa).url(url_b).tenant("a.example")).await.is_ok());
+        assert_eq!(v.decide(&request).await.unwrap_err().kind(), ErrorKind::InvalidToken);
     }
+    assert_eq!((a.counts(), b.counts()), before);
+    assert_eq!(v.stats().unrouted, 4);
+    // An app's own key wins over the URL.
+    assert!(v.decide(&bearer(&oa).url(url_b).tenant("a.example")).await.is_ok());
+}
+
+#[test]
+fn entries_whose_tokens_an_earlier_entry_would_take_are_refused() {
+    let template = serde_json::json!({
+        "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0", "audience": "api",
+        "provider": "entra", "allowed_tenants": ["any"]});
+    let fixed = serde_json::json!({
+        "issuer": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+        "audience": "api", "provider": "entra"});
+    let e = Config::from_value(serde_json::json!({"issuers": [template, fixed]}))
+        .and_then(Validator::new)
+        .unwrap_err();
+    assert!(e.detail().contains("`issuers[1].issuer`: its tokens would go to `issuers[0]`"), "{e}");
+    // The fixed tenant first, then the template: each gets its own.
+    assert!(
+        Config::from_value(serde_json::json!({"issuers": [fixed, template]}))
+            .and_then(Validator::new)
+            .is_ok()
+    );
+    let aliasing = serde_json::json!({"issuer": "https://b.example", "audience": "api",
+        "issuer_aliases": ["https://a.example"]});
+    let a = serde_json::json!({"issuer": "https://a.example", "audience": "api"});
+    let e = Config::from_value(serde_json::json!({"issuers": [a, aliasing]}))
+        .and_then(Validator::new)
+        .unwrap_err();
+    assert!(e.detail().contains("`issuers[1].issuer`"), "{e}");
+}
+
+#[tokio::test]
+async fn a_slow_resolver_is_unavailable_and_approvals_expire() {
+    let (a, c) = (TestAuthorizationServer::start().unwrap(), TestAuthorizationServer::start().unwrap());
+    let jc = c.jwt(&TokenOptions::new()).unwrap();
+    let slow = Arc::new(Tenants {
+        approve: Some(c.config()),
+        calls: AtomicU64::new(0),
+        fail: false,
+        wrong_issuer: false,
+        delay_ms: 300,
+    });
+    let v = Validator::builder_for_issuers()
+        .issuer(a.config())
+        .configure(|c| c.resolver.timeout_ms = 50)
+        .resolver(Arc::clone(&slow) as Arc<dyn IssuerResolver>)
+        .build()
+        .unwrap();
+    let e = v.validate(&jc).await.unwrap_err();
+    assert_eq!(
+        (e.kind(), e.detail()),
+        (ErrorKind::Unavailable, "the issuer resolver did not answer in time")
+    );
+    assert_eq!(v.resolver_entries(), (0, 0), "a timeout is remembered neither way");
+    // Approvals are kept for `resolver.ttl_secs` only.
+    let quick = Arc::new(Tenants {
+        approve: Some(c.config()),
+        calls: AtomicU64::new(0),
+        fail: false,
+        wrong_issuer: false,
+        delay_ms: 0,
+    });
+    let v = Validator::builder_for_issuers()
+        .issuer(a.config())
+        .configure(|c| c.resolver.ttl_secs = 1)
+        .resolver(Arc::clone(&quick) as Arc<dyn IssuerResolver>)
+        .build()
+        .unwrap();
+    v.validate(&jc).await.unwrap();
+    v.validate(&jc).await.unwrap();
+    assert_eq!(quick.calls.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    v.validate(&jc).await.unwrap();
+    assert_eq!(quick.calls.load(Ordering::SeqCst), 2, "asked again once its approval expired");
 }

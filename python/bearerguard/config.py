@@ -144,6 +144,8 @@ class ResolverConfig(TypedDict, total=False):
     max_declined: int
     declined_ttl_secs: int
     max_issuer_bytes: int
+    ttl_secs: int
+    timeout_ms: int
 
 
 class _Required(TypedDict):
@@ -201,7 +203,7 @@ class ValidatorConfig(_Required, total=False):
     tenant: str | Sequence[str]
     issuers: Sequence[ValidatorConfig]
     opaque_routing: Literal["tenant", "in_order"]
-    tenant_from: Literal["host", "path"] | None
+    tenant_from: Literal["host"] | None
     resolver: ResolverConfig
     # Aliases of `client_auth.*`.
     client_id: str | None
@@ -227,7 +229,7 @@ class ManyIssuersConfig(_RequiredIssuers, total=False):
     cache: CacheConfig
     http: HttpConfig
     opaque_routing: Literal["tenant", "in_order"]
-    tenant_from: Literal["host", "path"] | None
+    tenant_from: Literal["host"] | None
     resolver: ResolverConfig
 
 
