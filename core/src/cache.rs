@@ -81,8 +81,26 @@ pub(crate) fn identity_digest(parts: &[&str]) -> [u8; 32] {
     to_array(ctx.finish())
 }
 
-/// The cache key for `token` under a validator identity.
+/// Tokens up to this length are hashed in one shot from a per-thread buffer.
+const ONE_SHOT_BYTES: usize = 8 * 1024;
+
+thread_local! {
+    /// identity ‖ token, reused: its capacity stays at most `32 + ONE_SHOT_BYTES`.
+    static KEY_INPUT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The cache key for `token` under a validator identity: SHA-256(identity ‖ token).
 pub(crate) fn token_key(identity: &[u8; 32], token: &str) -> [u8; 32] {
+    // aws-lc's one-shot SHA-256 keeps its state on the stack, where a `digest::Context`
+    // allocates and frees it: this runs on every decision.
+    if token.len() <= ONE_SHOT_BYTES {
+        return KEY_INPUT.with_borrow_mut(|input| {
+            input.clear();
+            input.extend_from_slice(identity);
+            input.extend_from_slice(token.as_bytes());
+            to_array(digest::digest(&digest::SHA256, input))
+        });
+    }
     let mut ctx = digest::Context::new(&digest::SHA256);
     ctx.update(identity);
     ctx.update(token.as_bytes());
@@ -147,16 +165,16 @@ impl VerdictCache {
         }
     }
 
-    /// A live cached verdict if it can be read without waiting.
-    pub fn get_now(&self, key: &[u8; 32]) -> Option<Arc<Verdict>> {
-        self.entry_now(key).map(|entry| entry.verdict)
+    /// A verdict live at `now` (the decision's instant), if it can be read without waiting.
+    pub fn get_now(&self, key: &[u8; 32], now: Duration) -> Option<Arc<Verdict>> {
+        self.entry_now(key, now).map(|entry| entry.verdict)
     }
 
-    /// A live cached entry if it can be read without waiting.
-    pub fn entry_now(&self, key: &[u8; 32]) -> Option<Entry> {
+    /// An entry live at `now` (the decision's instant), if it can be read without waiting.
+    pub fn entry_now(&self, key: &[u8; 32], now: Duration) -> Option<Entry> {
         use futures_util::FutureExt as _;
         let entry = self.inner.get(key).now_or_never()??;
-        (self.clock.now() < entry.expires_at).then_some(entry)
+        (now < entry.expires_at).then_some(entry)
     }
 
     /// Stores `entry` unless that would wait (moka completes an interrupted insert itself).
@@ -245,6 +263,18 @@ mod tests {
         // Parts are delimited: moving a boundary is another identity.
         assert_ne!(identity_digest(&["ab", "c"]), identity_digest(&["a", "bc"]));
         assert_ne!(identity_digest(&["a", ""]), identity_digest(&["a"]));
+    }
+
+    #[test]
+    fn the_key_is_sha256_of_identity_and_token_at_every_length() {
+        let identity = identity_digest(&PARTS);
+        for len in [0, 1, 700, ONE_SHOT_BYTES, ONE_SHOT_BYTES + 1, 3 * ONE_SHOT_BYTES] {
+            let token = "a.b-".repeat(len / 4 + 1)[..len].to_owned();
+            let mut ctx = digest::Context::new(&digest::SHA256);
+            ctx.update(&identity);
+            ctx.update(token.as_bytes());
+            assert_eq!(token_key(&identity, &token), to_array(ctx.finish()), "length {len}");
+        }
     }
 
     #[test]

@@ -416,10 +416,10 @@ impl Jwks {
 
     /// The current key set if it is fresh, without any I/O, and whether a signature failure
     /// under it may be a key replaced under the same `kid` (the set is older than the
-    /// refresh cooldown, so [`with_key`](Self::with_key) would refetch once).
-    pub fn fresh_set(&self) -> Option<(Arc<KeySet>, bool)> {
+    /// refresh cooldown, so [`with_key`](Self::with_key) would refetch once). `now` is the
+    /// decision's instant on this set's clock.
+    pub fn fresh_set(&self, now: Duration) -> Option<(Arc<KeySet>, bool)> {
         let loaded = self.snapshot()?;
-        let now = self.clock.now();
         (now < loaded.expires_at()).then(|| (Arc::clone(&loaded.set), self.rotation_possible(&loaded, now)))
     }
 

@@ -181,12 +181,18 @@ impl fmt::Debug for Decision {
     }
 }
 
-/// The future of a decision that waits for I/O.
-pub struct Pending(Pin<Box<dyn Future<Output = Result<Arc<TokenInfo>>> + Send + 'static>>);
+/// The future of a decision: one that waits for I/O, or an awaited [`Decision::Ready`].
+pub struct Pending(State);
+
+enum State {
+    /// Answered without I/O: awaiting it allocates nothing (`None` once polled to completion).
+    Ready(Option<Result<Arc<TokenInfo>>>),
+    Waiting(Pin<Box<dyn Future<Output = Result<Arc<TokenInfo>>> + Send + 'static>>),
+}
 
 impl Pending {
     pub(crate) fn new(future: impl Future<Output = Result<Arc<TokenInfo>>> + Send + 'static) -> Self {
-        Pending(Box::pin(future))
+        Pending(State::Waiting(Box::pin(future)))
     }
 }
 
@@ -194,7 +200,10 @@ impl Future for Pending {
     type Output = Result<Arc<TokenInfo>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx)
+        match &mut self.0 {
+            State::Ready(answer) => Poll::Ready(answer.take().expect("a ready decision is polled once")),
+            State::Waiting(future) => future.as_mut().poll(cx),
+        }
     }
 }
 
@@ -204,7 +213,7 @@ impl IntoFuture for Decision {
 
     fn into_future(self) -> Pending {
         match self {
-            Decision::Ready(result) => Pending::new(std::future::ready(result)),
+            Decision::Ready(result) => Pending(State::Ready(Some(result))),
             Decision::Pending(pending) => pending,
         }
     }

@@ -8,6 +8,7 @@
 //! request → header → route → jwt | cache → introspection → http.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::binding::{Binding, Presented};
 use crate::builder::ValidatorBuilder;
@@ -464,15 +465,17 @@ impl Inner {
         if let Err(e) = ScopeRules::check_names(scopes) {
             return Decision::Ready(this.finish(token, Via::EARLY, Err(e), dpop));
         }
-        let now = || this.clock.now().as_secs();
+        // One reading of the clock for every check made without I/O (each is a system call's
+        // worth of the memo hit's budget).
+        let now = this.clock.now();
         // A JWT verified before (docs/security.md KEY-9); its key is computed once.
         let memo = this.verified.key(token);
-        let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set());
-        if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0))) {
-            let bound = this.binding.check(Ok(info), &presented, now());
+        let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set(now));
+        if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0), now)) {
+            let bound = this.binding.check(Ok(info), &presented, now.as_secs());
             return Inner::settle(this, token, Via::MEMO, bound, &presented, scopes, dpop);
         }
-        let routed = this.router.route(token, &this.rules, this.clock.now());
+        let routed = this.router.route(token, &this.rules, now);
         let route = match routed {
             Ok(route) => route,
             Err(e) => {
@@ -482,10 +485,10 @@ impl Inner {
         };
         let route = match this.endpoints.get() {
             Some(resolved) => {
-                match (Via::ready(&route, resolved), this.answer_now(resolved, route, token, memo)) {
+                match (Via::ready(&route, resolved), this.answer_now(resolved, route, token, memo, now)) {
                     (via, Ok(answer)) => {
                         let via = Metrics::settle(via, &answer);
-                        let bound = this.binding.check(answer, &presented, now());
+                        let bound = this.binding.check(answer, &presented, now.as_secs());
                         return Inner::settle(this, token, via, bound, &presented, scopes, dpop);
                     }
                     (_, Err(route)) => route,
@@ -577,14 +580,15 @@ impl Inner {
         route: Route<'t>,
         token: &str,
         memo: Memo,
+        now: Duration,
     ) -> std::result::Result<Result<Arc<TokenInfo>>, Route<'t>> {
         let (jws, info) = match (route, &resolved.jwks) {
             (Route::Jwt { jws, info, then_introspect: false }, Some(_)) => (jws, info),
             (route @ Route::Jwt { then_introspect: true, .. }, Some(_)) => return Err(route),
-            (route, _) => return self.cached(resolved, token).ok_or(route),
+            (route, _) => return self.cached(resolved, token, now).ok_or(route),
         };
         let back = |jws, info| Route::Jwt { jws, info, then_introspect: false };
-        let Some((set, rotation_possible)) = resolved.jwks.as_ref().and_then(|j| j.fresh_set()) else {
+        let Some((set, rotation_possible)) = resolved.jwks.as_ref().and_then(|j| j.fresh_set(now)) else {
             return Err(back(jws, info));
         };
         match set.select(jws.alg, jws.kid.as_deref()) {
@@ -607,10 +611,10 @@ impl Inner {
     }
 
     /// A cached introspection verdict, or the refusal of a validator that cannot introspect.
-    fn cached(&self, resolved: &Resolved, token: &str) -> Option<Result<Arc<TokenInfo>>> {
+    fn cached(&self, resolved: &Resolved, token: &str, now: Duration) -> Option<Result<Arc<TokenInfo>>> {
         match &resolved.introspector {
             None => Some(Err(Error::invalid_token("this validator accepts only JWTs it can verify"))),
-            Some(_) => self.cache.get_now(&self.verdict_key(resolved, token)).map(|v| v.to_result()),
+            Some(_) => self.cache.get_now(&self.verdict_key(resolved, token), now).map(|v| v.to_result()),
         }
     }
 
