@@ -282,7 +282,12 @@ impl Validator {
     /// A bare token is a `Bearer` presentation: a token bound to a key or certificate is
     /// refused here (use [`decide`](Self::decide) with the whole request).
     pub fn decide_token<S: AsRef<str>>(&self, token: &str, scopes: &[S]) -> Decision {
-        if let Some(issuers) = &self.issuers {
+        // A token a header could not carry as it is (empty, a space, a comma): refused by the
+        // first entry before any routing, as one issuer's validator refuses it; wrapped in a
+        // header, surrounding whitespace would be trimmed off and the token judged as another.
+        if let Some(issuers) =
+            self.issuers.as_ref().filter(|_| !token.is_empty() && crate::header::is_b64token(token))
+        {
             let request = Request::new()
                 .authorization(format!("Bearer {token}"))
                 .scopes(scopes.iter().map(|s| s.as_ref().to_owned()));

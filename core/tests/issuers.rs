@@ -114,7 +114,18 @@ async fn one_issuers_keys_never_verify_anothers_tokens() {
     // Signed by B, naming A: routed to A, whose keys do not verify it.
     let crossed = b.jwt(&TokenOptions::new().issuer(a.issuer())).unwrap();
     assert_eq!(v.validate(&crossed).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+    assert_eq!(a.counts().jwks, 1, "A's keys judged it");
     assert!(no_requests(b.counts()), "B is never asked about a token naming A");
+    // And the other way round.
+    let crossed = a.jwt(&TokenOptions::new().issuer(b.issuer())).unwrap();
+    assert_eq!(v.validate(&crossed).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+    assert_eq!((a.counts().jwks, b.counts().jwks), (1, 1), "B's keys judged it");
+    // A token a header could not carry is refused as one issuer's validator refuses it: a
+    // good token with a trailing space is not trimmed into an acceptance.
+    let good = a.jwt(&TokenOptions::new()).unwrap();
+    assert!(v.validate(&good).await.is_ok());
+    assert_eq!(v.validate(&format!("{good} ")).await.unwrap_err().kind(), ErrorKind::InvalidToken);
+    assert_eq!(v.validate("").await.unwrap_err().kind(), ErrorKind::MissingToken);
 }
 
 #[tokio::test]
