@@ -40,8 +40,34 @@ struct Figures {
     second_uses: u64,
 }
 
-async fn run(policy: EvictionPolicy, skewed: bool) -> Figures {
-    let cache: Cache<u64, ()> = Cache::builder().max_capacity(CAPACITY).eviction_policy(policy).build();
+/// The two stores compared: moka under a policy, and quick_cache (CLOCK-Pro-like: new entries
+/// admitted into a cold section, promoted to hot on reuse, with ghost entries for evicted keys).
+enum Store {
+    Moka(Cache<u64, ()>),
+    Quick(quick_cache::sync::Cache<u64, ()>),
+}
+
+impl Store {
+    async fn get(&self, key: &u64) -> Option<()> {
+        match self {
+            Store::Moka(c) => c.get(key).await,
+            Store::Quick(c) => c.get(key),
+        }
+    }
+
+    async fn insert(&self, key: u64, value: ()) {
+        match self {
+            Store::Moka(c) => c.insert(key, value).await,
+            Store::Quick(c) => c.insert(key, value),
+        }
+    }
+}
+
+async fn run(policy: Option<EvictionPolicy>, skewed: bool) -> Figures {
+    let cache = match policy {
+        Some(policy) => Store::Moka(Cache::builder().max_capacity(CAPACITY).eviction_policy(policy).build()),
+        None => Store::Quick(quick_cache::sync::Cache::new(CAPACITY as usize)),
+    };
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     // Per client: its current token id and how often it was used.
     let mut clients: HashMap<u64, (u64, u64)> = HashMap::new();
@@ -96,7 +122,11 @@ async fn main() {
     for (workload, skewed) in [("skewed clients", true), ("uniform clients", false)] {
         println!("{workload}:");
         for (name, policy) in
-            [("TinyLFU (moka default)", EvictionPolicy::tiny_lfu()), ("LRU", EvictionPolicy::lru())]
+            [
+                ("TinyLFU (moka default)", Some(EvictionPolicy::tiny_lfu())),
+                ("LRU (moka)", Some(EvictionPolicy::lru())),
+                ("quick_cache", None),
+            ]
         {
             let f = run(policy, skewed).await;
             println!(

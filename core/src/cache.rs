@@ -4,19 +4,29 @@
 //!
 //! Keys are SHA-256 of (validator identity digest, token): never the raw token, and never
 //! shared between two validators with a different issuer, endpoint, client or audience.
-//! Errors are never cached; `moka`'s `try_get_with` coalesces concurrent misses into one
-//! fetch, and a cancelled caller hands the fetch to another waiter instead of failing it.
+//!
+//! The store is `quick_cache` (bounded in entries; new entries admitted to a cold section and
+//! promoted on reuse, so a flood of one-shot tokens does not push out reused ones:
+//! docs/security.md INTRO-11). A lookup costs tens of nanoseconds and an insert a few hundred,
+//! where moka's bookkeeping took ~0.3 µs and ~3 µs: a repeated token's whole budget is about
+//! a microsecond. Expiry is each entry's `expires_at`, checked on every read (an expired entry
+//! is dropped when read, else when evicted).
+//!
+//! One fetch for many callers is this file's own [`Flights`] (no cache crate shares an error
+//! with every waiter): errors are never cached but reach every caller that waited for them,
+//! and a cancelled caller hands the fetch to a waiter, which runs its own, instead of failing
+//! it.
 //! A verified JWT's entry remembers the key set that verified it ([`Entry::key_set`]); it is
 //! reused only while that set is the current one.
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use aws_lc_rs::digest;
-use moka::Expiry;
 
 use crate::claims::TokenInfo;
 use crate::clock::SharedClock;
@@ -44,7 +54,7 @@ pub(crate) struct Entry {
     pub verdict: Arc<Verdict>,
     /// When the verdict stops being reusable, on the validator's clock.
     pub expires_at: Duration,
-    /// How long moka keeps it (memory only; `expires_at` decides correctness).
+    /// How long it may be worth keeping (zero: not stored); `expires_at` decides correctness.
     pub ttl: Duration,
     /// For a verified JWT, the key set whose key verified it. A `Weak` keeps the set's
     /// allocation, so its address is never reused while the entry lives: comparing addresses
@@ -60,14 +70,6 @@ impl Entry {
             (Some(made), Some(current)) => std::ptr::eq(made.as_ptr(), Arc::as_ptr(current)),
             (Some(_), None) => false,
         }
-    }
-}
-
-struct EntryExpiry;
-
-impl Expiry<[u8; 32], Entry> for EntryExpiry {
-    fn expire_after_create(&self, _key: &[u8; 32], value: &Entry, _created_at: Instant) -> Option<Duration> {
-        Some(value.ttl)
     }
 }
 
@@ -119,23 +121,54 @@ fn to_array(d: digest::Digest) -> [u8; 32] {
     out
 }
 
+type Store = quick_cache::sync::Cache<[u8; 32], Entry>;
+
+/// A store that never holds more than `max_entries` (at least one): quick_cache splits its
+/// capacity over shards, rounding each share up, so the shards are chosen to divide it (each
+/// holding at least 32, as quick_cache prefers) and the remainder is left unused.
+fn store(max_entries: u64) -> Store {
+    let max = usize::try_from(max_entries.max(1)).unwrap_or(usize::MAX);
+    let parallel = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut shards = (parallel * 4).next_power_of_two();
+    while shards > 1 && max / shards < 32 {
+        shards /= 2;
+    }
+    let capacity = max / shards * shards;
+    let options = quick_cache::OptionsBuilder::new()
+        .shards(shards)
+        .estimated_items_capacity(capacity)
+        .weight_capacity(capacity as u64)
+        .build();
+    match options {
+        Ok(options) => Store::with_options(
+            options,
+            quick_cache::UnitWeighter,
+            quick_cache::DefaultHashBuilder::default(),
+            quick_cache::sync::DefaultLifecycle::default(),
+        ),
+        // Unreachable (the options above are valid); a one-shard store is as bounded.
+        Err(_) => Store::new(capacity),
+    }
+}
+
 /// Drops entries of a [`VerdictCache`] from another task.
 pub(crate) struct CacheHandle {
-    inner: moka::future::Cache<[u8; 32], Entry>,
+    inner: Arc<Store>,
 }
 
 impl CacheHandle {
     pub async fn invalidate(&self, key: &[u8; 32]) {
-        self.inner.invalidate(key).await;
+        self.inner.remove(key);
     }
 
     pub fn clear(&self) {
-        self.inner.invalidate_all();
+        self.inner.clear();
     }
 }
 
 pub(crate) struct VerdictCache {
-    inner: moka::future::Cache<[u8; 32], Entry>,
+    inner: Arc<Store>,
+    flights: Arc<Flights>,
     clock: SharedClock,
     /// Callers of [`get_or_fetch`](Self::get_or_fetch) that joined another's fetch.
     joins: AtomicU64,
@@ -143,45 +176,50 @@ pub(crate) struct VerdictCache {
 
 impl VerdictCache {
     pub fn new(max_entries: u64, clock: SharedClock) -> Self {
-        let inner =
-            moka::future::Cache::builder().max_capacity(max_entries.max(1)).expire_after(EntryExpiry).build();
-        VerdictCache { inner, clock, joins: AtomicU64::new(0) }
+        VerdictCache {
+            inner: Arc::new(store(max_entries)),
+            flights: Arc::default(),
+            clock,
+            joins: AtomicU64::new(0),
+        }
     }
 
     /// A cache holding its entries in this one's (one budget for many issuers; keys carry
     /// each issuer's identity), with its own join counter.
     pub fn sharing(&self) -> Self {
-        VerdictCache { inner: self.inner.clone(), clock: Arc::clone(&self.clock), joins: AtomicU64::new(0) }
-    }
-
-    /// A live cached verdict, without I/O.
-    pub async fn get(&self, key: &[u8; 32]) -> Option<Arc<Verdict>> {
-        let entry = self.inner.get(key).await?;
-        if self.clock.now() < entry.expires_at {
-            Some(entry.verdict)
-        } else {
-            self.inner.invalidate(key).await;
-            None
+        VerdictCache {
+            inner: Arc::clone(&self.inner),
+            flights: Arc::clone(&self.flights),
+            clock: Arc::clone(&self.clock),
+            joins: AtomicU64::new(0),
         }
     }
 
-    /// A verdict live at `now` (the decision's instant), if it can be read without waiting.
+    /// A live cached verdict, without I/O.
+    pub fn get(&self, key: &[u8; 32]) -> Option<Arc<Verdict>> {
+        self.get_now(key, self.clock.now())
+    }
+
+    /// A verdict live at `now` (the decision's instant).
     pub fn get_now(&self, key: &[u8; 32], now: Duration) -> Option<Arc<Verdict>> {
         self.entry_now(key, now).map(|entry| entry.verdict)
     }
 
-    /// An entry live at `now` (the decision's instant), if it can be read without waiting.
+    /// An entry live at `now` (the decision's instant); an expired one is dropped.
     pub fn entry_now(&self, key: &[u8; 32], now: Duration) -> Option<Entry> {
-        use futures_util::FutureExt as _;
-        let entry = self.inner.get(key).now_or_never()??;
-        (now < entry.expires_at).then_some(entry)
+        let entry = self.inner.get(key)?;
+        if now < entry.expires_at {
+            return Some(entry);
+        }
+        // Only the entry that was read: a fresh one stored meanwhile stays.
+        self.inner.remove_if(key, |e| e.expires_at <= now);
+        None
     }
 
-    /// Stores `entry` unless that would wait (moka completes an interrupted insert itself).
+    /// Stores `entry` (unless its TTL is zero).
     pub fn insert_now(&self, key: [u8; 32], entry: Entry) {
-        use futures_util::FutureExt as _;
         if !entry.ttl.is_zero() {
-            let _ = self.inner.insert(key, entry).now_or_never();
+            self.inner.insert(key, entry);
         }
     }
 
@@ -192,35 +230,52 @@ impl VerdictCache {
         key: [u8; 32],
         fetch: impl Future<Output = Result<Entry>>,
     ) -> Result<Arc<Verdict>> {
-        if let Some(verdict) = self.get(&key).await {
-            return Ok(verdict);
-        }
-        // Only the caller whose `fetch` moka runs sets `ran`; the others joined its flight.
-        let ran = std::sync::atomic::AtomicBool::new(false);
-        let fetch = async {
-            ran.store(true, Ordering::Relaxed);
-            fetch.await
-        };
-        let result = self.inner.try_get_with(key, fetch).await;
-        if !ran.load(Ordering::Relaxed) {
-            self.joins.fetch_add(1, Ordering::Relaxed);
-        }
-        match result {
-            Ok(entry) => Ok(entry.verdict),
-            // Every waiter gets the same error, cause included.
-            Err(shared) => Err((*shared).clone()),
+        let mut fetch = Some(fetch);
+        loop {
+            if let Some(verdict) = self.get(&key) {
+                return Ok(verdict);
+            }
+            match self.flights.join(key) {
+                Role::Waiter(mut outcome) => {
+                    // `None`: the fetching caller was cancelled; try again (maybe as the one
+                    // who fetches, with this caller's own `fetch`).
+                    let answered = outcome.wait_for(Option::is_some).await.ok().and_then(|o| o.clone());
+                    if let Some(result) = answered {
+                        self.joins.fetch_add(1, Ordering::Relaxed);
+                        return result;
+                    }
+                }
+                Role::Leader(flight) => {
+                    // A verdict stored between the lookup and the flight's start is used.
+                    if let Some(verdict) = self.get(&key) {
+                        flight.finish(Ok(Arc::clone(&verdict)));
+                        return Ok(verdict);
+                    }
+                    let Some(fetch) = fetch.take() else {
+                        // Unreachable: a caller leads at most once, and returns when it does.
+                        return Err(Error::new(ErrorKind::Configuration, "the cache's fetch ran twice"));
+                    };
+                    let result = fetch.await.map(|entry| {
+                        let verdict = Arc::clone(&entry.verdict);
+                        self.insert_now(key, entry);
+                        verdict
+                    });
+                    flight.finish(result.clone());
+                    return result;
+                }
+            }
         }
     }
 
     /// A handle that drops entries (for the shared tier's subscriber); it does not keep the
     /// cache's counters.
     pub fn handle(&self) -> CacheHandle {
-        CacheHandle { inner: self.inner.clone() }
+        CacheHandle { inner: Arc::clone(&self.inner) }
     }
 
     /// Drops the entry under `key`, if any.
     pub async fn invalidate(&self, key: &[u8; 32]) {
-        self.inner.invalidate(key).await;
+        self.inner.remove(key);
     }
 
     /// Callers that joined a fetch another caller had started.
@@ -228,15 +283,67 @@ impl VerdictCache {
         self.joins.load(Ordering::Relaxed)
     }
 
-    /// Entries held, without running pending maintenance (approximate; for metrics).
+    /// Entries held (expired ones not yet read or evicted included).
     pub fn approximate_len(&self) -> u64 {
-        self.inner.entry_count()
+        self.inner.len() as u64
     }
 
-    /// Entries currently held (approximate; for tests and metrics).
+    /// Entries currently held.
     pub async fn entry_count(&self) -> u64 {
-        self.inner.run_pending_tasks().await;
-        self.inner.entry_count()
+        self.approximate_len()
+    }
+}
+
+type Answer = Option<Result<Arc<Verdict>>>;
+
+/// The fetches in flight, one per key: the first caller fetches, the others wait for its
+/// answer (written by hand: a cache crate's single flight either caches errors or lets every
+/// waiter fetch again in turn when one fails).
+#[derive(Default)]
+struct Flights {
+    running: Mutex<HashMap<[u8; 32], tokio::sync::watch::Receiver<Answer>>>,
+}
+
+enum Role<'a> {
+    /// This caller fetches; the flight ends when [`Flight::finish`] runs or it is dropped.
+    Leader(Flight<'a>),
+    /// Another caller fetches: its answer, or `None` left in place if it was cancelled.
+    Waiter(tokio::sync::watch::Receiver<Answer>),
+}
+
+impl Flights {
+    fn join(&self, key: [u8; 32]) -> Role<'_> {
+        let mut running = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(outcome) = running.get(&key) {
+            return Role::Waiter(outcome.clone());
+        }
+        let (sender, outcome) = tokio::sync::watch::channel(None);
+        running.insert(key, outcome);
+        Role::Leader(Flight { flights: self, key, sender })
+    }
+}
+
+/// A fetch in flight. Ends by [`finish`](Self::finish) (every waiter gets the answer) or by
+/// being dropped (a cancelled caller: the waiters try again, one of them fetching).
+struct Flight<'a> {
+    flights: &'a Flights,
+    key: [u8; 32],
+    sender: tokio::sync::watch::Sender<Answer>,
+}
+
+impl Flight<'_> {
+    fn finish(self, answer: Result<Arc<Verdict>>) {
+        self.sender.send_replace(Some(answer));
+    }
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        // Out of the map before the waiters wake, so the one that fetches next starts anew.
+        let mut running = self.flights.running.lock().unwrap_or_else(PoisonError::into_inner);
+        if running.get(&self.key).is_some_and(|outcome| outcome.same_channel(&self.sender.subscribe())) {
+            running.remove(&self.key);
+        }
     }
 }
 
@@ -274,6 +381,27 @@ mod tests {
             ctx.update(&identity);
             ctx.update(token.as_bytes());
             assert_eq!(token_key(&identity, &token), to_array(ctx.finish()), "length {len}");
+        }
+    }
+
+    #[test]
+    fn the_store_never_holds_more_than_its_bound() {
+        for max in [1u64, 2, 31, 32, 33, 100, 500, 1_000, 4_097, 10_000] {
+            let cache = store(max);
+            let entry = Entry {
+                verdict: Arc::new(Verdict::Refused(ErrorKind::InvalidToken, "x".into())),
+                expires_at: Duration::MAX,
+                ttl: Duration::from_secs(60),
+                key_set: None,
+            };
+            for i in 0..max * 3 + 100 {
+                let mut key = [0u8; 32];
+                key[..8].copy_from_slice(&i.to_le_bytes());
+                cache.insert(to_array(digest::digest(&digest::SHA256, &key)), entry.clone());
+            }
+            let held = cache.len() as u64;
+            assert!(held <= max, "bound {max}: {held}");
+            assert!(held * 10 >= max * 9 || max < 64, "bound {max}: only {held} held");
         }
     }
 

@@ -86,7 +86,7 @@ pub use metrics::{Health, MetricsSnapshot};
 pub use request::{ClientCertificate, Decision, Pending, Request};
 pub use shared::SharedStats;
 pub use stats::Stats;
-pub use validator::Validator;
+pub use validator::{Unremembered, Validator};
 pub use verdict::token_type_accepted;
 
 /// Strict JSON parsing for untrusted documents (exposed for fuzzing and tests).

@@ -296,6 +296,24 @@ impl Validator {
         Inner::decide(&self.inner, token, scopes, Presented::default())
     }
 
+    /// [`decide_token`](Self::decide_token) in two steps, for a binding that must release a
+    /// lock before long work (Python's GIL): the decision at once when the token is a JWT this
+    /// validator verified before (a hash and a lookup, no parse, no signature), or when the
+    /// scopes asked for are refused; else what the rest of the decision needs, to finish with
+    /// [`Unremembered::decide`] (the lock released). Either way it is the one decision path:
+    /// the same answer, counted once.
+    pub fn decide_token_remembered<'a, S: AsRef<str>>(
+        &self,
+        token: &'a str,
+        scopes: &'a [S],
+    ) -> std::result::Result<Decision, Unremembered<'a, S>> {
+        let rest = |memo, now| Unremembered { validator: self.clone(), token, scopes, memo, now };
+        if self.issuers.is_some() {
+            return Err(rest(None, Duration::ZERO));
+        }
+        Inner::remembered(&self.inner, token, scopes, &Presented::default()).map_err(|(memo, now)| rest(memo, now))
+    }
+
     /// Validates `token` and returns what it says, or a typed refusal.
     pub async fn validate(&self, token: &str) -> Result<Arc<TokenInfo>> {
         self.decide_token::<&str>(token, &[]).await
@@ -458,6 +476,35 @@ fn uses_dpop_scheme(request: &Request) -> bool {
 /// The key a JWT is remembered under, when it can be (see `verified.rs`).
 type Memo = Option<[u8; 32]>;
 
+/// A decision [`Validator::decide_token_remembered`] began and did not finish (the token is
+/// not a JWT the validator remembers): its validator, token and scopes, its instant and the
+/// memo key it computed, so the rest is the same decision. `Debug` shows none of them.
+pub struct Unremembered<'a, S> {
+    validator: Validator,
+    token: &'a str,
+    scopes: &'a [S],
+    memo: Memo,
+    now: Duration,
+}
+
+impl<S> std::fmt::Debug for Unremembered<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unremembered").finish_non_exhaustive()
+    }
+}
+
+impl<S: AsRef<str>> Unremembered<'_, S> {
+    /// The rest of the decision (parse, signature or introspection, as
+    /// [`Validator::decide_token`] would do it).
+    pub fn decide(self) -> Decision {
+        let Unremembered { validator, token, scopes, memo, now } = self;
+        if validator.issuers.is_some() {
+            return validator.decide_token(token, scopes);
+        }
+        Inner::decide_rest(&validator.inner, token, scopes, Presented::default(), memo, now)
+    }
+}
+
 impl Inner {
     /// What the metrics read besides their own counters.
     fn parts(&self) -> crate::metrics::Parts {
@@ -466,9 +513,23 @@ impl Inner {
 
     /// The one decision path.
     fn decide<S: AsRef<str>>(this: &Arc<Inner>, token: &str, scopes: &[S], presented: Presented) -> Decision {
+        match Inner::remembered(this, token, scopes, &presented) {
+            Ok(decided) => decided,
+            Err((memo, now)) => Inner::decide_rest(this, token, scopes, presented, memo, now),
+        }
+    }
+
+    /// The decision's first step: refusals of the scopes asked for, and a JWT verified before
+    /// (no parse, no signature); else what the rest of the decision needs.
+    fn remembered<S: AsRef<str>>(
+        this: &Arc<Inner>,
+        token: &str,
+        scopes: &[S],
+        presented: &Presented,
+    ) -> std::result::Result<Decision, (Memo, Duration)> {
         let dpop = presented.scheme == Scheme::Dpop;
         if let Err(e) = ScopeRules::check_names(scopes) {
-            return Decision::Ready(this.finish(token, Via::EARLY, Err(e), dpop));
+            return Ok(Decision::Ready(this.finish(token, Via::EARLY, Err(e), dpop)));
         }
         // One reading of the clock for every check made without I/O (each is a system call's
         // worth of the memo hit's budget).
@@ -477,9 +538,22 @@ impl Inner {
         let memo = this.verified.key(token);
         let current = || this.endpoints.get().and_then(|r| r.jwks.as_ref()).and_then(|j| j.fresh_set(now));
         if let Some(info) = memo.and_then(|m| this.verified.get(&m, current().as_ref().map(|c| &c.0), now)) {
-            let bound = this.binding.check(Ok(info), &presented, now.as_secs());
-            return Inner::settle(this, token, Via::MEMO, bound, &presented, scopes, dpop);
+            let bound = this.binding.check(Ok(info), presented, now.as_secs());
+            return Ok(Inner::settle(this, token, Via::MEMO, bound, presented, scopes, dpop));
         }
+        Err((memo, now))
+    }
+
+    /// The rest of the decision about a token [`remembered`](Self::remembered) did not know.
+    fn decide_rest<S: AsRef<str>>(
+        this: &Arc<Inner>,
+        token: &str,
+        scopes: &[S],
+        presented: Presented,
+        memo: Memo,
+        now: Duration,
+    ) -> Decision {
+        let dpop = presented.scheme == Scheme::Dpop;
         let routed = this.router.route(token, &this.rules, now);
         let route = match routed {
             Ok(route) => route,

@@ -383,16 +383,24 @@ impl PyValidator {
         Ok(flatten(forgotten, |_| None)?)
     }
 
-    /// Validates `token`, requiring `scopes`; blocks this thread with the GIL released.
+    /// Validates `token`, requiring `scopes`. A JWT verified before is answered with the GIL
+    /// held (a hash and a lookup: releasing the GIL would cost more); anything else blocks
+    /// this thread with the GIL released.
     #[pyo3(signature = (token, scopes = None))]
     fn validate<'py>(
         &self,
         py: Python<'py>,
-        token: String,
+        token: &str,
         scopes: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Outcome> {
         let scopes = strings(scopes, "scopes")?;
-        self.decide(py, move |core| core.decide_token(&token, &scopes))
+        let core = self.current()?;
+        match catch_unwind(AssertUnwindSafe(|| core.decide_token_remembered(token, &scopes))) {
+            Ok(Ok(Decision::Ready(result))) => Ok(Outcome::new(Ok(result), &core)),
+            Ok(Ok(pending)) => self.decide(py, move |_| pending),
+            Ok(Err(rest)) => self.decide(py, move |_| rest.decide()),
+            Err(panic) => Ok(Outcome::new(Err(panic), &core)),
+        }
     }
 
     /// Validates the bearer token of one `Authorization` header value (None if absent).
