@@ -384,6 +384,92 @@ mod tests {
         }
     }
 
+    fn cache() -> VerdictCache {
+        VerdictCache::new(100, Arc::new(crate::clock::SystemClock))
+    }
+
+    fn entry(detail: &'static str) -> Entry {
+        Entry {
+            verdict: Arc::new(Verdict::Refused(ErrorKind::InvalidToken, detail.into())),
+            expires_at: Duration::MAX,
+            ttl: Duration::from_secs(60),
+            key_set: None,
+        }
+    }
+
+    fn in_flight(cache: &VerdictCache) -> usize {
+        cache.flights.running.lock().unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_fetch_once_and_an_error_reaches_every_waiter_uncached() {
+        let cache = Arc::new(cache());
+        let fetches = Arc::new(AtomicU64::new(0));
+        let calls = (0..20).map(|_| {
+            let (cache, fetches) = (Arc::clone(&cache), Arc::clone(&fetches));
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch([7; 32], async {
+                        fetches.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Err::<Entry, _>(Error::new(ErrorKind::Unavailable, "server down"))
+                    })
+                    .await
+            })
+        });
+        for call in futures_util::future::join_all(calls).await {
+            let err = call.unwrap().unwrap_err();
+            assert_eq!((err.kind(), err.detail()), (ErrorKind::Unavailable, "server down"));
+        }
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        assert_eq!(cache.join_count(), 19);
+        assert_eq!((cache.approximate_len(), in_flight(&cache)), (0, 0), "errors are not kept");
+        // The next call fetches again, and its answer is kept.
+        let verdict = cache.get_or_fetch([7; 32], async { Ok(entry("ok")) }).await.unwrap();
+        assert!(matches!(&*verdict, Verdict::Refused(_, d) if d == "ok"));
+        assert!(cache.get(&[7; 32]).is_some());
+        assert_eq!(in_flight(&cache), 0);
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_fetch_is_taken_over_by_a_waiter_with_its_own() {
+        let cache = Arc::new(cache());
+        let leader = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move {
+                cache
+                    .get_or_fetch([9; 32], async {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        Ok(entry("never"))
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let waiter = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move { cache.get_or_fetch([9; 32], async { Ok(entry("waiter's")) }).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(in_flight(&cache), 1);
+        leader.abort();
+        let verdict = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap().unwrap();
+        assert!(matches!(&*verdict, Verdict::Refused(_, d) if d == "waiter's"));
+        assert_eq!((cache.join_count(), in_flight(&cache)), (0, 0));
+    }
+
+    #[test]
+    fn an_expired_entry_is_not_answered_and_is_dropped_when_read() {
+        let cache = cache();
+        let now = Duration::from_secs(1_000);
+        cache.insert_now([1; 32], Entry { expires_at: now, ..entry("old") });
+        cache.insert_now([2; 32], Entry { ttl: Duration::ZERO, ..entry("zero ttl") });
+        assert_eq!(cache.approximate_len(), 1, "a zero TTL is not stored");
+        assert!(cache.entry_now(&[1; 32], now - Duration::from_secs(1)).is_some());
+        assert!(cache.entry_now(&[1; 32], now).is_none(), "expires at its instant");
+        assert_eq!(cache.approximate_len(), 0);
+    }
+
     #[test]
     fn the_store_never_holds_more_than_its_bound() {
         for max in [1u64, 2, 31, 32, 33, 100, 500, 1_000, 4_097, 10_000] {

@@ -118,3 +118,33 @@ async fn remembering_is_off_when_the_server_must_be_asked_or_when_configured_off
     forged.push(if token.ends_with('A') { 'B' } else { 'A' });
     assert_eq!(v.validate(&forged).await.unwrap_err().code(), "invalid_token");
 }
+
+#[tokio::test]
+async fn the_two_step_decision_answers_a_remembered_jwt_in_its_first_step_and_is_one_decision() {
+    let fake = FakeAs::start().await;
+    let ec = TestKey::ec();
+    fake.set_keys(&[&ec]);
+    let v = Validator::new(fake.config("api")).unwrap();
+    let token = ec.sign(&fake.good_claims(json!({"exp": now() + 600, "scope": "read"})));
+    let no_scopes: &[&str] = &[];
+    // Not remembered yet: the first step hands the rest back, which verifies it.
+    let rest = v.decide_token_remembered(&token, no_scopes).expect_err("not remembered yet");
+    assert_eq!(format!("{rest:?}"), "Unremembered { .. }", "shows neither token nor key");
+    let first = rest.decide().await.unwrap();
+    // Remembered: the first step answers, the same answer object.
+    let Ok(bearerguard::Decision::Ready(again)) = v.decide_token_remembered(&token, no_scopes) else {
+        panic!("a remembered JWT is answered by the first step, ready");
+    };
+    assert!(Arc::ptr_eq(&first, &again.unwrap()));
+    // Scopes are checked in the first step too; a malformed scope name is refused there.
+    let Ok(decided) = v.decide_token_remembered(&token, &["write"]) else { panic!("remembered") };
+    assert_eq!(decided.await.unwrap_err().code(), "insufficient_scope");
+    let Ok(decided) = v.decide_token_remembered(&token, &["bad scope"]) else { panic!("refused early") };
+    assert_eq!(decided.await.unwrap_err().code(), "configuration", "the app asked for a bad name");
+    // A token that is no JWT goes through the rest of the path like any other.
+    let rest = v.decide_token_remembered("not-a-jwt", no_scopes).expect_err("not remembered");
+    assert_eq!(rest.decide().await.unwrap_err().code(), "invalid_token");
+    let stats = v.stats();
+    assert_eq!((stats.accepted, stats.refused), (2, 3), "each call counted once");
+    assert_eq!(fake.jwks_fetches(), 1);
+}
