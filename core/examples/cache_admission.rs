@@ -121,13 +121,11 @@ async fn main() {
     );
     for (workload, skewed) in [("skewed clients", true), ("uniform clients", false)] {
         println!("{workload}:");
-        for (name, policy) in
-            [
-                ("TinyLFU (moka default)", Some(EvictionPolicy::tiny_lfu())),
-                ("LRU (moka)", Some(EvictionPolicy::lru())),
-                ("quick_cache", None),
-            ]
-        {
+        for (name, policy) in [
+            ("TinyLFU (moka default)", Some(EvictionPolicy::tiny_lfu())),
+            ("LRU (moka)", Some(EvictionPolicy::lru())),
+            ("quick_cache", None),
+        ] {
             let f = run(policy, skewed).await;
             println!(
                 "  {name:24} requests to the AS {:6}   reused-token hit rate {:5.1}%   second use introspected again: {} of {} ({:.1}%)",

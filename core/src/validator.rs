@@ -311,7 +311,8 @@ impl Validator {
         if self.issuers.is_some() {
             return Err(rest(None, Duration::ZERO));
         }
-        Inner::remembered(&self.inner, token, scopes, &Presented::default()).map_err(|(memo, now)| rest(memo, now))
+        Inner::remembered(&self.inner, token, scopes, &Presented::default())
+            .map_err(|(memo, now)| rest(memo, now))
     }
 
     /// Validates `token` and returns what it says, or a typed refusal.

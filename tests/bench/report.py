@@ -167,7 +167,7 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
                 f"Memory: {memory['entries']:,} cached introspection verdicts (distinct active tokens, "
                 f"9 claims each): RSS {memory['rss_before_kib'] / 1024:.1f} → {memory['rss_after_kib'] / 1024:.1f} "
                 f"MiB, peak {memory['peak_rss_kib'] / 1024:.1f} MiB, **{memory['bytes_per_entry']:,} bytes per "
-                "entry** (claims map, typed fields, cache key and moka's bookkeeping, malloc overhead included)."
+                "entry** (claims map, typed fields, cache key and the store's bookkeeping, malloc overhead included)."
             ),
         ]
     jwt_memory = extra.get("jwt_memory")
@@ -182,6 +182,20 @@ def rust_section(c: dict[str, float], extra: dict[str, Any]) -> list[str]:
                 "added, malloc overhead and the cache's bookkeeping included)."
             ),
         ]
+        if "heap_bytes_per_entry" in jwt_memory:
+            lines += [
+                "",
+                (
+                    f"Where those bytes go (a counting allocator in the same run): the program asks for "
+                    f"{jwt_memory['heap_bytes_per_entry']:,} heap bytes per verdict (the rest of the RSS figure is "
+                    f"malloc's rounding, headers and holes); of them, one answer's `claims` map "
+                    f"({jwt_memory['claims']} claims, serde_json's order-preserving map: each member a 112-byte "
+                    f"bucket plus its hash index and strings) takes {jwt_memory['claims_map_heap_bytes']:,}, the "
+                    f"`TokenInfo` struct {jwt_memory['token_info_inline_bytes']:,} and its typed fields' strings and "
+                    f"lists {jwt_memory['typed_fields_heap_bytes']:,}; the cache entry, its key and the `Arc`s the "
+                    "rest."
+                ),
+            ]
     return [*lines, ""]
 
 
@@ -528,20 +542,41 @@ PROFILES = [
     "## Where the time goes (profiles, by hand; not re-measured by each run)",
     "",
     (
-        "- **Node first-seen RS256** (perf, 2026-12-02, 8 validators × 12,000 first-seen RS256 tokens, "
-        "`perf record -g -p` on node with `--perf-basic-prof`): the signature (aws-lc bignum "
-        "`bn_sqrx8x_internal`/`bn_mulx4x_mont`/`bn_mul_add_words`/`bn_sqr8x_mont`, sha256) ≈ 36% of the "
-        "samples; glibc malloc/free ≈ 17% (`malloc_consolidate` 4.3%, `_int_free` 3.3%, `unlink_chunk` 3.0%, "
-        "`malloc` 2.4%, `free` 2.2%) — allocation churn of a first-seen answer and of remembering it; moka "
-        "(cht bucket lookup, `MiniArc` drop, SipHash) ≈ 5%; V8 `JSON.parse` of the TokenInfo and string "
-        "interning ≈ 4%; kernel (page faults, task switches) ≈ 7%. The floor is ~36% of the cost, so a "
-        "first-seen Node call costs ~2.5× the floor where the goal is 1.45×."
+        "- **First-seen JWT, Rust** (perf, 2026-12-03, `core/examples/profile_paths`, after the move to "
+        "quick_cache): with JWT remembering off, of a first-seen RS256 decision the signature (aws-lc "
+        "`BN_mod_exp_mont`, `bn_sqrx8x_internal`) is 75%, parsing and claims (`Router::route`) 21% — the "
+        "claims JSON into serde_json's order-preserving map 8.5%, base64 2.8%, the header's shape 2.4%, "
+        "the claim rules 2.7%, malloc/free the rest; remembering the answer (`VerifiedJwts::remember`, "
+        "quick_cache insert) adds 2.4% and the lookup that missed under 1% (moka took 6.9% and 4% before). "
+        "An EdDSA decision is 85% `answer_now` (the signature ~80%). What stands between us and 1.2× "
+        "the floor is the parse into a general JSON map that `TokenInfo.claims` hands to callers: about "
+        "3 µs per token on this machine, a fifth of an RS256 check."
     ),
     (
-        "- **Memory per cached JWT verdict** (RSS): each entry holds a full `TokenInfo` (typed fields that "
-        "copy `sub`, `client_id`, `iss`, `jti`, `scope` as `scopes`, `aud` as `audiences`, plus the whole "
-        "`claims` map again, each string its own allocation) and moka's per-entry bookkeeping; not profiled "
-        "by allocation yet (a counting allocator or massif run would split it)."
+        "- **Repeated JWT** (perf, 2026-12-02 and 2026-12-03): a hit is SHA-256 of the validator's identity "
+        "and the whole token (KEY-9; an RS256 token is ~750 bytes, so ~0.4 µs even with the SHA "
+        "extensions, which is why RS256 hits cost more than ES256 and EdDSA ones, whose tokens are ~500 "
+        "bytes), the lookup (tens of ns since quick_cache), one clock read, the `nbf` and scope checks "
+        "and the count. Python adds its argument conversion and the `TokenInfo` object (the GIL is no "
+        "longer released for a hit); Node adds the N-API call and its promise."
+    ),
+    (
+        "- **Node first-seen RS256** (perf, 2026-12-02, before the move to quick_cache; 8 validators × "
+        "12,000 first-seen RS256 tokens, `perf record -g -p` on node with `--perf-basic-prof`): the "
+        "signature ≈ 36% of the samples; glibc malloc/free ≈ 17% — allocation churn of a first-seen "
+        "answer and of remembering it; moka ≈ 5% (gone with quick_cache); V8 `JSON.parse` of the "
+        "TokenInfo and string interning ≈ 4%; kernel (page faults, task switches) ≈ 7%."
+    ),
+    (
+        "- **Memory per cached JWT verdict**: split by the counting allocator above — the `claims` map is "
+        "most of it. Reaching 1.5 KB needs a more compact `claims` (serde_json without `preserve_order`, "
+        "or claims kept as their JSON text and read on demand), a change to what `TokenInfo.claims` is "
+        "in all three languages; not made in this issue."
+    ),
+    (
+        "- **Sequential introspection miss**: one loopback HTTP/1.1 round trip through reqwest/hyper "
+        "and the test server dominates (the issue's profile: 88 µs of 115 µs in reqwest); the single "
+        "flight is now a map lookup, not moka's `try_get_with`."
     ),
     "",
 ]
