@@ -542,6 +542,13 @@ PROFILES = [
     "## Where the time goes (profiles, by hand; not re-measured by each run)",
     "",
     (
+        "- **How far to trust the first-seen ratios**: criterion times the floor and our call one after "
+        "the other, seconds apart, and this shared 2-core machine's speed drifts on that scale. Two "
+        "back-to-back runs of the RS256 pair on 2026-12-03 (18:46 UTC, nothing else running) gave "
+        "23.5 → 35.7 µs (1.52×) and 28.0 → 30.0 µs (1.07×); the profile below puts the cost over the "
+        "signature at about a quarter of it (≈ 1.3×). Read the first-seen ratios as ±30 %."
+    ),
+    (
         "- **First-seen JWT, Rust** (perf, 2026-12-03, `core/examples/profile_paths`, after the move to "
         "quick_cache): with JWT remembering off, of a first-seen RS256 decision the signature (aws-lc "
         "`BN_mod_exp_mont`, `bn_sqrx8x_internal`) is 75%, parsing and claims (`Router::route`) 21% — the "
