@@ -176,7 +176,9 @@ struct CheckArgs {
     /// The validator config, JSON or TOML (chosen by the extension `.toml`).
     #[arg(long, short = 'c', value_name = "FILE")]
     config: PathBuf,
-    /// The token; `-` or nothing reads it from stdin (safer: an argument shows in `ps`).
+    /// The token; `-` or nothing reads it from stdin (safer: an argument shows in `ps`). A
+    /// token that begins with `-` (base64url can) goes after `--`, so no option is mistaken
+    /// for a token.
     #[arg(value_name = "TOKEN", conflicts_with = "header")]
     token: Option<String>,
     /// A whole `Authorization` header value (`Bearer …`), parsed as a server parses it; `-`

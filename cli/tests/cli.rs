@@ -144,14 +144,14 @@ async fn check_discover_and_metadata_against_the_real_authorization_server() {
 
     // A good opaque token, introspected with the secret from the environment and a TOML config.
     let env = [("BEARERGUARD_CLIENT_SECRET", client_secret.as_str())];
-    let run = secrets.run(&["check", "-c", &toml_config, "--compact", &opaque], "", &env);
+    let run = secrets.run(&["check", "-c", &toml_config, "--compact", "--", &opaque], "", &env);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.stdout.trim().lines().count(), 1, "--compact prints one line");
     let answer = run.json();
     assert_eq!((answer["active"].clone(), answer["source"].clone()), (json!(true), json!("introspection")));
     assert_eq!(answer["claims"]["client_id"], "svc-client");
     // Without the secret the authorization server refuses our credentials: configuration.
-    let run = secrets.run(&["check", "-c", &toml_config, &opaque], "", &[]);
+    let run = secrets.run(&["check", "-c", &toml_config, "--", &opaque], "", &[]);
     assert_eq!(run.code, 5, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.json()["error"], "configuration");
 
@@ -184,11 +184,18 @@ async fn check_discover_and_metadata_against_the_real_authorization_server() {
     let (head, _) = jwt.rsplit_once('.').unwrap();
     let forged = secrets.add(&format!("{head}.{}", "A".repeat(342)));
     for (token, code) in [(&forged, "invalid_token"), (&revoked, "invalid_token")] {
-        let run = secrets.run(&["check", "--config", &json_config, token], "", &[]);
+        // `--`: an opaque token may begin with `-`.
+        let run = secrets.run(&["check", "--config", &json_config, "--", token], "", &[]);
         assert_eq!(run.code, 1, "{}", run.stdout);
         let refusal = run.json();
         assert_eq!((refusal["error"].as_str(), refusal["status"].as_u64()), (Some(code), Some(401)));
     }
+    // A token may begin with `-` (base64url can): after `--` it is a token, not an option.
+    let hyphen = secrets.add(&format!("-{opaque}"));
+    let run = secrets.run(&["check", "--config", &json_config, "-q", "-s", "read", "--", &hyphen], "", &[]);
+    assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{}", run.stderr);
+    let run = secrets.run(&["check", "--config", &json_config, "--", &hyphen], "", &[]);
+    assert_eq!(run.json()["error"], "invalid_token", "{}", run.stdout);
     let run = secrets.run(&["check", "--config", &json_config, "-"], "", &[]);
     assert_eq!(run.code, 1, "an empty stdin is no token: {}", run.stdout);
 
@@ -260,7 +267,7 @@ async fn check_discover_and_metadata_against_the_real_authorization_server() {
     // verdict on the token; a JWT needs the key set, which this fresh process has not got.
     drop(server);
     for token in [&opaque, &jwt] {
-        let run = secrets.run(&["check", "--config", &json_config, token], "", &[]);
+        let run = secrets.run(&["check", "--config", &json_config, "--", token], "", &[]);
         assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
         let refusal = run.json();
         assert_eq!((refusal["error"].as_str(), refusal["status"].as_u64()), (Some("unavailable"), Some(503)));
