@@ -299,11 +299,12 @@ class Validator {
    */
   validate(token, { scopes = NO_SCOPES } = NO_OPTIONS) {
     if (typeof token !== 'string') return Promise.reject(new TypeError('bearerguard: the token must be a string'));
-    const wrong = scopesError(scopes);
+    const none = scopes === NO_SCOPES;
+    const wrong = none ? null : scopesError(scopes);
     if (wrong) return Promise.reject(wrong);
     let decided;
     try {
-      decided = this.#native.decide(token, scopes);
+      decided = this.#native.decide(token, none ? null : scopes);
     } catch (e) {
       return Promise.reject(fromNative(e));
     }

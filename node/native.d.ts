@@ -72,10 +72,11 @@ export declare class NativeValidator {
    */
   static fromFile(path: string, materialize: (json: string) => object, resolver?: ((issuer: string) => Promise<object | null>) | null): NativeValidator
   /**
-   * Decides about `token`, requiring `scopes`: the `TokenInfo` object when the core
-   * answers without I/O, a Promise of it otherwise; a refusal is thrown or rejected.
+   * Decides about `token`, requiring `scopes` (`null`: none, so the common call converts no
+   * array): the `TokenInfo` object when the core answers without I/O, a Promise of it
+   * otherwise; a refusal is thrown or rejected.
    */
-  decide(token: string, scopes: Array<string>): object | Promise<object>
+  decide(token: string, scopes?: Array<string> | undefined | null): object | Promise<object>
   /**
    * Decides about a request: every `Authorization` field line (none, one, or a list; the
    * core refuses two), its method and URL, and the scopes it requires; for sender-constrained

@@ -13,6 +13,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::BuildHasherDefault;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::{Arc, Weak};
@@ -28,6 +29,7 @@ use napi::bindgen_prelude::{
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Result};
 use napi_derive::napi;
+use rustc_hash::FxHasher;
 
 use crate::errors::Refusal;
 
@@ -55,9 +57,13 @@ type Materialize = FunctionRef<String, ObjectRef<false>>;
 /// the JavaScript thread.
 pub(crate) struct Memo {
     materialize: Materialize,
-    young: HashMap<usize, (Weak<TokenInfo>, ObjectRef<false>)>,
-    old: HashMap<usize, (Weak<TokenInfo>, ObjectRef<false>)>,
+    young: Objects,
+    old: Objects,
 }
+
+/// Keyed by an address (not chosen by any caller), so hashed with `FxHasher`: SipHash's
+/// flood resistance buys nothing here and costs a lookup on every answer.
+type Objects = HashMap<usize, (Weak<TokenInfo>, ObjectRef<false>), BuildHasherDefault<FxHasher>>;
 
 impl Memo {
     /// The object for `info`: the one made before, or a new one from its JSON text.
@@ -261,11 +267,17 @@ impl NativeValidator {
         build(env, Source::File(path), materialize, None, resolver)
     }
 
-    /// Decides about `token`, requiring `scopes`: the `TokenInfo` object when the core
-    /// answers without I/O, a Promise of it otherwise; a refusal is thrown or rejected.
+    /// Decides about `token`, requiring `scopes` (`null`: none, so the common call converts no
+    /// array): the `TokenInfo` object when the core answers without I/O, a Promise of it
+    /// otherwise; a refusal is thrown or rejected.
     #[napi(ts_return_type = "object | Promise<object>")]
-    pub fn decide<'env>(&self, env: &'env Env, token: String, scopes: Vec<String>) -> Result<Answer<'env>> {
-        respond(env, self, || self.inner.decide_token(&token, &scopes))
+    pub fn decide<'env>(
+        &self,
+        env: &'env Env,
+        token: String,
+        scopes: Option<Vec<String>>,
+    ) -> Result<Answer<'env>> {
+        respond(env, self, || self.inner.decide_token(&token, scopes.as_deref().unwrap_or_default()))
     }
 
     /// Decides about a request: every `Authorization` field line (none, one, or a list; the
@@ -401,7 +413,7 @@ pub(crate) fn build(
     }));
     match built {
         Ok(Ok(inner)) => {
-            let memo = Memo { materialize, young: HashMap::new(), old: HashMap::new() };
+            let memo = Memo { materialize, young: Objects::default(), old: Objects::default() };
             Ok(NativeValidator { inner, memo: Rc::new(RefCell::new(memo)) })
         }
         Ok(Err(e)) => Err(Refusal::from_core(&e, None).throw(env)),

@@ -329,6 +329,8 @@ describe('one native call per decision', () => {
     assert.equal(ready[0], viaRuntime[0]);
     assert.equal(ready[1], viaRuntime[1]);
     assert.equal(made, 2, 'made once per answer');
+    // `null` scopes (what `validate` passes when none are asked) are no scopes.
+    assert.equal(v.decide(jwt, null), viaRuntime[0]);
     assert.equal(ready[0].source, 'jwt');
     assert.equal(ready[1].source, 'introspection');
     assert.deepEqual(v.decideRequest([`Bearer ${jwt}`], 'GET', 'https://api.example.test/x', []), viaRuntime[0]);
@@ -343,17 +345,18 @@ describe('one native call per decision', () => {
       assert.fail('no refusal');
     };
     assert.equal(thrown(() => v.decide(jwt, ['admin'])).code, 'insufficient_scope');
+    assert.equal(thrown(() => v.decide(jwt, 'admin')).code, 'ArrayExpected', 'scopes: an array or null');
     assert.equal(thrown(() => v.decide(`${jwt.slice(0, -4)}AAAA`, [])).code, 'invalid_token');
     assert.equal(thrown(() => v.decide(signer.sign(claims({ exp: now() - 100 })), [])).code, 'token_expired');
     assert.equal(thrown(() => v.decideRequest([], null, null, [])).code, 'missing_token');
     assert.equal(thrown(() => v.decideRequest(null, null, null, [])).code, 'missing_token');
     assert.equal(thrown(() => v.decideRequest(['Bearer a', 'Bearer b'], null, null, [])).code, 'invalid_request');
-    // Every decision counted once: the JWT accepted four times and the opaque token twice
-    // (one each through the runtime); six refusals.
+    // Every decision counted once: the JWT accepted six times and the opaque token twice
+    // (one each through the runtime); six refusals (scopes of the wrong type are no decision).
     assert.deepEqual(v.stats(), {
       introspectionRequests: 1,
       jwksFetches: 1,
-      accepted: 7,
+      accepted: 8,
       refused: 6,
       unrouted: 0,
       shared: NO_SHARED,

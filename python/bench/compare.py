@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import shutil
@@ -60,16 +61,29 @@ TASKSET = shutil.which("taskset")
 PIN = TASKSET is not None and len(os.sched_getaffinity(0)) >= 2
 
 
+# A round of `median_us` lasts at least this long and its warm-up at least WARM_S, so a call of a
+# microsecond is timed over ~100,000 calls, not over a fixed 2,000 (two milliseconds: the timer's
+# and the scheduler's noise).
+ROUND_S = 0.1
+WARM_S = 0.05
+
+
 def median_us(call: Callable[[], object], n: int, runs: int = RUNS) -> float:
-    """Median over `runs` of the mean µs per call over `n` calls (after a warm-up)."""
-    for _ in range(max(50, n // 10)):
+    """Median over `runs` of the mean µs per call over at least `n` calls, and enough calls for a
+    round of ROUND_S (the count estimated from a warm-up of WARM_S)."""
+    warm = 0
+    warm_start = time.perf_counter_ns()
+    while warm < max(50, n // 10) or time.perf_counter_ns() - warm_start < WARM_S * 1e9:
         call()
+        warm += 1
+    per_call_s = (time.perf_counter_ns() - warm_start) / warm / 1e9
+    count = max(n, math.ceil(ROUND_S / per_call_s))
     samples = []
     for _ in range(runs):
         start = time.perf_counter_ns()
-        for _ in range(n):
+        for _ in range(count):
             call()
-        samples.append((time.perf_counter_ns() - start) / n / 1000)
+        samples.append((time.perf_counter_ns() - start) / count / 1000)
     return statistics.median(samples)
 
 
@@ -395,7 +409,7 @@ def _introspection(url: str, n: int) -> dict[str, Any]:
         return statistics.median(samples)
 
     out["cache_hit"] = {
-        "sync": {"us": median_us(lambda: cached.validate("opaque-bench-token"), n * 10)},
+        "sync": {"us": median_us(lambda: cached.validate("opaque-bench-token"), n)},
         "asyncio": {"us": asyncio.run(hit_async())},
     }
     print(
