@@ -58,8 +58,17 @@ const TASKSET = ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset'].f
 });
 const PIN = TASKSET !== undefined && availableParallelism() >= 2;
 /** Every thread of this process onto `cpus` (taskset -a), when pinning is on. */
+// `taskset -a` fails when a thread ends while it works through them: tried again, fresh.
 const pinSelf = (cpus) => {
-  if (PIN) execFileSync(TASKSET, ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+  if (!PIN) return;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync(TASKSET, ['-a', '-p', '-c', cpus, String(process.pid)], { stdio: 'ignore' });
+      return;
+    } catch (e) {
+      if (attempt === 3) throw e;
+    }
+  }
 };
 const AUD = 'bench-api';
 

@@ -104,9 +104,17 @@ def median_first_seen_us(call: Callable[[str], object], tokens: list[str], n: in
 
 
 def pin_self(cpus: str) -> None:
-    """Every thread of this process onto `cpus` (taskset -a), when pinning is on."""
-    if PIN and TASKSET:
-        subprocess.run([TASKSET, "-a", "-p", "-c", cpus, str(os.getpid())], check=True, capture_output=True)
+    """Every thread of this process onto `cpus` (a comma-separated list), when pinning is on.
+    Thread by thread, so a thread that ends meanwhile is skipped (`taskset -a` fails on it:
+    it ended one `make bench` run)."""
+    if not PIN:
+        return
+    wanted = {int(c) for c in cpus.split(",")}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.sched_setaffinity(int(tid), wanted)
+        except ProcessLookupError:
+            pass
 
 
 def threads_ops(call: Callable[[], object], threads: int, seconds: float = 1.0) -> float:
