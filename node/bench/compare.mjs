@@ -57,8 +57,10 @@ const TASKSET = ['/usr/bin/taskset', '/bin/taskset', '/usr/local/bin/taskset'].f
   }
 });
 const PIN = TASKSET !== undefined && availableParallelism() >= 2;
-/** Every thread of this process onto `cpus` (taskset -a), when pinning is on. */
-// `taskset -a` fails when a thread ends while it works through them: tried again, fresh.
+/**
+ * Every thread of this process onto `cpus` (taskset -a), when pinning is on; tried again when
+ * it fails (it does when a thread ends while it goes through them).
+ */
 const pinSelf = (cpus) => {
   if (!PIN) return;
   for (let attempt = 1; ; attempt++) {
