@@ -568,7 +568,7 @@ PROFILES = [
     ),
     (
         "- **Repeated JWT** (perf, 2026-12-03, `profile_paths repeated RS256`, 0.78 µs a call): SHA-256 of "
-        "the validator's identity and the whole token (KEY-9) is 63% of a hit — an RS256 token is ~630–780 "
+        "the validator's identity and the whole token (KEY-9) is 63% of a hit — an RS256 token is 630 to 780 "
         "bytes, ~0.5 µs even with the SHA extensions (aws-lc and RustCrypto's sha2 measured alike, "
         "BLAKE3 slower at this size: 0.99 µs for 782 bytes, one chunk), which is why RS256 hits cost more "
         "than ES256 and EdDSA ones, whose signatures are a quarter as long. The rest is the lookup "
